@@ -1,0 +1,270 @@
+"""The ``wirelog`` command: thin wrappers over the library calls.
+
+Heavy packages (pandas, matplotlib, scapy) are imported inside the commands
+that need them so that ``wirelog --help`` stays instant. A known error
+prints one line on stderr and sets a non-zero exit code; the traceback is
+shown only with ``WIRELOG_DEBUG=1``. Several inputs in one call are
+independent: a bad one is reported and the others are still processed.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+import typer
+
+from wirelog.errors import InputError, WirelogError
+
+app = typer.Typer(
+    name="wirelog",
+    help="Decode, measure, draw and replay WebSocket traffic "
+    "(Autobahn Testsuite reports and pcap/pcapng captures).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    FOUND = 1
+    """check: violations found; replay/diff: recordings differ."""
+    ERROR = 2
+    """An input could not be read, or a target could not be talked to."""
+
+
+class Level(enum.StrEnum):
+    chops = "chops"
+    frames = "frames"
+    messages = "messages"
+
+
+class DecodeFormat(enum.StrEnum):
+    table = "table"
+    jsonl = "jsonl"
+    csv = "csv"
+    parquet = "parquet"
+
+
+class ReportFormat(enum.StrEnum):
+    table = "table"
+    json = "json"
+
+
+def error(message: str) -> None:
+    """One line on stderr, whatever the message holds."""
+    line = " ".join(str(message).split())
+    sys.stderr.write(f"wirelog: {line}\n")
+    sys.stderr.flush()
+
+
+def report_exception(exc: BaseException, source: str | None = None) -> None:
+    if os.environ.get("WIRELOG_DEBUG"):
+        import traceback
+
+        traceback.print_exception(exc)
+    if isinstance(exc, WirelogError):
+        error(str(exc))
+    elif isinstance(exc, OSError):
+        error(f"{source or exc.filename}: {exc.strerror or exc}")
+    else:
+        where = f"{source}: " if source else ""
+        error(
+            f"{where}internal error: {type(exc).__name__}: {exc} (set WIRELOG_DEBUG=1 for details)"
+        )
+
+
+def each_input(inputs: list[str], body: Callable[[str], None]) -> ExitCode:
+    """Run ``body`` per input; a failing input does not stop the others."""
+    code = ExitCode.OK
+    for path in inputs:
+        try:
+            body(path)
+        except (WirelogError, OSError) as exc:
+            report_exception(exc, path)
+            code = ExitCode.ERROR
+        except Exception as exc:  # an analyzer must never die on one bad input
+            report_exception(exc, path)
+            code = ExitCode.ERROR
+    sys.stdout.flush()
+    return code
+
+
+def _options(ports: list[int], ws_ports: list[int], conns: list[int]) -> Any:
+    from wirelog.capture import Options
+
+    return Options(ws_ports=tuple(ws_ports), ports=tuple(ports), conns=tuple(conns))
+
+
+InputsArg = Annotated[
+    list[str], typer.Argument(help="Report files/folders or pcap/pcapng captures.")
+]
+ConnOpt = Annotated[
+    list[int], typer.Option("--conn", help="Only this connection number (repeatable).")
+]
+PortOpt = Annotated[
+    list[int], typer.Option("--port", help="Only connections on this TCP port (repeatable).")
+]
+WsPortOpt = Annotated[
+    list[int],
+    typer.Option(
+        "--ws-port", help="Decode this port as WebSocket even without a handshake (repeatable)."
+    ),
+]
+
+
+@app.command()
+def decode(
+    inputs: InputsArg,
+    fmt: Annotated[
+        DecodeFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = DecodeFormat.table,
+    level: Annotated[Level, typer.Option("--level", "-l", help="What to list.")] = Level.frames,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    conn: ConnOpt = [],  # noqa: B006 - typer reads the default, it is never mutated
+    port: PortOpt = [],  # noqa: B006
+    ws_port: WsPortOpt = [],  # noqa: B006
+) -> None:
+    """List every chop, frame or message of the inputs."""
+    from wirelog import output as out
+    from wirelog.capture import stream
+    from wirelog.model import Chunk, Frame, Message
+
+    opts = _options(port, ws_port, conn)
+    columns = out.COLUMNS[level.value]
+    kind: type[Any] = {"chops": Chunk, "frames": Frame, "messages": Message}[level.value]
+    converters: dict[str, Callable[[Any, Any], dict[str, Any]]] = {
+        "chops": out.chunk_row,
+        "frames": out.frame_row,
+        "messages": out.message_row,
+    }
+    to_row = converters[level.value]
+
+    def rows(path: str) -> Iterator[dict[str, Any]]:
+        for c, item in stream(path, opts):
+            if isinstance(item, kind):
+                yield to_row(c, item)
+
+    if fmt is DecodeFormat.parquet:
+        if not output:
+            error("--format parquet needs --output FILE")
+            raise typer.Exit(ExitCode.ERROR)
+        from wirelog.analysis.table import write_parquet
+
+        collected: list[dict[str, Any]] = []
+        code = each_input(inputs, lambda p: collected.extend(rows(p)))
+        write_parquet(collected, level.value, output)
+        raise typer.Exit(code)
+
+    sink = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    try:
+        writer = out.Writer(fmt.value, columns, sink)
+
+        def body(path: str) -> None:
+            try:
+                for r in rows(path):
+                    writer.row(r)
+            finally:
+                writer.flush()
+
+        code = each_input(inputs, body)
+    finally:
+        if output:
+            sink.close()
+    raise typer.Exit(code)
+
+
+@app.command()
+def stats(
+    inputs: InputsArg,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ReportFormat.table,
+    conn: ConnOpt = [],  # noqa: B006
+    port: PortOpt = [],  # noqa: B006
+    ws_port: WsPortOpt = [],  # noqa: B006
+) -> None:
+    """Octets by chop size and frames by opcode, per connection, as Autobahn counts them."""
+    from wirelog.statsview import connection_stats, render_stats_table
+
+    opts = _options(port, ws_port, conn)
+    results: list[dict[str, Any]] = []
+
+    def body(path: str) -> None:
+        for entry in connection_stats(path, opts):
+            if fmt is ReportFormat.json:
+                results.append(entry)
+            else:
+                sys.stdout.write(render_stats_table(entry))
+
+    code = each_input(inputs, body)
+    if fmt is ReportFormat.json:
+        json.dump(results, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    raise typer.Exit(code)
+
+
+@app.command()
+def check(
+    inputs: InputsArg,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = ReportFormat.table,
+    conn: ConnOpt = [],  # noqa: B006
+    port: PortOpt = [],  # noqa: B006
+    ws_port: WsPortOpt = [],  # noqa: B006
+) -> None:
+    """Every protocol violation and finding, with where it is. Exit 1 if any."""
+    from wirelog import output as out
+    from wirelog.capture import stream
+    from wirelog.model import Violation
+
+    opts = _options(port, ws_port, conn)
+    found: list[dict[str, Any]] = []
+
+    def body(path: str) -> None:
+        for c, item in stream(path, opts):
+            if isinstance(item, Violation):
+                found.append(out.violation_row(c, item))
+
+    code = each_input(inputs, body)
+    if fmt is ReportFormat.json:
+        json.dump(found, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif found:
+        sys.stdout.write(out.render_table(found, out.VIOLATION_COLUMNS, width=90))
+    else:
+        sys.stdout.write("no violations\n")
+    if code is ExitCode.OK and found:
+        code = ExitCode.FOUND
+    raise typer.Exit(code)
+
+
+def _register_optional_commands() -> None:
+    """Commands that live with their feature (analysis, replay)."""
+    from wirelog.analysis import commands as analysis_commands
+    from wirelog.replay import commands as replay_commands
+
+    analysis_commands.register(app)
+    replay_commands.register(app)
+
+
+_register_optional_commands()
+
+
+def main() -> None:
+    try:
+        app()
+    except InputError as exc:  # pragma: no cover - commands catch their own
+        report_exception(exc)
+        sys.exit(ExitCode.ERROR)
+    except KeyboardInterrupt:
+        error("interrupted")
+        sys.exit(130)

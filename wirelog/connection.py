@@ -1,0 +1,387 @@
+"""Decode a whole connection: handshake, then frames and messages, both ways.
+
+:class:`ConnectionDecoder` is the sans-I/O driver every input shares. The
+pcap reader feeds it reassembled TCP payload as it streams; the Autobahn
+parsers and the replayer build a :class:`~wirelog.model.Connection` and call
+:func:`decode_connection`, which feeds the same driver from the chunks. Each
+direction starts with its HTTP head (unless the caller says the capture
+began after the handshake) and continues with frames; the response decides
+the permessage-deflate parameters the message layer inflates with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from wirelog.decoder import FrameDecoder, MessageAssembler
+from wirelog.handshake import MAX_HEAD, head_length, parse_handshake
+from wirelog.model import (
+    Chunk,
+    ClaimedFrame,
+    Connection,
+    DeflateParams,
+    Direction,
+    Frame,
+    Handshake,
+    Marker,
+    MarkerKind,
+    Message,
+    Role,
+    Violation,
+    ViolationKind,
+)
+
+Event = Frame | Message | Violation | Handshake
+
+#: A hook that merges frames decoded from octets with frames a log claims
+#: (see :mod:`wirelog.claims`). It returns the final frames of one direction
+#: plus any findings.
+Reconciler = Callable[
+    [Connection, Direction, list[Frame], list[ClaimedFrame], bool],
+    tuple[list[Frame], list[Violation]],
+]
+
+
+@dataclass(slots=True)
+class _Side:
+    direction: Direction
+    sender: Role
+    frames: FrameDecoder
+    messages: MessageAssembler | None
+    head: bytearray = field(default_factory=bytearray)
+    head_len: int | None = None
+    """Known length of this side's HTTP head (from the input), if any."""
+    in_head: bool = True
+    head_before: int = 0
+    dead: bool = False
+    """After a refused upgrade the rest is an HTTP body, not frames."""
+    ended: bool = False
+
+
+class ConnectionDecoder:
+    """Sans-I/O: feed each direction's octets in recorded order; get events.
+
+    ``handshake=False`` is for captures that start after the Upgrade
+    exchange (the ``--ws-port`` option): frames begin at the first octet.
+    """
+
+    def __init__(
+        self,
+        recorder: Role,
+        *,
+        request_head: bytes | None = None,
+        response_head: bytes | None = None,
+        handshake: bool = True,
+        deflate: DeflateParams | None = None,
+        messages: bool = True,
+        keep_data: bool = True,
+    ) -> None:
+        self.recorder = recorder
+        self.handshake: Handshake | None = None
+        self._request = request_head
+        self._response = response_head
+        self._deflate = deflate
+        self.sides: dict[Direction, _Side] = {}
+        for direction in Direction:
+            sender = recorder if direction is Direction.TX else recorder.other
+            known = request_head if sender is Role.CLIENT else response_head
+            side = _Side(
+                direction,
+                sender,
+                FrameDecoder(direction, sender, allowed_rsv=4 if deflate else 0),
+                MessageAssembler(direction, sender, deflate, keep_data=keep_data)
+                if messages
+                else None,
+            )
+            side.head_len = len(known) if known is not None else None
+            side.in_head = handshake
+            self.sides[direction] = side
+
+    # -- feeding -------------------------------------------------------------
+
+    def feed(
+        self,
+        direction: Direction,
+        data: bytes,
+        *,
+        length: int | None = None,
+        ts: float | None = None,
+        index: int | None = None,
+    ) -> list[Event]:
+        """``data`` arrived; ``length`` > len(data) means its tail is missing."""
+        side = self.sides[direction]
+        events: list[Event] = []
+        total = len(data) if length is None else length
+        if side.dead:
+            return events
+        if side.in_head:
+            data = self._head_bytes(side, data, ts, index, events)
+            total -= len(side.head) - side.head_before
+            if side.in_head:
+                if total > 0:
+                    self._gap(side, total, ts, index, events)
+                return events
+        if data:
+            self._frames(side, side.frames.feed(data, ts, index), events)
+        if total > len(data):
+            self._gap(side, total - len(data), ts, index, events)
+        return events
+
+    def gap(
+        self,
+        direction: Direction,
+        missing: int,
+        *,
+        ts: float | None = None,
+        index: int | None = None,
+    ) -> list[Event]:
+        """``missing`` octets were on the wire but are not in the recording."""
+        events: list[Event] = []
+        self._gap(self.sides[direction], missing, ts, index, events)
+        return events
+
+    def finish(self, direction: Direction | None = None) -> list[Event]:
+        """The stream(s) ended (FIN, RST, end of recording)."""
+        events: list[Event] = []
+        for d in [direction] if direction is not None else list(Direction):
+            side = self.sides[d]
+            if side.ended:
+                continue
+            side.ended = True
+            if not side.dead and not side.in_head:
+                self._frames(side, side.frames.eof(), events)
+                if side.messages is not None:
+                    events.extend(side.messages.eof())
+        if direction is None or all(s.ended for s in self.sides.values()):
+            self._emit_handshake(events, final=True)
+        return events
+
+    # -- internals -------------------------------------------------------------
+
+    def _frames(self, side: _Side, produced: list[Frame | Violation], events: list[Event]) -> None:
+        if side.messages is None:
+            events.extend(produced)
+            return
+        for ev in produced:
+            events.append(ev)
+            if isinstance(ev, Frame):
+                events.extend(side.messages.add(ev))
+
+    def _gap(
+        self, side: _Side, missing: int, ts: float | None, index: int | None, events: list[Event]
+    ) -> None:
+        if side.dead or missing <= 0:
+            return
+        if side.in_head:
+            if side.head_len is None:
+                events.append(
+                    Violation(
+                        ViolationKind.MISSING_OCTETS,
+                        f"{missing} octets missing inside the HTTP head; the rest is not decoded",
+                        side.direction,
+                        None,
+                        len(side.head),
+                        index,
+                    )
+                )
+                side.dead = True
+                return
+            # The head is known from elsewhere: octets missing inside it cost nothing.
+            take = min(missing, side.head_len - len(side.head))
+            side.head.extend(bytes(take))
+            missing -= take
+            if len(side.head) >= side.head_len:
+                known = self._request if side.sender is Role.CLIENT else self._response
+                assert known is not None
+                self._head_done(side, known, ts, events)
+            if side.in_head or missing <= 0:
+                return
+        self._frames(side, side.frames.gap(missing, ts, index), events)
+
+    def _head_bytes(
+        self, side: _Side, data: bytes, ts: float | None, index: int | None, events: list[Event]
+    ) -> bytes:
+        """Move this side's HTTP head from the front of ``data`` into
+        ``side.head``; return what is left for the frame layer."""
+        side.head_before = len(side.head)
+        if side.head_len is not None:
+            take = min(side.head_len - len(side.head), len(data))
+            side.head.extend(data[:take])
+            if len(side.head) >= side.head_len:
+                known = self._request if side.sender is Role.CLIENT else self._response
+                assert known is not None
+                self._head_done(side, known, ts, events)
+            return data[take:]
+        side.head.extend(data)
+        end = head_length(bytes(side.head))
+        if end is None:
+            if len(side.head) > MAX_HEAD:
+                events.append(
+                    Violation(
+                        ViolationKind.BAD_HANDSHAKE,
+                        f"no end of HTTP head within {MAX_HEAD} octets",
+                        side.direction,
+                        None,
+                        0,
+                        index,
+                    )
+                )
+                side.dead = True
+            return b""
+        used = end - side.head_before
+        del side.head[end:]
+        self._head_done(side, bytes(side.head), ts, events)
+        return data[used:]
+
+    def _head_done(self, side: _Side, head: bytes, ts: float | None, events: list[Event]) -> None:
+        side.in_head = False
+        side.frames.offset = len(head)
+        if side.sender is Role.CLIENT:
+            self._request = head
+        else:
+            self._response = head
+        if self._response is not None and side.sender is Role.SERVER:
+            self._emit_handshake(events, final=False)
+
+    def _emit_handshake(self, events: list[Event], final: bool) -> None:
+        if self.handshake is not None:
+            return
+        if self._request is None and self._response is None:
+            return
+        if self._response is None and not final:
+            return
+        hs, problems = parse_handshake(self._request, self._response)
+        self.handshake = hs
+        events.append(hs)
+        server_dir = Direction.TX if self.recorder is Role.SERVER else Direction.RX
+        for p in problems:
+            on_server = p.kind is not ViolationKind.BAD_HANDSHAKE
+            events.append(Violation(p.kind, p.detail, server_dir if on_server else None, None, 0))
+        if hs.status is not None and hs.status != 101:
+            for side in self.sides.values():
+                side.dead = True
+            return
+        if hs.deflate is not None and self._deflate is None:
+            self._deflate = hs.deflate
+            for side in self.sides.values():
+                side.frames.allowed_rsv |= 4
+                if side.messages is not None:
+                    side.messages.set_deflate(hs.deflate)
+
+
+# -- the materialized path ------------------------------------------------------
+
+
+@dataclass(slots=True)
+class DecodedConnection:
+    """A connection with everything derived from it."""
+
+    connection: Connection
+    handshake: Handshake | None
+    frames: list[Frame]
+    messages: list[Message]
+    violations: list[Violation]
+
+    @property
+    def conn(self) -> int:
+        return self.connection.conn
+
+    @property
+    def source(self) -> str:
+        return self.connection.source
+
+    def frames_of(self, direction: Direction) -> list[Frame]:
+        return [f for f in self.frames if f.direction is direction]
+
+
+def iter_items(conn: Connection) -> list[Chunk | Marker]:
+    """Chunks and markers of a connection in recorded order."""
+    items: list[Chunk | Marker] = [*conn.chunks, *conn.markers]
+    items.sort(key=lambda it: it.index)
+    return items
+
+
+def decode_connection(
+    conn: Connection,
+    *,
+    handshake: bool = True,
+    reconcile: Reconciler | None = None,
+    deflate: DeflateParams | None = None,
+) -> DecodedConnection:
+    """Derive frames and messages from a recorded connection.
+
+    When the connection carries log claims and a ``reconcile`` hook is given,
+    frames are first decoded from octets alone, then merged with the claims
+    (frames whose octets are missing come from the log), and only then joined
+    into messages, so both sources go through the same message layer.
+    """
+    with_claims = bool(conn.claims) and reconcile is not None
+    dec = ConnectionDecoder(
+        conn.recorder,
+        request_head=conn.handshake_request,
+        response_head=conn.handshake_response,
+        handshake=handshake,
+        deflate=deflate,
+        messages=not with_claims,
+    )
+    events: list[Event] = []
+    for item in iter_items(conn):
+        if isinstance(item, Chunk):
+            events.extend(
+                dec.feed(
+                    item.direction, item.data, length=item.length, ts=item.ts, index=item.index
+                )
+            )
+        elif item.kind is MarkerKind.GAP and item.direction is not None:
+            gap = int(item.value or 0)
+            events.extend(dec.gap(item.direction, gap, ts=item.ts, index=item.index))
+        elif item.kind in (MarkerKind.FIN, MarkerKind.RST) and item.direction is not None:
+            events.extend(dec.finish(item.direction))
+    events.extend(dec.finish())
+    frames = [e for e in events if isinstance(e, Frame)]
+    messages = [e for e in events if isinstance(e, Message)]
+    violations = list(conn.findings) + [e for e in events if isinstance(e, Violation)]
+    if with_claims:
+        assert reconcile is not None
+        hs = dec.handshake
+        params = deflate or (hs.deflate if hs else None)
+        frames, messages, extra = _merge_claims(conn, frames, reconcile, dec, params)
+        violations.extend(extra)
+    return DecodedConnection(conn, dec.handshake, frames, messages, violations)
+
+
+def _merge_claims(
+    conn: Connection,
+    frames: list[Frame],
+    reconcile: Reconciler,
+    dec: ConnectionDecoder,
+    deflate: DeflateParams | None,
+) -> tuple[list[Frame], list[Message], list[Violation]]:
+    final: list[Frame] = []
+    messages: list[Message] = []
+    findings: list[Violation] = []
+    for direction in Direction:
+        mine = [f for f in frames if f.direction is direction]
+        claims = [c for c in conn.claims if c.direction is direction]
+        lost = dec.sides[direction].frames.lost or dec.sides[direction].dead
+        merged, problems = reconcile(conn, direction, mine, claims, lost)
+        final.extend(merged)
+        findings.extend(problems)
+        messages.extend(assemble(merged, direction, conn.sender(direction), deflate))
+    final.sort(key=lambda f: (f.chunk if f.chunk is not None else -1, f.direction.value, f.index))
+    where = {(f.direction, f.index): f.chunk or 0 for f in final}
+    messages.sort(key=lambda m: (where.get((m.direction, m.first_frame), 0), m.direction.value))
+    return final, messages, findings
+
+
+def assemble(
+    frames: Iterable[Frame], direction: Direction, sender: Role, deflate: DeflateParams | None
+) -> list[Message]:
+    """Join one direction's frames into messages."""
+    asm = MessageAssembler(direction, sender, deflate)
+    out: list[Message] = []
+    for f in frames:
+        out.extend(m for m in asm.add(f) if isinstance(m, Message))
+    out.extend(m for m in asm.eof() if isinstance(m, Message))
+    return out

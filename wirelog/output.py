@@ -1,0 +1,198 @@
+"""The output contracts other tools script against, in one place.
+
+Each ``*_row`` function turns a model object into a flat dict whose keys and
+value types are documented in README.md ("Output contracts"); the writers
+print those rows as JSON lines, CSV or an aligned table. The CLI, the
+DataFrame builders and the tests all use these functions, so the three
+views of a frame cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable
+from typing import IO, Any
+
+from wirelog.model import Chunk, Connection, Frame, Message, Opcode, Violation
+
+FRAME_COLUMNS = (
+    "source", "conn", "dir", "sender", "index", "ts", "fin", "rsv", "opcode", "opcode_name",
+    "masked", "mask", "length", "header_length", "offset", "chunk", "payload", "complete",
+    "from_log", "violations",
+)  # fmt: skip
+CHOP_COLUMNS = (
+    "source", "conn", "dir", "sender", "index", "ts", "length", "present", "complete", "sync",
+    "rebuilt", "data",
+)  # fmt: skip
+MESSAGE_COLUMNS = (
+    "source", "conn", "dir", "sender", "index", "ts", "opcode", "opcode_name", "length",
+    "wire_length", "frames", "first_frame", "compressed", "complete", "text", "data", "code",
+    "reason", "violations",
+)  # fmt: skip
+VIOLATION_COLUMNS = (
+    "source", "conn", "kind", "finding", "dir", "frame", "offset", "chunk", "detail",
+)  # fmt: skip
+
+COLUMNS = {
+    "chops": CHOP_COLUMNS,
+    "frames": FRAME_COLUMNS,
+    "messages": MESSAGE_COLUMNS,
+    "violations": VIOLATION_COLUMNS,
+}
+
+
+def chunk_row(conn: Connection, ch: Chunk) -> dict[str, Any]:
+    return {
+        "source": conn.source,
+        "conn": conn.conn,
+        "dir": ch.direction.value,
+        "sender": conn.sender(ch.direction).value,
+        "index": ch.index,
+        "ts": ch.ts,
+        "length": ch.length,
+        "present": len(ch.data),
+        "complete": ch.complete,
+        "sync": ch.sync,
+        "rebuilt": ch.rebuilt,
+        "data": ch.data.hex(),
+    }
+
+
+def frame_row(conn: Connection, f: Frame) -> dict[str, Any]:
+    return {
+        "source": conn.source,
+        "conn": conn.conn,
+        "dir": f.direction.value,
+        "sender": f.sender.value,
+        "index": f.index,
+        "ts": f.ts,
+        "fin": f.fin,
+        "rsv": f.rsv,
+        "opcode": f.opcode,
+        "opcode_name": Opcode.name_of(f.opcode),
+        "masked": f.masked,
+        "mask": f.mask.hex() if f.mask is not None else None,
+        "length": f.length,
+        "header_length": f.header_length,
+        "offset": f.offset,
+        "chunk": f.chunk,
+        "payload": f.payload.hex(),
+        "complete": f.complete,
+        "from_log": f.from_log,
+        "violations": [v.value for v in f.violations],
+    }
+
+
+def message_row(conn: Connection, m: Message) -> dict[str, Any]:
+    is_text = m.text is not None
+    return {
+        "source": conn.source,
+        "conn": conn.conn,
+        "dir": m.direction.value,
+        "sender": m.sender.value,
+        "index": m.index,
+        "ts": m.ts,
+        "opcode": m.opcode,
+        "opcode_name": Opcode.name_of(m.opcode),
+        "length": m.length,
+        "wire_length": m.wire_length,
+        "frames": m.frames,
+        "first_frame": m.first_frame,
+        "compressed": m.compressed,
+        "complete": m.complete,
+        "text": m.text if is_text else None,
+        "data": None if is_text else m.data.hex(),
+        "code": m.close_code,
+        "reason": m.close_reason,
+        "violations": [v.value for v in m.violations],
+    }
+
+
+def violation_row(conn: Connection, v: Violation) -> dict[str, Any]:
+    return {
+        "source": conn.source,
+        "conn": conn.conn,
+        "kind": v.kind.value,
+        "finding": v.kind.is_finding,
+        "dir": v.direction.value if v.direction is not None else None,
+        "frame": v.frame,
+        "offset": v.offset,
+        "chunk": v.chunk,
+        "detail": v.detail,
+    }
+
+
+class Writer:
+    """Prints rows in one format. ``table`` aligns columns per batch."""
+
+    def __init__(self, fmt: str, columns: tuple[str, ...], out: IO[str] | None = None) -> None:
+        self.fmt = fmt
+        self.columns = columns
+        self.out = out or sys.stdout
+        self._csv: Any = None
+        self._table: list[dict[str, Any]] = []
+
+    def row(self, row: dict[str, Any]) -> None:
+        if self.fmt == "jsonl":
+            self.out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+        elif self.fmt == "csv":
+            if self._csv is None:
+                self._csv = csv.DictWriter(
+                    self.out, fieldnames=list(self.columns), extrasaction="ignore"
+                )
+                self._csv.writeheader()
+            self._csv.writerow({k: _csv_value(row.get(k)) for k in self.columns})
+        else:
+            self._table.append(row)
+            if len(self._table) >= 2000:
+                self.flush()
+
+    def rows(self, rows: Iterable[dict[str, Any]]) -> None:
+        for r in rows:
+            self.row(r)
+
+    def flush(self) -> None:
+        if self._table:
+            self.out.write(render_table(self._table, self.columns))
+            self._table = []
+        self.out.flush()
+
+
+def _csv_value(v: Any) -> Any:
+    if isinstance(v, list):
+        return ";".join(str(x) for x in v)
+    if v is None:
+        return ""
+    return v
+
+
+TABLE_SKIP = {"source", "opcode", "sender", "header_length", "chunk", "from_log"}
+
+
+def render_table(rows: list[dict[str, Any]], columns: tuple[str, ...], width: int = 48) -> str:
+    """Aligned plain-text columns; long cells are cut so a line stays readable."""
+    cols = [c for c in columns if c not in TABLE_SKIP]
+    cells = [[_cell(r.get(c), width) for c in cols] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip()]
+    lines += [
+        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(v: Any, width: int) -> str:
+    if v is None:
+        s = "-"
+    elif isinstance(v, bool):
+        s = "1" if v else "0"
+    elif isinstance(v, float):
+        s = f"{v:.6f}"
+    elif isinstance(v, list):
+        s = ",".join(str(x) for x in v) or "-"
+    else:
+        s = str(v)
+    s = s.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return s if len(s) <= width else s[: width - 1] + "…"
