@@ -1,0 +1,67 @@
+"""wirelog: decode, measure, draw and replay WebSocket traffic.
+
+The public API, shared by the CLI and notebooks:
+
+* :func:`load` (``wirelog.load(path)``) for DataFrames and plots,
+* :func:`read`, :func:`decode` and :func:`stream` in :mod:`wirelog.capture`,
+* the model types in :mod:`wirelog.model`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from wirelog.capture import decode, detect, read, stream
+from wirelog.model import (
+    Chunk,
+    ClaimedFrame,
+    CloseCode,
+    Connection,
+    Direction,
+    Frame,
+    Handshake,
+    Marker,
+    MarkerKind,
+    Message,
+    Opcode,
+    Recording,
+    Role,
+    Violation,
+    ViolationKind,
+)
+
+if TYPE_CHECKING:
+    from wirelog.analysis.loaded import Capture
+
+__all__ = [
+    "Chunk",
+    "ClaimedFrame",
+    "CloseCode",
+    "Connection",
+    "Direction",
+    "Frame",
+    "Handshake",
+    "Marker",
+    "MarkerKind",
+    "Message",
+    "Opcode",
+    "Recording",
+    "Role",
+    "Violation",
+    "ViolationKind",
+    "decode",
+    "detect",
+    "load",
+    "read",
+    "stream",
+]
+
+
+def load(paths: Any, **options: Any) -> Capture:
+    """Load one input or several for analysis (DataFrames, statistics, plots).
+
+    pandas is imported here, not at ``import wirelog``, so the CLI stays fast.
+    """
+    from wirelog.analysis.loaded import load as _load
+
+    return _load(paths, **options)
