@@ -118,6 +118,8 @@ class ConnectionDecoder:
         if side.in_head:
             data = self._head_bytes(side, data, ts, index, events)
             total -= len(side.head) - side.head_before
+            if side.dead:
+                return events
             if side.in_head:
                 if total > 0:
                     self._gap(side, total, ts, index, events)

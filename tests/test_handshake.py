@@ -1,0 +1,62 @@
+"""Handshake parsing and extension negotiation (RFC 6455 §4, RFC 7692 §7)."""
+
+from __future__ import annotations
+
+from wirelog.handshake import accept_for, deflate_params, parse_extensions, parse_handshake
+from wirelog.model import DeflateParams, ViolationKind
+
+REQ = (
+    b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n"
+    b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    b"Sec-WebSocket-Version: 13\r\n"
+    b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+)
+
+
+def resp(accept: str, extra: bytes = b"") -> bytes:
+    return (
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: " + accept.encode() + b"\r\n" + extra + b"\r\n"
+    )
+
+
+def test_rfc_example_accept() -> None:
+    # RFC 6455 §1.3 gives this exact pair.
+    assert accept_for("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+
+def test_accept_agrees_with_websockets() -> None:
+    from websockets.utils import accept_key
+
+    for key in ("pKZMnrfgxQewKsfiO39oBQ==", "vA5TEBCn+NVy14WBNkcVSw=="):
+        assert accept_for(key) == accept_key(key)
+
+
+def test_good_handshake_with_deflate() -> None:
+    ext = (
+        b"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
+        b"client_max_window_bits=10\r\n"
+    )
+    hs, problems = parse_handshake(REQ, resp("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", ext))
+    assert problems == []
+    assert (hs.method, hs.target, hs.status, hs.accept_ok) == ("GET", "/chat", 101, True)
+    assert hs.deflate == DeflateParams(server_no_context_takeover=True, client_max_window_bits=10)
+    assert hs.offered_extensions == "permessage-deflate; client_max_window_bits"
+
+
+def test_bad_accept_and_rejection_are_reported() -> None:
+    _, problems = parse_handshake(REQ, resp("AAAA"))
+    assert [p.kind for p in problems] == [ViolationKind.BAD_ACCEPT]
+    _, problems = parse_handshake(REQ, b"HTTP/1.1 403 Forbidden\r\n\r\n")
+    assert [p.kind for p in problems] == [ViolationKind.HANDSHAKE_REJECTED]
+    _, problems = parse_handshake(b"\x16\x03\x01garbage\r\n\r\n", None)
+    assert [p.kind for p in problems] == [ViolationKind.BAD_HANDSHAKE]
+
+
+def test_extension_parsing() -> None:
+    assert parse_extensions('permessage-deflate; client_max_window_bits="12", x-foo') == [
+        ("permessage-deflate", {"client_max_window_bits": "12"}),
+        ("x-foo", {}),
+    ]
+    assert deflate_params("x-foo") is None
+    assert deflate_params("permessage-deflate") == DeflateParams()
