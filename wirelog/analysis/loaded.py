@@ -1,15 +1,371 @@
-"""``wirelog.load``: decoded traffic as DataFrames. Not yet written."""
+"""``wirelog.load``: any input, decoded once, as DataFrames.
+
+:func:`load` takes what the CLI takes (report files, report folders,
+pcap/pcapng captures, several at once) and also in-memory
+:class:`~wirelog.model.Recording` / :class:`~wirelog.model.Connection`
+objects. It walks :func:`wirelog.capture.stream` (the same walk ``wirelog
+decode`` and ``wirelog stats`` make), so a DataFrame row is exactly the row
+the CLI prints and a statistics table holds exactly the numbers ``wirelog
+stats`` prints. The schema of every table is declared once, in
+:mod:`wirelog.analysis.table`.
+
+The walk happens once, on first use, and fills every table at the same time;
+later calls return copies of the cached DataFrames.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from wirelog import output
+from wirelog.analysis import table
+from wirelog.capture import ConnectionEnd, Options, StreamItem, decode, decode_recording, stream
+from wirelog.connection import DecodedConnection
 from wirelog.errors import UsageError
+from wirelog.model import (
+    Chunk,
+    Connection,
+    Direction,
+    Frame,
+    Handshake,
+    Message,
+    Opcode,
+    Recording,
+    Violation,
+    ViolationKind,
+)
+from wirelog.progress import progress
+from wirelog.stats import StatsAccumulator
+from wirelog.statsview import stats_entry
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Source = str | os.PathLike[str] | Recording | Connection | DecodedConnection
+
+
+@dataclass(slots=True)
+class _ConnSummary:
+    conn: Connection
+    acc: StatsAccumulator = field(default_factory=StatsAccumulator)
+    handshake: Handshake | None = None
+    first_ts: float | None = None
+    last_ts: float | None = None
+    chops: dict[Direction, int] = field(default_factory=lambda: dict.fromkeys(Direction, 0))
+    octets: dict[Direction, int] = field(default_factory=lambda: dict.fromkeys(Direction, 0))
+    frames: dict[Direction, int] = field(default_factory=lambda: dict.fromkeys(Direction, 0))
+    messages: dict[Direction, int] = field(default_factory=lambda: dict.fromkeys(Direction, 0))
+    close: dict[Direction, int | None] = field(
+        default_factory=lambda: dict.fromkeys(Direction, None)
+    )
+    violations: int = 0
+    findings: int = 0
+
+    def count(self, kind: ViolationKind) -> None:
+        if kind.is_finding:
+            self.findings += 1
+        else:
+            self.violations += 1
+
+    @property
+    def start(self) -> float | None:
+        if self.conn.start_ts is not None:
+            return self.conn.start_ts
+        return self.first_ts
 
 
 class Capture:
-    """Placeholder for the analysis entry point."""
+    """Decoded traffic of one or more inputs, as DataFrames.
+
+    Every table method returns a new DataFrame in the schema of
+    :data:`wirelog.analysis.table.SCHEMAS` (``wirelog.analysis.table.describe()``
+    prints it).
+    """
+
+    def __init__(self, sources: Sequence[Source], options: Options | None = None) -> None:
+        if not sources:
+            raise UsageError("wirelog.load needs at least one input")
+        self.sources = list(sources)
+        self.options = options or Options()
+        self._tables: dict[str, pd.DataFrame] | None = None
+        self._entries: list[dict[str, Any]] = []
+        self._decoded: list[DecodedConnection] | None = None
+
+    def __repr__(self) -> str:
+        names = ", ".join(_name(s) for s in self.sources[:3])
+        more = f" +{len(self.sources) - 3}" if len(self.sources) > 3 else ""
+        return f"<wirelog.Capture {names}{more}>"
+
+    # -- the tables ------------------------------------------------------------
+
+    def chops(self) -> pd.DataFrame:
+        """One row per recorded write/read (Autobahn's chops, a capture's segments)."""
+        return self._table("chops")
+
+    def frames(self) -> pd.DataFrame:
+        """One row per WebSocket frame, both directions, in recorded order."""
+        return self._table("frames")
+
+    def messages(self) -> pd.DataFrame:
+        """One row per message (fragments joined, inflated) or control frame."""
+        return self._table("messages")
+
+    def violations(self) -> pd.DataFrame:
+        """Protocol violations and findings, one row each (filter on ``finding``)."""
+        return self._table("violations")
+
+    def connections(self) -> pd.DataFrame:
+        """One row per connection: endpoints, handshake, counts, close codes."""
+        return self._table("connections")
+
+    def table(self, level: str) -> pd.DataFrame:
+        """Any table by name: chops, frames, messages, violations, connections."""
+        return self._table(level)
+
+    # -- statistics (the numbers of ``wirelog stats``) --------------------------
+
+    def stats_entries(self) -> list[dict[str, Any]]:
+        """Exactly the objects ``wirelog stats --format json`` prints."""
+        self._load()
+        return [dict(e) for e in self._entries]
+
+    def octet_stats(self, overall: bool = False) -> pd.DataFrame:
+        """Octets by chop size: ``source, conn, dir, chop_size, count, octets``.
+
+        ``overall=True`` sums all connections (``source``/``conn`` dropped)."""
+        from wirelog.analysis.stats import octet_stats
+
+        return octet_stats(self.stats_entries(), overall=overall)
+
+    def frame_stats(self, overall: bool = False) -> pd.DataFrame:
+        """Frames by opcode: ``source, conn, dir, opcode, opcode_name, count``."""
+        from wirelog.analysis.stats import frame_stats
+
+        return frame_stats(self.stats_entries(), overall=overall)
+
+    # -- whole connections (reports, ladders) -------------------------------------
+
+    def decoded(self) -> list[DecodedConnection]:
+        """Every connection, materialized (chunks, markers, claims, frames...)."""
+        if self._decoded is None:
+            out: list[DecodedConnection] = []
+            for src in self.sources:
+                if isinstance(src, DecodedConnection):
+                    out.append(src)
+                elif isinstance(src, Recording | Connection):
+                    out.extend(decode_recording(_as_recording(src)))
+                else:
+                    out.extend(decode(os.fspath(src), self.options))
+            if self.options.conns:
+                out = [d for d in out if d.conn in self.options.conns]
+            self._decoded = out
+        return self._decoded
+
+    def report(self, conn: int | None = None, fmt: str = "text") -> str:
+        """Autobahn-style report of every connection (or one), text or html."""
+        from wirelog.analysis.report import render_html, render_text
+
+        dcs = [d for d in self.decoded() if conn is None or d.conn == conn]
+        if not dcs:
+            raise UsageError(f"no connection {conn}")
+        return render_html(dcs) if fmt == "html" else render_text(dcs)
+
+    # -- export -------------------------------------------------------------------
+
+    def to_parquet(self, path: str, level: str = "frames") -> None:
+        table.write_frame_parquet(self._table(level), level, path)
+
+    def to_csv(self, path: str, level: str = "frames") -> None:
+        table.write_csv(self._table(level), level, path)
+
+    # -- internals ------------------------------------------------------------------
+
+    def _table(self, level: str) -> pd.DataFrame:
+        table.columns(level)  # raises on an unknown name
+        return self._load()[level].copy()
+
+    def _load(self) -> dict[str, pd.DataFrame]:
+        if self._tables is None:
+            self._tables = self._walk()
+        return self._tables
+
+    def _walk(self) -> dict[str, pd.DataFrame]:
+        builders = {lv: table.Builder(lv) for lv in table.LEVELS}
+        conns = table.Builder("connections")
+        summaries: dict[int, _ConnSummary] = {}
+        starts: dict[tuple[str, int], float] = {}
+        entries: list[dict[str, Any]] = []
+        b_chops, b_frames, b_msgs, b_viol = (builders[lv] for lv in table.LEVELS)
+        with progress("decoding", len(self.sources)) as bar:
+            for src in self.sources:
+                for conn, item in self._items(src):
+                    s = summaries.get(id(conn))
+                    if s is None:
+                        s = summaries[id(conn)] = _ConnSummary(conn)
+                        if conn.claims:
+                            s.acc.claims(conn.claims)
+                    if isinstance(item, Chunk):
+                        s.acc.chunk(item.direction, item.length)
+                        s.chops[item.direction] += 1
+                        s.octets[item.direction] += item.length
+                        if item.ts is not None:
+                            if s.first_ts is None:
+                                s.first_ts = item.ts
+                            s.last_ts = item.ts
+                        b_chops.add(output.chunk_row(conn, item))
+                    elif isinstance(item, Frame):
+                        s.acc.frame(item)
+                        s.frames[item.direction] += 1
+                        b_frames.add(output.frame_row(conn, item))
+                        if item.violations:
+                            _attached(s, b_viol, conn, item, "frame")
+                    elif isinstance(item, Message):
+                        s.messages[item.direction] += 1
+                        if item.opcode == Opcode.CLOSE and s.close[item.direction] is None:
+                            s.close[item.direction] = item.close_code
+                        b_msgs.add(output.message_row(conn, item))
+                        if item.violations:
+                            _attached(s, b_viol, conn, item, "message")
+                    elif isinstance(item, Violation):
+                        s.count(item.kind)
+                        row = output.violation_row(conn, item)
+                        row["on"] = "stream"
+                        b_viol.add(row)
+                    elif isinstance(item, Handshake):
+                        s.handshake = item
+                    elif isinstance(item, ConnectionEnd):
+                        del summaries[id(conn)]
+                        entries.append(stats_entry(conn, s.acc.stats))
+                        conns.add(_connection_row(s))
+                        if s.start is not None:
+                            starts[(conn.source, conn.conn)] = s.start
+                bar.advance(1)
+        self._entries = entries
+        out = {lv: b.frame(starts) for lv, b in builders.items()}
+        out["connections"] = conns.frame()
+        return out
+
+    def _items(self, src: Source) -> Iterator[tuple[Connection, StreamItem]]:
+        if isinstance(src, DecodedConnection):
+            yield from _events(src)
+        elif isinstance(src, Recording | Connection):
+            for dc in decode_recording(_as_recording(src)):
+                if not self.options.conns or dc.conn in self.options.conns:
+                    yield from _events(dc)
+        else:
+            yield from stream(os.fspath(src), self.options)
 
 
-def load(paths: Any, **options: Any) -> Capture:
-    raise UsageError("wirelog.load is not implemented yet")
+def _attached(
+    s: _ConnSummary, b: table.Builder, conn: Connection, item: Frame | Message, on: str
+) -> None:
+    """Rows for the violation kinds a frame or message carries."""
+    if isinstance(item, Frame):
+        frame, offset, chunk = item.index, item.offset, item.chunk
+    else:
+        frame, offset, chunk = item.first_frame, None, None
+    what = f"{item.direction.value} {on} {item.index} ({item.opcode_name})"
+    for kind in item.violations:
+        s.count(kind)
+        v = Violation(
+            kind, f"{what}: {kind.value.replace('_', ' ')}", item.direction, frame, offset, chunk
+        )
+        row = output.violation_row(conn, v)
+        row["on"] = on
+        b.add(row)
+
+
+def _as_recording(src: Recording | Connection) -> Recording:
+    if isinstance(src, Connection):
+        return Recording(src.source, "memory", [src])
+    return src
+
+
+def _events(dc: DecodedConnection) -> Iterator[tuple[Connection, StreamItem]]:
+    """A decoded connection's items in the order :func:`wirelog.capture.stream`
+    yields an Autobahn input's."""
+    conn = dc.connection
+    if dc.handshake is not None:
+        yield conn, dc.handshake
+    for ch in conn.chunks:
+        yield conn, ch
+    for f in dc.frames:
+        yield conn, f
+    for m in dc.messages:
+        yield conn, m
+    for v in dc.violations:
+        yield conn, v
+    yield conn, ConnectionEnd()
+
+
+def _connection_row(s: _ConnSummary) -> dict[str, Any]:
+    c = s.conn
+    hs = s.handshake
+    start = s.start
+    duration = None
+    if start is not None and s.last_ts is not None:
+        duration = max(0.0, s.last_ts - start)
+    case = c.meta.get("id")
+    behavior = c.meta.get("behavior")
+    tx, rx = Direction.TX, Direction.RX
+    return {
+        "source": c.source,
+        "conn": c.conn,
+        "recorder": c.recorder.value,
+        "client": c.client,
+        "server": c.server,
+        "start": start,
+        "duration": duration,
+        "status": hs.status if hs else None,
+        "target": hs.target if hs else None,
+        "subprotocol": hs.subprotocol if hs else None,
+        "extensions": hs.extensions if hs else None,
+        "chops_tx": s.chops[tx],
+        "chops_rx": s.chops[rx],
+        "octets_tx": s.octets[tx],
+        "octets_rx": s.octets[rx],
+        "frames_tx": s.frames[tx],
+        "frames_rx": s.frames[rx],
+        "messages_tx": s.messages[tx],
+        "messages_rx": s.messages[rx],
+        "close_tx": s.close[tx],
+        "close_rx": s.close[rx],
+        "violations": s.violations,
+        "findings": s.findings,
+        "case": str(case) if case is not None else None,
+        "behavior": str(behavior) if behavior is not None else None,
+    }
+
+
+def _name(src: Source) -> str:
+    if isinstance(src, Recording | Connection):
+        return src.source
+    if isinstance(src, DecodedConnection):
+        return src.connection.label
+    return os.fspath(src)
+
+
+def load(paths: Source | Iterable[Source], **options: Any) -> Capture:
+    """Load one input or several for analysis.
+
+    ``paths``: a path (report, report folder, pcap/pcapng), a list of them,
+    or in-memory Recording / Connection / DecodedConnection objects.
+    Options are those of :class:`wirelog.capture.Options` (``ws_ports``,
+    ``ports``, ``conns``; single ints are accepted).
+    """
+    if isinstance(paths, str | os.PathLike | Recording | Connection | DecodedConnection):
+        sources: list[Source] = [paths]
+    else:
+        sources = list(paths)
+    opts: dict[str, Any] = {}
+    for key, value in options.items():
+        if key in ("ws_ports", "ports", "conns"):
+            opts[key] = (value,) if isinstance(value, int) else tuple(value)
+        elif key == "keep_data":
+            opts[key] = bool(value)
+        else:
+            raise UsageError(f"wirelog.load: unknown option {key!r}")
+    return Capture(sources, Options(**opts))

@@ -1,11 +1,412 @@
-"""The one table schema of decoded traffic. Not yet written."""
+"""The one table schema of decoded traffic: column names, dtypes and meaning.
+
+Every DataFrame wirelog hands out (``Capture.chops()``, ``frames()``,
+``messages()``, ``violations()``, ``connections()``), every Parquet file
+``wirelog decode --format parquet`` writes and every CSV
+:func:`read_csv` reads back is described by :data:`SCHEMAS` and nowhere
+else. The first columns of the four event tables are exactly the keys of the
+row functions in :mod:`wirelog.output` (the JSONL/CSV contract), in the same
+order and with the same values; the schema only adds derived columns
+(``time``, ``t``, ``opcode_name``...) and gives every column a dtype.
+
+Conventions:
+
+* ``dir`` is the recorder's view (``tx`` = what the recorder sent; for a pcap
+  the client's side), ``sender`` the role that sent it (RFC 6455 §5.1: the
+  client masks). Both are categoricals with a fixed category order.
+* ``opcode`` is the 4-bit number (``uint8``), ``opcode_name`` a categorical of
+  all sixteen names (``RESERVED_3``... for reserved values, RFC 6455 §5.2).
+* Timestamps: ``ts`` is seconds since the epoch as the input gave it (NaN
+  when it did not: Autobahn logs carry none); ``time`` is the same instant as
+  a UTC datetime; ``t`` is seconds since the *connection's* start (its first
+  recorded chunk, or the start the input states).
+* Bytes are lowercase hex strings (``payload``, ``data``, ``mask``), as in
+  the JSONL contract; ``violations`` is a list of
+  :class:`~wirelog.model.ViolationKind` values (``;``-joined in CSV).
+
+Tables are built column-wise (lists per column, then one DataFrame): no
+pandas call per row.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from wirelog import output
 from wirelog.errors import UsageError
+from wirelog.model import Opcode
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
-def write_parquet(rows: list[dict[str, Any]], level: str, path: str) -> None:
-    raise UsageError("Parquet export is not implemented yet")
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    dtype: str
+    """``int64``, ``Int64`` (nullable), ``uint8``, ``float64``, ``bool``,
+    ``string``, ``datetime``, ``list``, or ``category:<name>``."""
+    meaning: str
+
+
+#: The fixed categories, so that every table (and every Parquet file) has
+#: the same categories in the same order whatever the data holds.
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "dir": ("tx", "rx"),
+    "sender": ("client", "server"),
+    "opcode_name": tuple(Opcode.name_of(i) for i in range(16)),
+}
+
+_C = Column
+_HEAD = (
+    _C("source", "string", "The input (file or folder) the row comes from."),
+    _C("conn", "int64", "Connection number within the input (0-based)."),
+    _C("dir", "category:dir", "Recorder's view: tx = sent by the recorder, rx = received."),
+    _C("sender", "category:sender", "Role of the sending endpoint: client or server."),
+    _C("index", "int64", "Position: chunk index in the recording; frame/message index per dir."),
+    _C("ts", "float64", "Seconds since the epoch, NaN when the input has no times."),
+)
+_TIME = (
+    _C("time", "datetime", "ts as a UTC datetime (NaT when unknown)."),
+    _C("t", "float64", "Seconds since the connection's start (NaN when unknown)."),
+)
+
+SCHEMAS: dict[str, tuple[Column, ...]] = {
+    "chops": (
+        *_HEAD,
+        _C("length", "int64", "Octets really on the wire in this write/read (Autobahn chop)."),
+        _C("present", "int64", "Octets the recording kept (< length when it cut them)."),
+        _C("complete", "bool", "present == length."),
+        _C("sync", "bool", "Autobahn's sync flag: the fuzzer forced this write out alone."),
+        _C("rebuilt", "bool", "Octets rebuilt from other facts, not read from the log."),
+        _C("data", "string", "The octets present, hex."),
+        *_TIME,
+    ),
+    "frames": (
+        *_HEAD,
+        _C("fin", "bool", "FIN bit (RFC 6455 §5.2)."),
+        _C("rsv", "uint8", "RSV1-3 as a 3-bit number (4 = RSV1, permessage-deflate)."),
+        _C("opcode", "uint8", "Opcode number, 0-15."),
+        _C("opcode_name", "category:opcode_name", "Opcode name (CONT, TEXT, ... RESERVED_n)."),
+        _C("masked", "bool", "MASK bit."),
+        _C("mask", "string", "Masking key, hex (NA when unmasked)."),
+        _C("length", "int64", "Declared payload length."),
+        _C("header_length", "int64", "Header octets (2-14)."),
+        _C("offset", "Int64", "Stream offset of the first header octet (handshake included)."),
+        _C("chunk", "Int64", "Recording index of the chunk holding the first header octet."),
+        _C("payload", "string", "Unmasked payload octets present, hex."),
+        _C("complete", "bool", "All payload octets are present."),
+        _C("from_log", "bool", "Taken from an Autobahn TF/RF entry (octets incomplete)."),
+        _C("violations", "list", "Violation kinds of this frame."),
+        *_TIME,
+    ),
+    "messages": (
+        *_HEAD,
+        _C("opcode", "uint8", "Opcode of the first frame."),
+        _C("opcode_name", "category:opcode_name", "Opcode name."),
+        _C("length", "int64", "Application payload length (after inflation)."),
+        _C("wire_length", "int64", "Payload octets on the wire (compressed size if compressed)."),
+        _C("frames", "int64", "Number of frames."),
+        _C("first_frame", "int64", "Index (per dir) of the first frame."),
+        _C("compressed", "bool", "permessage-deflate compressed (RFC 7692)."),
+        _C("complete", "bool", "Every octet of every frame is present."),
+        _C("text", "string", "Text messages and close reasons: the decoded text (else NA)."),
+        _C("data", "string", "Non-text payload, hex (NA for text)."),
+        _C("code", "Int64", "Close code (close frames)."),
+        _C("reason", "string", "Close reason (close frames)."),
+        _C("violations", "list", "Violation kinds of this message."),
+        *_TIME,
+    ),
+    "violations": (
+        _C("source", "string", "The input."),
+        _C("conn", "int64", "Connection number."),
+        _C("kind", "string", "ViolationKind value (stable name)."),
+        _C("finding", "bool", "True for findings about the recording, not the peer."),
+        _C("dir", "category:dir", "Direction concerned (NA when none)."),
+        _C("frame", "Int64", "Frame index within its direction."),
+        _C("offset", "Int64", "Octet offset within the direction's stream."),
+        _C("chunk", "Int64", "Chunk / wire-log entry index where it shows."),
+        _C("detail", "string", "One line for a human."),
+        _C(
+            "on",
+            "string",
+            "What carries it: stream (a stand-alone event), frame or message (a kind "
+            "attached to that frame/message, which `frames()`/`messages()` list too).",
+        ),
+    ),
+    "connections": (
+        _C("source", "string", "The input."),
+        _C("conn", "int64", "Connection number."),
+        _C("recorder", "category:sender", "Role of the recorder (whose tx it is)."),
+        _C("client", "string", "Client endpoint ip:port when known."),
+        _C("server", "string", "Server endpoint ip:port when known."),
+        _C("start", "datetime", "Connection start, UTC (NaT when unknown)."),
+        _C("duration", "float64", "Seconds from start to the last timestamped chunk."),
+        _C("status", "Int64", "HTTP status of the handshake response (101 = upgraded)."),
+        _C("target", "string", "Request target of the handshake."),
+        _C("subprotocol", "string", "Agreed Sec-WebSocket-Protocol."),
+        _C("extensions", "string", "Agreed Sec-WebSocket-Extensions."),
+        _C("chops_tx", "int64", "Chunks sent by the recorder."),
+        _C("chops_rx", "int64", "Chunks received."),
+        _C("octets_tx", "int64", "Octets sent (sum of chunk lengths)."),
+        _C("octets_rx", "int64", "Octets received."),
+        _C("frames_tx", "int64", "Frames decoded, tx."),
+        _C("frames_rx", "int64", "Frames decoded, rx."),
+        _C("messages_tx", "int64", "Messages decoded, tx."),
+        _C("messages_rx", "int64", "Messages decoded, rx."),
+        _C("close_tx", "Int64", "Close code the recorder sent."),
+        _C("close_rx", "Int64", "Close code the peer sent."),
+        _C("violations", "int64", "Protocol violations (findings excluded)."),
+        _C("findings", "int64", "Findings about the recording itself."),
+        _C("case", "string", "Autobahn case id (NA for captures)."),
+        _C("behavior", "string", "Autobahn verdict (NA for captures)."),
+    ),
+}
+
+LEVELS = ("chops", "frames", "messages", "violations")
+DERIVED = frozenset({"time", "t"})
+"""Columns computed from others when a table is built."""
+"""The tables whose rows come from :mod:`wirelog.output` row functions."""
+
+
+def columns(level: str) -> tuple[str, ...]:
+    return tuple(c.name for c in _schema(level))
+
+
+def describe(level: str | None = None) -> pd.DataFrame:
+    """The schema itself as a DataFrame (table, column, dtype, meaning)."""
+    import pandas as pd
+
+    levels = [level] if level else list(SCHEMAS)
+    rows = [(lv, c.name, c.dtype, c.meaning) for lv in levels for c in _schema(lv)]
+    return pd.DataFrame(rows, columns=["table", "column", "dtype", "meaning"])
+
+
+def _schema(level: str) -> tuple[Column, ...]:
+    try:
+        return SCHEMAS[level]
+    except KeyError:
+        raise UsageError(f"unknown table {level!r}; one of {', '.join(SCHEMAS)}") from None
+
+
+# -- building -------------------------------------------------------------------
+
+
+class Builder:
+    """Collects rows of one level column-wise; :meth:`frame` makes the DataFrame.
+
+    Rows are the dicts of :mod:`wirelog.output` (the JSONL contract), so a
+    DataFrame holds exactly what ``wirelog decode --format jsonl`` prints.
+    """
+
+    def __init__(self, level: str) -> None:
+        self.level = level
+        self.names = tuple(n for n in columns(level) if n not in DERIVED)
+        self.cols: dict[str, list[Any]] = {n: [] for n in self.names}
+        self._lists = [self.cols[n] for n in self.names]
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        for name, col in zip(self.names, self._lists, strict=True):
+            col.append(row[name])
+
+    def extend(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        for r in rows:
+            self.add(r)
+
+    def __len__(self) -> int:
+        return len(self._lists[0]) if self._lists else 0
+
+    def frame(self, starts: Mapping[tuple[str, int], float] | None = None) -> pd.DataFrame:
+        return from_columns(self.level, self.cols, starts)
+
+
+def from_rows(
+    rows: Iterable[Mapping[str, Any]],
+    level: str,
+    starts: Mapping[tuple[str, int], float] | None = None,
+) -> pd.DataFrame:
+    b = Builder(level)
+    b.extend(rows)
+    return b.frame(starts)
+
+
+def from_columns(
+    level: str,
+    cols: Mapping[str, Sequence[Any]],
+    starts: Mapping[tuple[str, int], float] | None = None,
+) -> pd.DataFrame:
+    """One DataFrame in schema order and dtypes from plain column lists.
+
+    ``starts`` maps ``(source, conn)`` to the connection's start (epoch
+    seconds) for the ``t`` column; when a connection is missing from it, the
+    earliest ``ts`` of that connection in these rows stands in.
+    """
+    import numpy as np
+    import pandas as pd
+
+    schema = _schema(level)
+    n = len(next(iter(cols.values()))) if cols else 0
+    data: dict[str, Any] = {}
+    for c in schema:
+        if c.name in ("time", "t") and c.name not in cols:
+            continue
+        if c.name == "opcode_name" and c.name not in cols:
+            data[c.name] = _convert(c, [Opcode.name_of(int(o)) for o in cols["opcode"]], n)
+            continue
+        values = cols.get(c.name)
+        if values is None:
+            raise UsageError(f"{level} table: column {c.name!r} is missing")
+        data[c.name] = _convert(c, values, n)
+    names = {c.name for c in schema}
+    if "ts" in names:
+        ts = data["ts"]
+        if "time" not in cols:
+            data["time"] = _datetimes(ts)
+        if "t" not in cols:
+            data["t"] = _relative(data["source"], data["conn"], ts, starts or {}, np)
+    df = pd.DataFrame(data, columns=[c.name for c in schema])
+    return df
+
+
+def _convert(c: Column, values: Sequence[Any], n: int) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    dt = c.dtype
+    if dt.startswith("category:"):
+        cats = CATEGORIES[dt.split(":", 1)[1]]
+        return pd.Categorical(values, categories=list(cats))
+    if dt == "datetime":
+        return _datetimes(np.array([math.nan if v is None else v for v in values], dtype="float64"))
+    if dt == "float64":
+        return np.array([math.nan if v is None else v for v in values], dtype="float64")
+    if dt == "string":
+        return pd.array(values, dtype="string")
+    if dt == "Int64":
+        return pd.array(values, dtype="Int64")
+    if dt == "list":
+        arr = np.empty(n, dtype=object)
+        for i, v in enumerate(values):
+            arr[i] = list(v) if v is not None else []
+        return arr
+    return np.asarray(values, dtype=dt)
+
+
+def _datetimes(ts: Any) -> Any:
+    """Epoch seconds to UTC datetimes, at microsecond resolution (a float64
+    epoch time carries no more; finer digits would be noise)."""
+    import numpy as np
+    import pandas as pd
+
+    return pd.to_datetime(np.round(ts * 1e6), unit="us", utc=True).astype("datetime64[us, UTC]")
+
+
+def _relative(
+    source: Any, conn: Any, ts: Any, starts: Mapping[tuple[str, int], float], np: Any
+) -> Any:
+    out = np.full(len(ts), np.nan)
+    if not len(ts):
+        return out
+    keys = list(zip(source.tolist(), conn.tolist(), strict=True))
+    first: dict[tuple[str, int], float] = dict(starts)
+    for k, v in zip(keys, ts.tolist(), strict=True):
+        if v == v and (k not in first or (k not in starts and v < first[k])):
+            first[k] = v
+    for i, (k, v) in enumerate(zip(keys, ts.tolist(), strict=True)):
+        s = first.get(k)
+        if s is not None and v == v:
+            out[i] = v - s
+    return out
+
+
+# -- files ------------------------------------------------------------------------
+
+
+def arrow_table(df: pd.DataFrame, level: str) -> Any:
+    """The DataFrame as a pyarrow Table with the schema's types (lists stay lists)."""
+    import pyarrow as pa
+
+    _schema(level)
+    return pa.Table.from_pandas(df, preserve_index=False)
+
+
+def write_parquet(
+    rows: list[dict[str, Any]],
+    level: str,
+    path: str,
+    *,
+    starts: Mapping[tuple[str, int], float] | None = None,
+) -> None:
+    """Write :mod:`wirelog.output` rows as Parquet in the declared schema."""
+    write_frame_parquet(from_rows(rows, level, starts), level, path)
+
+
+def write_frame_parquet(df: pd.DataFrame, level: str, path: str) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(arrow_table(df, level), path)
+
+
+def read_parquet(path: str) -> pd.DataFrame:
+    import pandas as pd
+
+    df = pd.read_parquet(path)
+    for col in df.columns:
+        if df[col].dtype == object and len(df) and hasattr(df[col].iloc[0], "tolist"):
+            df[col] = [list(v) for v in df[col]]
+    return df
+
+
+def write_csv(df: pd.DataFrame, level: str, path: str) -> None:
+    """CSV in the schema: lists ``;``-joined, NA as an empty cell, times ISO 8601."""
+    out = df.copy()
+    for c in _schema(level):
+        if c.dtype == "list" and c.name in out:
+            out[c.name] = [";".join(v) for v in out[c.name]]
+    out.to_csv(path, index=False)
+
+
+def read_csv(path: str, level: str) -> pd.DataFrame:
+    """Read a CSV written by :func:`write_csv` or ``wirelog decode --format csv``
+    back into the schema's dtypes. Columns the file lacks that can be derived
+    (``time``, ``t``, ``opcode_name``) are derived; ``t`` then counts from the
+    first timestamp of each connection in the file."""
+    import pandas as pd
+
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    cols: dict[str, list[Any]] = {}
+    for c in _schema(level):
+        if c.name not in raw.columns or c.name == "time":
+            continue  # time is derived from ts, exactly
+        cols[c.name] = [_parse_cell(c.name, c.dtype, v) for v in raw[c.name].tolist()]
+    return from_columns(level, cols)
+
+
+#: String columns where an empty CSV cell means "absent" (NA), not "".
+NULLABLE_STRINGS = frozenset(
+    {"mask", "text", "data", "reason", "client", "server", "target", "subprotocol",
+     "extensions", "case", "behavior"}
+)  # fmt: skip
+
+
+def _parse_cell(name: str, dtype: str, v: str) -> Any:
+    if dtype == "list":
+        return [x for x in v.split(";") if x]
+    if v == "":
+        if dtype == "string" and name not in NULLABLE_STRINGS:
+            return ""
+        return None
+    if dtype in ("int64", "Int64", "uint8"):
+        return int(v)
+    if dtype == "float64":
+        return float(v)
+    if dtype == "bool":
+        return v in ("True", "true", "1")
+    if dtype == "datetime":
+        import pandas as pd
+
+        return pd.Timestamp(v).timestamp()
+    return v

@@ -1,0 +1,604 @@
+"""Autobahn-style case reports for any input, as text or a self-contained page.
+
+The layout follows Autobahn's case report (spec ``autobahn-wirelog.md`` §2.1):
+a summary line, Opening Handshake, Closing Behavior, Wire Statistics and the
+Wire Log, whose lines follow Autobahn's grammar exactly (§2.2): a ``%03d``
+entry counter, 9-character prefixes, 15-space continuation lines,
+``textwrap.wrap(s, 100)``, octets as hex of at most 64 bytes with ``" ..."``
+past 60, payloads as UTF-8 text or ``0x``-hex, the RF ``MASK`` printed as the
+hex of its hex (Autobahn's quirk), and a final ``TCP DROPPED BY ME/PEER``.
+
+Where the log comes from:
+
+* An Autobahn input carries its own wire log: TO/RO are its chunks, TF/RF
+  its claims, CT/KL/TI/WLM its markers, all in entry order.
+* Any other input (a pcap connection) has no log, so one is derived: TO/RO
+  are the recorded chunks (a capture's TCP payloads), a TF is placed before
+  the chunk holding its first header octet (Autobahn logs TF before writing)
+  and an RF after the chunk that completes the frame (Autobahn logs RF when a
+  frame completes). ``ME`` is the recorder (``tx``; for a pcap the client).
+
+Closing Behavior shows the report's own values where the input has them;
+otherwise what the decoded traffic tells, and ``?`` for what a capture
+cannot know (timeouts, whether a side *failed* the connection).
+
+Wire Statistics are computed by :mod:`wirelog.stats` from the recording
+(what ``wirelog stats`` prints), not copied from the report, so a report
+round-trip checks wirelog's counting against Autobahn's.
+"""
+
+from __future__ import annotations
+
+import bisect
+import html
+import re
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from wirelog.connection import DecodedConnection
+from wirelog.model import (
+    Chunk,
+    ClaimedFrame,
+    Direction,
+    Frame,
+    Marker,
+    MarkerKind,
+    Opcode,
+    Role,
+)
+from wirelog.stats import STAT_KEYS, compute
+from wirelog.statsview import TITLES, stats_entry
+
+MAXLEN = 64
+"""Autobahn's ``maxlen`` for logged octets and payloads (spec §1.4)."""
+WRAP = 100
+INDENT = " " * 15
+
+
+# -- Autobahn's data formatting (spec §1.4) ----------------------------------------
+
+
+def bin_log(data: bytes, length: int) -> str:
+    """``binLogData``: hex of the first 64 bytes, ``" ..."`` when longer than 60."""
+    if length > 60:
+        return data[:MAXLEN].hex() + " ..."
+    return data.hex()
+
+
+def ascii_log(data: bytes, length: int) -> str:
+    """``asciiLogData``: UTF-8 text when it decodes strictly (Python 2, which
+    let surrogates through), else ``0x`` + :func:`bin_log`."""
+    raw = data[:MAXLEN] + b" ..." if length > 60 else data
+    try:
+        return raw.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return "0x" + bin_log(data, length)
+
+
+# -- the wire log -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One rendered wire-log entry: its lines and Autobahn's CSS class."""
+
+    css: str
+    lines: tuple[str, ...]
+
+
+def _octets(n: int, ch: Chunk) -> LogLine:
+    prefix = "TX OCTETS" if ch.direction is Direction.TX else "RX OCTETS"
+    parts = textwrap.wrap(bin_log(ch.data, ch.length), WRAP) or [""]
+    css = "wirelog_rx_octets" if ch.direction is Direction.RX else "wirelog_tx_octets"
+    if ch.direction is Direction.TX and ch.sync:
+        css += "_sync"
+    return LogLine(css, (f"{n:03d} {prefix}: {parts[0]}", *(INDENT + p for p in parts[1:])))
+
+
+def _rf(
+    n: int, opcode: int, fin: bool, rsv: int, plen: int, masked: bool, mask: bytes | None, text: str
+) -> LogLine:
+    shown = mask.hex().encode().hex() if mask else None  # Autobahn hex-encodes twice
+    head = (
+        f"{n:03d} RX FRAME : OPCODE={opcode}, FIN={fin}, RSV={rsv}, PAYLOAD-LEN={plen}, "
+        f"MASKED={masked}, MASK={shown}"
+    )
+    return LogLine("wirelog_rx_frame", (head, *(INDENT + p for p in textwrap.wrap(text, WRAP))))
+
+
+def _tf(
+    n: int,
+    opcode: int,
+    fin: bool,
+    rsv: int,
+    plen: int,
+    mask: bytes | None,
+    repeat: int | None,
+    chopsize: int | None,
+    sync: bool,
+    text: str,
+) -> LogLine:
+    head = (
+        f"{n:03d} TX FRAME : OPCODE={opcode}, FIN={fin}, RSV={rsv}, PAYLOAD-LEN={plen}, "
+        f"MASK={mask.hex() if mask else None}, PAYLOAD-REPEAT-LEN={repeat}, "
+        f"CHOPSIZE={chopsize}, SYNC={sync}"
+    )
+    css = "wirelog_tx_frame_sync" if sync or chopsize is not None else "wirelog_tx_frame"
+    return LogLine(css, (head, *(INDENT + p for p in textwrap.wrap(text, WRAP))))
+
+
+def _claim(n: int, c: ClaimedFrame) -> LogLine:
+    text = ascii_log(c.payload, c.logged_len)
+    if c.direction is Direction.RX:
+        return _rf(n, c.opcode, c.fin, c.rsv, c.logged_len, c.masked, c.mask, text)
+    return _tf(
+        n, c.opcode, c.fin, c.rsv, c.logged_len, c.mask, c.repeat_len, c.chopsize, c.sync, text
+    )
+
+
+def _frame(n: int, f: Frame) -> LogLine:
+    text = ascii_log(f.payload, f.length)
+    if f.direction is Direction.RX:
+        return _rf(n, f.opcode, f.fin, f.rsv, f.length, f.masked, f.mask, text)
+    return _tf(n, f.opcode, f.fin, f.rsv, f.length, f.mask, None, None, False, text)
+
+
+def _fmt_delay(v: Any) -> str:
+    try:
+        return f"{float(v):f}"
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _marker(n: int, m: Marker) -> LogLine | None:
+    k = m.kind
+    if k is MarkerKind.WIRELOG:
+        return LogLine(
+            "wirelog_delay", (f"{n:03d} WIRELOG {'ENABLED' if m.value else 'DISABLED'}",)
+        )
+    if k is MarkerKind.DELAY:
+        return LogLine(
+            "wirelog_delay", (f"{n:03d} DELAY {_fmt_delay(m.value)} sec for TAG {m.tag}",)
+        )
+    if k is MarkerKind.DELAY_FIRED:
+        return LogLine("wirelog_delay", (f"{n:03d} DELAY TIMEOUT on TAG {m.tag}",))
+    if k is MarkerKind.KILL_AFTER:
+        line = f"{n:03d} FAIL CONNECTION AFTER {_fmt_delay(m.value)} sec"
+        return LogLine("wirelog_kill_after", (line,))
+    if k is MarkerKind.KILL_FIRED:
+        return LogLine("wirelog_kill_after", (f"{n:03d} FAILING CONNECTION",))
+    if k is MarkerKind.CLOSE_AFTER:
+        line = f"{n:03d} CLOSE CONNECTION AFTER {_fmt_delay(m.value)} sec"
+        return LogLine("wirelog_kill_after", (line,))
+    if k is MarkerKind.CLOSE_FIRED:
+        return LogLine("wirelog_kill_after", (f"{n:03d} CLOSING CONNECTION",))
+    if k is MarkerKind.GAP:
+        # Not in Autobahn's grammar: a capture hole is a fact worth a line.
+        side = "TX" if m.direction is Direction.TX else "RX"
+        return LogLine("wirelog_gap", (f"{n:03d} {side} GAP    : {m.value} octets not captured",))
+    return None
+
+
+def _dropped(n: int, by_me: bool) -> LogLine:
+    if by_me:
+        return LogLine("wirelog_tcp_closed_by_me", (f"{n:03d} TCP DROPPED BY ME",))
+    return LogLine("wirelog_tcp_closed_by_peer", (f"{n:03d} TCP DROPPED BY PEER",))
+
+
+Item = Chunk | Marker | ClaimedFrame | Frame
+
+
+def log_items(dc: DecodedConnection) -> list[Item]:
+    """The wire log's entries in order (see the module docstring)."""
+    conn = dc.connection
+    keyed: list[tuple[tuple[int, int, int], Item]] = []
+    for ch in conn.chunks:
+        keyed.append(((ch.index, 1, 0), ch))
+    for m in conn.markers:
+        keyed.append(((m.index, 1, 0), m))
+    if conn.claims:
+        for c in conn.claims:
+            keyed.append(((c.index, 1, 0), c))
+    else:
+        ends = _chunk_ends(dc)
+        for i, f in enumerate(dc.frames):
+            if f.direction is Direction.TX:
+                at = f.chunk if f.chunk is not None else _locate(ends, f, start=True)
+                keyed.append(((at, 0, i), f))
+            elif "truncated_frame" not in {v.value for v in f.violations}:
+                keyed.append(((_locate(ends, f, start=False), 2, i), f))
+    keyed.sort(key=lambda kv: kv[0])
+    return [it for _, it in keyed]
+
+
+def _chunk_ends(dc: DecodedConnection) -> dict[Direction, tuple[list[int], list[int]]]:
+    """Per direction: cumulative stream end offset of each chunk, and its index."""
+    out: dict[Direction, tuple[list[int], list[int]]] = {d: ([], []) for d in Direction}
+    pos = dict.fromkeys(Direction, 0)
+    items: list[Chunk | Marker] = [*dc.connection.chunks, *dc.connection.markers]
+    items.sort(key=lambda it: it.index)
+    for it in items:
+        if isinstance(it, Chunk):
+            pos[it.direction] += it.length
+            out[it.direction][0].append(pos[it.direction])
+            out[it.direction][1].append(it.index)
+        elif it.kind is MarkerKind.GAP and it.direction is not None:
+            pos[it.direction] += int(it.value or 0)
+    return out
+
+
+def _locate(ends: dict[Direction, tuple[list[int], list[int]]], f: Frame, start: bool) -> int:
+    offs, idxs = ends[f.direction]
+    if f.offset is None or not offs:
+        return f.chunk if f.chunk is not None else 0
+    target = f.offset if start else f.offset + f.header_length + f.length - 1
+    k = bisect.bisect_right(offs, target)
+    return idxs[min(k, len(idxs) - 1)]
+
+
+def wire_log(dc: DecodedConnection) -> list[LogLine]:
+    """Every wire-log entry of a connection, rendered, with the final TCP line."""
+    out: list[LogLine] = []
+    n = 0
+    dropped: bool | None = None
+    for it in log_items(dc):
+        if isinstance(it, Chunk):
+            out.append(_octets(n, it))
+        elif isinstance(it, ClaimedFrame):
+            out.append(_claim(n, it))
+        elif isinstance(it, Frame):
+            out.append(_frame(n, it))
+        else:
+            if it.kind in (MarkerKind.DROPPED, MarkerKind.FIN, MarkerKind.RST):
+                if dropped is None and it.direction is not None:
+                    dropped = it.direction is Direction.TX
+                continue
+            line = _marker(n, it)
+            if line is None:
+                continue
+            out.append(line)
+        n += 1
+    if dropped is None:
+        meta = dc.connection.meta.get("droppedByMe")
+        if isinstance(meta, bool):
+            dropped = meta
+    if dropped is not None:
+        out.append(_dropped(n, dropped))
+    else:
+        out.append(LogLine("wirelog_open", (f"{n:03d} TCP STILL OPEN AT END OF RECORDING",)))
+    return out
+
+
+def wire_log_text(dc: DecodedConnection) -> str:
+    return "\n".join(line for entry in wire_log(dc) for line in entry.lines) + "\n"
+
+
+# -- closing behavior -----------------------------------------------------------------
+
+CLOSING_KEYS: tuple[tuple[str, str], ...] = (
+    ("isServer", "True, iff I (the fuzzer) am a server, and the peer is a client."),
+    ("closedByMe", "True, iff I have initiated closing handshake (that is, did send close first)."),
+    (
+        "failedByMe",
+        "True, iff I have failed the WS connection (i.e. due to protocol error). Failing can be "
+        "either by initiating closing handshake or brutal drop TCP.",
+    ),
+    ("droppedByMe", "True, iff I dropped the TCP connection."),
+    (
+        "wasClean",
+        "True, iff full WebSockets closing handshake was performed (close frame sent and "
+        "received) _and_ the server dropped the TCP (which is its responsibility).",
+    ),
+    ("wasNotCleanReason", "When wasClean == False, the reason what happened."),
+    (
+        "wasServerConnectionDropTimeout",
+        "When we are a client, and we expected the server to drop the TCP, but that didn't "
+        "happen in time, this gets True.",
+    ),
+    (
+        "wasOpenHandshakeTimeout",
+        "When performing the opening handshake, but the peer did not finish in time, this gets "
+        "True.",
+    ),
+    (
+        "wasCloseHandshakeTimeout",
+        "When we initiated a closing handshake, but the peer did not respond in time, this gets "
+        "True.",
+    ),
+    ("localCloseCode", "The close code I sent in close frame (if any)."),
+    ("localCloseReason", "The close reason I sent in close frame (if any)."),
+    ("remoteCloseCode", "The close code the peer sent me in close frame (if any)."),
+    ("remoteCloseReason", "The close reason the peer sent me in close frame (if any)."),
+)
+
+UNKNOWN = "?"
+
+
+def closing_behavior(dc: DecodedConnection) -> tuple[list[tuple[str, str, str]], bool]:
+    """Rows (key, value, description) and whether they were derived (not reported)."""
+    meta = dc.connection.meta
+    if all(k in meta for k, _ in CLOSING_KEYS):
+        return [(k, str(meta[k]), d) for k, d in CLOSING_KEYS], False
+    derived = _derive_closing(dc)
+    rows = []
+    for k, d in CLOSING_KEYS:
+        v = meta[k] if k in meta else derived.get(k, UNKNOWN)
+        rows.append((k, v if isinstance(v, str) and v == UNKNOWN else str(v), d))
+    return rows, True
+
+
+def _derive_closing(dc: DecodedConnection) -> dict[str, Any]:
+    conn = dc.connection
+    closes = [m for m in dc.messages if m.opcode == Opcode.CLOSE]
+    first = {d: next((m for m in closes if m.direction is d), None) for d in Direction}
+    close_frames = [f for f in dc.frames if f.opcode == Opcode.CLOSE]
+    tcp = [
+        m for m in conn.markers if m.kind in (MarkerKind.FIN, MarkerKind.RST, MarkerKind.DROPPED)
+    ]
+    tcp.sort(key=lambda m: m.index)
+    out: dict[str, Any] = {"isServer": conn.recorder is Role.SERVER}
+    if close_frames:
+        out["closedByMe"] = close_frames[0].direction is Direction.TX
+    else:
+        out["closedByMe"] = False
+    dropper = tcp[0].direction if tcp else None
+    if dropper is not None:
+        out["droppedByMe"] = dropper is Direction.TX
+    both = first[Direction.TX] is not None and first[Direction.RX] is not None
+    server_dir = conn.direction_of(Role.SERVER)
+    if dropper is not None:
+        out["wasClean"] = both and dropper is server_dir
+        if not out["wasClean"]:
+            if not both:
+                who = "peer" if first[Direction.RX] is None else "I"
+                out["wasNotCleanReason"] = (
+                    f"TCP closed without a complete closing handshake ({who} sent no close frame)"
+                )
+            else:
+                out["wasNotCleanReason"] = "the client, not the server, dropped the TCP connection"
+        else:
+            out["wasNotCleanReason"] = None
+    for d, pre in ((Direction.TX, "local"), (Direction.RX, "remote")):
+        m = first[d]
+        out[f"{pre}CloseCode"] = m.close_code if m is not None else None
+        out[f"{pre}CloseReason"] = (m.close_reason or None) if m is not None else None
+    return out
+
+
+# -- statistics tables -----------------------------------------------------------------
+
+
+def stats_tables(dc: DecodedConnection) -> tuple[dict[str, Any], list[tuple[str, list[list[str]]]]]:
+    """The ``wirelog stats`` entry and the four tables as rows of cells."""
+    entry = stats_entry(dc.connection, compute(dc.connection, dc.frames))
+    tables: list[tuple[str, list[list[str]]]] = []
+    for key in STAT_KEYS:
+        hist = {int(k): int(v) for k, v in entry[key].items()}
+        if key.endswith("OctetStats"):
+            rows = [["Chop Size", "Count", "Octets"]]
+            rows += [[str(s), str(c), str(s * c)] for s, c in sorted(hist.items())]
+            rows.append(
+                ["Total", str(sum(hist.values())), str(sum(s * c for s, c in hist.items()))]
+            )
+        else:
+            rows = [["Opcode", "Count"]]
+            rows += [[str(o), str(c)] for o, c in sorted(hist.items())]
+            rows.append(["Total", str(sum(hist.values()))])
+        tables.append((TITLES[key], rows))
+    return entry, tables
+
+
+def _hidden_note(entry: dict[str, Any]) -> str | None:
+    if entry.get("complete", True):
+        return None
+    parts = []
+    for key in STAT_KEYS:
+        h = entry.get("hidden", {}).get(key)
+        if h:
+            parts.append(f"{TITLES[key]}: " + ", ".join(f"{k}: {v}" for k, v in h.items()))
+    return (
+        "The wire log does not cover the whole connection; the tables count what it shows. "
+        "The report's own statistics count beyond it: " + "; ".join(parts)
+        if parts
+        else "The wire log and the report's own statistics differ."
+    )
+
+
+# -- summary ----------------------------------------------------------------------------
+
+_VERDICT = {"OK": "Pass", "NON-STRICT": "Non-Strict", "INFORMATIONAL": "Informational"}
+
+
+def summary_line(dc: DecodedConnection) -> str:
+    conn = dc.connection
+    meta = conn.meta
+    case = meta.get("id") or meta.get("case_id")
+    if case is not None:
+        agent = meta.get("agent") or "?"
+        verdict = _VERDICT.get(str(meta.get("behavior")), "Fail")
+        duration = meta.get("duration")
+        started = meta.get("started")
+        tail = f" - {duration} ms" if duration is not None else ""
+        tail += f" @ {started}" if started else ""
+        return f"{agent} - Case {case} : {verdict}{tail}"
+    ends = f" ({conn.client or '?'} -> {conn.server or '?'})" if conn.client or conn.server else ""
+    return f"{conn.source} - Connection {conn.conn}{ends}: recorded as the {conn.recorder.value}"
+
+
+def _strip_tags(s: str) -> str:
+    return re.sub(r"<[^>]+>", "", s.replace("<br>", "\n").replace("<br/>", "\n"))
+
+
+def _case_texts(dc: DecodedConnection) -> list[tuple[str, str]]:
+    meta = dc.connection.meta
+    out = []
+    for title, key in (
+        ("Case Description", "description"),
+        ("Case Expectation", "expectation"),
+        ("Case Outcome", "result"),
+    ):
+        v = meta.get(key)
+        if isinstance(v, str) and v:
+            out.append((title, _strip_tags(v).strip()))
+    rc = meta.get("resultClose")
+    if isinstance(rc, str):
+        out.append(("Case Closing Behavior", f"{rc} ({meta.get('behaviorClose')})"))
+    return out
+
+
+def _handshake_heads(dc: DecodedConnection) -> list[str]:
+    conn = dc.connection
+    heads: list[str] = []
+    req = conn.handshake_request or (dc.handshake.request if dc.handshake else None)
+    resp = conn.handshake_response or (dc.handshake.response if dc.handshake else None)
+    for h in (req, resp):
+        if h:
+            heads.append(h.decode("utf-8", "replace").strip().replace("\r\n", "\n"))
+    return heads
+
+
+# -- text -------------------------------------------------------------------------------
+
+
+def _table_text(rows: Sequence[Sequence[str]], numeric: bool = True) -> list[str]:
+    """Aligned columns; numbers right-aligned, text left-aligned."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for r in rows:
+        cells = [r[0].ljust(widths[0])] + [
+            c.rjust(w) if numeric else c.ljust(w) for c, w in zip(r[1:], widths[1:], strict=True)
+        ]
+        out.append("   ".join(cells).rstrip())
+    return out
+
+
+def render_text_one(dc: DecodedConnection) -> str:
+    lines = ["Autobahn-style WebSocket report (wirelog)", "", summary_line(dc), ""]
+    for title, body in _case_texts(dc):
+        lines += [title, "", body, ""]
+    lines += ["", "Opening Handshake", ""]
+    heads = _handshake_heads(dc)
+    lines += [*heads] if heads else ["(no handshake in the recording)"]
+    lines += ["", "", "Closing Behavior", ""]
+    rows, derived = closing_behavior(dc)
+    if derived:
+        lines += ["(derived from the decoded traffic; ? = cannot be known from this input)", ""]
+    lines += _table_text([["Key", "Value", "Description"], *[list(r) for r in rows]], False)
+    lines += ["", "", "Wire Statistics", ""]
+    entry, tables = stats_tables(dc)
+    note = _hidden_note(entry)
+    if note:
+        lines += [textwrap.fill(note, WRAP), ""]
+    for title, trows in tables:
+        lines += [title, "", *_table_text(trows), ""]
+    lines += ["", "Wire Log", ""]
+    lines += [line for entry_ in wire_log(dc) for line in entry_.lines]
+    return "\n".join(lines) + "\n"
+
+
+def render_text(dcs: Iterable[DecodedConnection]) -> str:
+    return ("\n" + "=" * WRAP + "\n\n").join(render_text_one(dc) for dc in dcs)
+
+
+# -- html -------------------------------------------------------------------------------
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
+       max-width: 1100px; color: #222; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; }
+h3 { font-size: 1em; margin-bottom: .3em; }
+.case_ok { color: #070; } .case_failed { color: #a00; } .case_info { color: #555; }
+table { border-collapse: collapse; margin: .5em 0 1em 0; }
+th, td { border: 1px solid #bbb; padding: 2px 8px; text-align: right; font-size: .9em; }
+th { background: #eee; } td.key, td.desc { text-align: left; }
+table.closing td:nth-child(2) { text-align: left; font-family: monospace; }
+pre { margin: 0; font-size: 12px; line-height: 1.3; white-space: pre-wrap; }
+pre.http_dump { background: #f6f6f6; padding: .5em; margin-bottom: .5em; }
+.note { color: #a60; }
+#wirelog pre { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; }
+.wirelog_rx_octets { color: #0050a0; } .wirelog_tx_octets { color: #a05000; }
+.wirelog_tx_octets_sync { color: #a05000; background: #fff3e0; }
+.wirelog_rx_frame { color: #0050a0; font-weight: bold; }
+.wirelog_tx_frame { color: #a05000; font-weight: bold; }
+.wirelog_tx_frame_sync { color: #a05000; font-weight: bold; background: #fff3e0; }
+.wirelog_delay, .wirelog_kill_after { color: #666; }
+.wirelog_tcp_closed_by_me, .wirelog_tcp_closed_by_peer, .wirelog_open, .wirelog_gap
+  { color: #a00; font-weight: bold; }
+nav a { margin-right: 1em; }
+"""
+
+
+def _h(s: str) -> str:
+    return html.escape(s, quote=True)
+
+
+def _table_html(rows: Sequence[Sequence[str]], cls: str) -> str:
+    head = "".join(f"<th>{_h(c)}</th>" for c in rows[0])
+    body = []
+    for r in rows[1:]:
+        cells = "".join(f"<td>{_h(c)}</td>" for c in r)
+        body.append(f"<tr>{cells}</tr>")
+    return (
+        f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
+
+
+def render_html_one(dc: DecodedConnection, anchor: str) -> str:
+    meta = dc.connection.meta
+    b = str(meta.get("behavior", ""))
+    cls = {"OK": "case_ok", "INFORMATIONAL": "case_info"}.get(b, "case_failed" if b else "")
+    parts = [f'<section id="{anchor}">', f'<h1 class="{cls}">{_h(summary_line(dc))}</h1>']
+    for title, body in _case_texts(dc):
+        parts.append(f"<h3>{_h(title)}</h3><p>{_h(body)}</p>")
+    parts.append("<h2>Opening Handshake</h2>")
+    heads = _handshake_heads(dc)
+    parts += [f'<pre class="http_dump">{_h(h)}</pre>' for h in heads] or [
+        "<p>(no handshake in the recording)</p>"
+    ]
+    parts.append("<h2>Closing Behavior</h2>")
+    rows, derived = closing_behavior(dc)
+    if derived:
+        parts.append(
+            '<p class="note">Derived from the decoded traffic; ? = cannot be known from '
+            "this input.</p>"
+        )
+    body = "".join(
+        f'<tr><td class="key">{_h(k)}</td><td>{_h(v)}</td><td class="desc">{_h(d)}</td></tr>'
+        for k, v, d in rows
+    )
+    parts.append(
+        '<table class="closing"><thead><tr><th>Key</th><th>Value</th><th>Description</th>'
+        f"</tr></thead><tbody>{body}</tbody></table>"
+    )
+    parts.append("<h2>Wire Statistics</h2>")
+    entry, tables = stats_tables(dc)
+    note = _hidden_note(entry)
+    if note:
+        parts.append(f'<p class="note">{_h(note)}</p>')
+    for title, trows in tables:
+        parts.append(f"<h3>{_h(title)}</h3>" + _table_html(trows, "stats"))
+    parts.append('<h2>Wire Log</h2><div class="wirelog" id="wirelog">')
+    for entry_ in wire_log(dc):
+        parts += [f'<pre class="{entry_.css}">{_h(line)}</pre>' for line in entry_.lines]
+    parts.append("</div></section>")
+    return "\n".join(parts)
+
+
+def render_html(dcs: Sequence[DecodedConnection], title: str | None = None) -> str:
+    """A complete, self-contained HTML page (inline CSS, no scripts, no fetches)."""
+    dcs = list(dcs)
+    title = title or (summary_line(dcs[0]) if len(dcs) == 1 else f"{len(dcs)} connections")
+    nav = ""
+    if len(dcs) > 1:
+        links = "".join(
+            f'<a href="#c{i}">{_h(dc.connection.label)}</a>' for i, dc in enumerate(dcs)
+        )
+        nav = f"<nav>{links}</nav>"
+    sections = "\n<hr>\n".join(render_html_one(dc, f"c{i}") for i, dc in enumerate(dcs))
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{_h(title)}</title><style>{CSS}</style></head>\n<body>\n"
+        f"{nav}\n{sections}\n</body></html>\n"
+    )
