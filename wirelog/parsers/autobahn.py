@@ -1,10 +1,130 @@
-"""Autobahn Testsuite reports (JSON, HTML, flattened text, folders). Not yet written."""
+"""Autobahn Testsuite reports: one entry point for every form.
+
+``parse(path, kind)`` takes the kind :func:`wirelog.capture.detect` found:
+
+* ``autobahn-json``: a per-case JSON report (:mod:`.autobahn_json`);
+* ``autobahn-html``: a per-case HTML page (:mod:`.autobahn_html`);
+* ``autobahn-text``: the text of such a page, flattened (:mod:`.autobahn_text`);
+* ``autobahn-folder`` / ``autobahn-index``: a reports folder or its
+  ``index.json``: every case, sorted by case id numerically ("2.10" after
+  "2.9", which the string-sorted index gets wrong), one connection each.
+
+Every form is reduced to a :class:`~.autobahn_log.Report` and built into a
+connection by the same code, so they decode alike.
+"""
 
 from __future__ import annotations
 
-from wirelog.errors import UnknownFormatError
+import os
+import re
+from collections.abc import Callable
+
+from wirelog.errors import InputError, UnknownFormatError
 from wirelog.model import Recording
+from wirelog.parsers.autobahn_log import Report, build_connection
+from wirelog.progress import progress
+
+_CASE_FILE = re.compile(r"_case_(\d+(?:_\d+)*)\.(json|html?)$", re.IGNORECASE)
+
+
+def case_key(case_id: str) -> tuple[int, ...]:
+    """Numeric sort key of a case id: "2.10" after "2.9", "10.1.1" after "9.8.6"."""
+    out: list[int] = []
+    for part in case_id.split("."):
+        out.append(int(part) if part.isdigit() else 1 << 30)
+    return tuple(out)
+
+
+def read_report(path: str, kind: str) -> Report:
+    """One case report in any of the three forms."""
+    if kind == "autobahn-json":
+        from wirelog.parsers.autobahn_json import parse_report
+
+        return parse_report(path)
+    if kind == "autobahn-html":
+        from wirelog.parsers.autobahn_html import parse_report as parse_html
+
+        return parse_html(path)
+    if kind == "autobahn-text":
+        from wirelog.parsers.autobahn_text import parse_report as parse_text
+
+        return parse_text(path)
+    raise UnknownFormatError(path, f"not an Autobahn case report ({kind})")
 
 
 def parse(path: str, kind: str) -> Recording:
-    raise UnknownFormatError(path, f"{kind} parsing is not implemented yet")
+    if kind in ("autobahn-folder", "autobahn-index"):
+        return parse_folder(path, kind)
+    report = read_report(path, kind)
+    return Recording(source=path, kind=kind, connections=[build_connection(report, 0)])
+
+
+def case_files(path: str, kind: str) -> list[tuple[str, str]]:
+    """``(case id, file)`` of every case report in a folder or index, sorted
+    numerically by case id (and by agent where several share a folder)."""
+    folder = path if kind == "autobahn-folder" else os.path.dirname(path) or "."
+    index = path if kind == "autobahn-index" else os.path.join(folder, "index.json")
+    found: list[tuple[str, str, str]] = []
+    if os.path.isfile(index):
+        from wirelog.parsers.autobahn_json import load_json
+
+        doc = load_json(index)
+        if not isinstance(doc, dict):
+            raise InputError(index, "not an Autobahn index.json ({agent: {case: ...}})")
+        for agent, cases in doc.items():
+            if not isinstance(cases, dict):
+                raise InputError(index, f"agent {agent!r} does not map case ids to results")
+            for case_id, info in cases.items():
+                name = info.get("reportfile") if isinstance(info, dict) else None
+                if not isinstance(name, str):
+                    continue
+                found.append((str(agent), str(case_id), os.path.join(folder, name)))
+    elif kind == "autobahn-folder":
+        try:
+            names = os.listdir(folder)
+        except OSError as exc:
+            raise InputError(folder, exc.strerror or str(exc)) from None
+        by_stem: dict[str, tuple[str, str, str]] = {}
+        for name in sorted(names):
+            m = _CASE_FILE.search(name)
+            if not m:
+                continue
+            stem = name[: m.start()]
+            case_id = m.group(1).replace("_", ".")
+            key = stem + "#" + case_id
+            # Prefer the JSON twin: it keeps what the page loses (spec §2.3).
+            if key not in by_stem or m.group(2).lower() == "json":
+                by_stem[key] = (stem, case_id, os.path.join(folder, name))
+        found = list(by_stem.values())
+    if not found:
+        raise UnknownFormatError(
+            path, "no Autobahn case reports found (no index.json, no *_case_*)"
+        )
+    found.sort(key=lambda t: (t[0], case_key(t[1])))
+    return [(case_id, file) for _, case_id, file in found]
+
+
+def parse_folder(
+    path: str, kind: str, on_case: Callable[[str, str], None] | None = None
+) -> Recording:
+    """Every case of a reports folder (or its ``index.json``): connection
+    ``conn`` = position in numeric case order, ``source`` = the case file."""
+    from wirelog.capture import detect
+
+    files = case_files(path, kind)
+    recording = Recording(source=path, kind=kind)
+    with progress("Autobahn cases", len(files)) as bar:
+        for case_id, file in files:
+            if on_case is not None:
+                on_case(case_id, file)
+            sub = detect(file)
+            if sub not in ("autobahn-json", "autobahn-html", "autobahn-text"):
+                raise InputError(file, f"listed as case {case_id} but is {sub}")
+            try:
+                report = read_report(file, sub)
+            except InputError as exc:
+                exc.partial = recording
+                raise
+            recording.connections.append(build_connection(report, len(recording.connections)))
+            bar.advance(1)
+    return recording
