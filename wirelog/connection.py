@@ -319,6 +319,8 @@ def decode_connection(
     into messages, so both sources go through the same message layer.
     """
     with_claims = bool(conn.claims) and reconcile is not None
+    # A capture connection decoded by port (``--ws-port``) has no handshake.
+    handshake = handshake and conn.meta.get("handshake", True) is not False
     dec = ConnectionDecoder(
         conn.recorder,
         request_head=conn.handshake_request,

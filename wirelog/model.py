@@ -136,6 +136,8 @@ class ViolationKind(enum.Enum):
     CAPTURE_GAP = "capture_gap"
     DESYNCHRONIZED = "desynchronized"
     LOGGING_OFF = "logging_off"
+    IGNORED_TRAFFIC = "ignored_traffic"
+    """A capture held traffic that is not WebSocket (counted, not decoded)."""
     # cross-checks between derived and claimed facts
     CLAIM_MISMATCH = "claim_mismatch"
     STATS_MISMATCH = "stats_mismatch"
@@ -152,6 +154,7 @@ _FINDINGS = frozenset(
         ViolationKind.CAPTURE_GAP,
         ViolationKind.DESYNCHRONIZED,
         ViolationKind.LOGGING_OFF,
+        ViolationKind.IGNORED_TRAFFIC,
         ViolationKind.CLAIM_MISMATCH,
         ViolationKind.STATS_MISMATCH,
         ViolationKind.INFLATE_LIMIT,

@@ -1,0 +1,174 @@
+"""A ``struct`` fast path from captured link-layer bytes to a TCP segment.
+
+Full per-packet dissection (scapy's ``Ether(raw)``) costs tens of
+microseconds a packet; reading the few fields TCP reassembly needs with
+``struct`` costs about one. This module knows the link types loopback and
+server captures actually produce: Ethernet (with stacked 802.1Q/802.1ad
+tags), Linux cooked capture v1 and v2, BSD null/loopback and raw IPv4/IPv6,
+over IPv4 and IPv6 with extension headers. Anything else goes to
+:func:`wirelog.parsers.pcap.fallback_ip`, which asks scapy's dissectors
+where the IP header starts and hands the bytes back to :func:`ip_segment`.
+
+Nothing here imports beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import struct
+
+# Link types (https://www.tcpdump.org/linktypes.html).
+NULL = 0
+ETHERNET = 1
+RAW_BSD = 12  # DLT_RAW on most BSDs
+RAW_OPENBSD = 14
+LOOP = 108
+RAW = 101
+LINUX_SLL = 113
+IPV4 = 228
+IPV6 = 229
+LINUX_SLL2 = 276
+
+FAST_LINKTYPES = frozenset(
+    {NULL, ETHERNET, RAW_BSD, RAW_OPENBSD, LOOP, RAW, LINUX_SLL, IPV4, IPV6, LINUX_SLL2}
+)
+
+FIN = 0x01
+SYN = 0x02
+RST = 0x04
+ACK = 0x10
+
+_VLAN_TYPES = frozenset({0x8100, 0x88A8, 0x9100})
+_BSD_INET6 = frozenset({24, 28, 30})
+_IPV6_EXT = frozenset(
+    {0, 43, 60, 135, 139, 140}
+)  # hop-by-hop, routing, dest opts, mobility, HIP, shim6
+
+_TCP = struct.Struct("!HHIIBB")
+_U16 = struct.Struct("!H")
+
+#: (src address, src port, dst address, dst port, seq, ack, flags, payload,
+#: wire length of the payload). ``payload`` may be shorter than the wire
+#: length when the capture's snap length cut the packet.
+Segment = tuple[bytes, int, bytes, int, int, int, int, bytes, int]
+
+
+class NotTcp(Exception):
+    """Raised with a short reason for packets that carry no TCP segment we
+    can use (ARP, UDP, IP fragments, packets cut inside a header)."""
+
+
+def ip_offset(linktype: int, pkt: bytes, start: int, n: int) -> int:
+    """Where the IP header starts in the frame ``pkt[start:n]`` of a fast
+    link type; -1 when the frame does not carry IP."""
+    if linktype == ETHERNET:
+        if n - start < 14:
+            return -1
+        etype = (pkt[start + 12] << 8) | pkt[start + 13]
+        off = start + 14
+        while etype in _VLAN_TYPES and n >= off + 4:
+            etype = (pkt[off + 2] << 8) | pkt[off + 3]
+            off += 4
+        return off if etype == 0x0800 or etype == 0x86DD else -1
+    if linktype in (NULL, LOOP):
+        if n - start < 4:
+            return -1
+        # DLT_NULL's family is in the capturing host's byte order, DLT_LOOP's
+        # in network order; every family value fits in one byte either way.
+        fam = pkt[start] or pkt[start + 3]
+        return start + 4 if fam == 2 or fam in _BSD_INET6 else -1
+    if linktype == LINUX_SLL:
+        if n - start < 16:
+            return -1
+        proto = (pkt[start + 14] << 8) | pkt[start + 15]
+        return start + 16 if proto == 0x0800 or proto == 0x86DD else -1
+    if linktype == LINUX_SLL2:
+        if n - start < 20:
+            return -1
+        proto = (pkt[start] << 8) | pkt[start + 1]
+        return start + 20 if proto == 0x0800 or proto == 0x86DD else -1
+    return start  # raw IP link types
+
+
+def segment(linktype: int, pkt: bytes, start: int = 0, n: int | None = None) -> Segment:
+    """The TCP segment inside the captured frame ``pkt[start:n]`` of a fast
+    link type (a slice of a larger read buffer is never copied)."""
+    if n is None:
+        n = len(pkt)
+    off = ip_offset(linktype, pkt, start, n)
+    if off < 0:
+        raise NotTcp("not IP")
+    return ip_segment(pkt, off, n)
+
+
+def ip_segment(pkt: bytes, off: int, n: int | None = None) -> Segment:
+    """The TCP segment in an IPv4 or IPv6 packet at ``pkt[off:n]``."""
+    if n is None:
+        n = len(pkt)
+    if n <= off:
+        raise NotTcp("empty")
+    version = pkt[off] >> 4
+    if version == 4:
+        if n < off + 20:
+            raise NotTcp("cut inside the IPv4 header")
+        ihl = (pkt[off] & 0x0F) * 4
+        total = (pkt[off + 2] << 8) | pkt[off + 3]
+        if pkt[off + 9] != 6:
+            raise NotTcp("not TCP")
+        if ((pkt[off + 6] & 0x3F) << 8) | pkt[off + 7]:
+            # More-fragments flag or a fragment offset: wirelog does not
+            # reassemble IP fragments (TCP stacks avoid them with PMTU discovery).
+            raise NotTcp("IP fragment")
+        src = pkt[off + 12 : off + 16]
+        dst = pkt[off + 16 : off + 20]
+        if total == 0:  # TCP segmentation offload captures leave it 0
+            total = n - off
+        end = off + total
+        tcp = off + ihl
+    elif version == 6:
+        if n < off + 40:
+            raise NotTcp("cut inside the IPv6 header")
+        plen = (pkt[off + 4] << 8) | pkt[off + 5]
+        nxt = pkt[off + 6]
+        src = pkt[off + 8 : off + 24]
+        dst = pkt[off + 24 : off + 40]
+        tcp = off + 40
+        end = tcp + plen if plen else n  # jumbograms: trust the capture
+        while nxt != 6:
+            if nxt in _IPV6_EXT:
+                if n < tcp + 2:
+                    raise NotTcp("cut inside an IPv6 extension header")
+                nxt, hlen = pkt[tcp], (pkt[tcp + 1] + 1) * 8
+            elif nxt == 44:  # fragment header
+                if n < tcp + 8:
+                    raise NotTcp("cut inside an IPv6 fragment header")
+                if ((pkt[tcp + 2] << 8) | pkt[tcp + 3]) & 0xFFF9:
+                    raise NotTcp("IP fragment")
+                nxt, hlen = pkt[tcp], 8
+            elif nxt == 51:  # authentication header: length in 4-octet units
+                if n < tcp + 2:
+                    raise NotTcp("cut inside an IPv6 extension header")
+                nxt, hlen = pkt[tcp], (pkt[tcp + 1] + 2) * 4
+            else:
+                raise NotTcp("not TCP")
+            tcp += hlen
+    else:
+        raise NotTcp("not IP")
+    if n < tcp + 20:
+        raise NotTcp("cut inside the TCP header")
+    sport, dport, seq, ack, doff, flags = _TCP.unpack_from(pkt, tcp)
+    start = tcp + (doff >> 4) * 4
+    wire = end - start
+    if wire < 0:
+        raise NotTcp("bad TCP header length")
+    stop = end if end < n else n
+    payload = pkt[start:stop] if stop > start else b""
+    return src, sport, dst, dport, seq, ack, flags, payload, wire
+
+
+def format_endpoint(addr: bytes, port: int) -> str:
+    """``1.2.3.4:80`` or ``[::1]:80``."""
+    if len(addr) == 4:
+        return f"{addr[0]}.{addr[1]}.{addr[2]}.{addr[3]}:{port}"
+    import ipaddress
+
+    return f"[{ipaddress.IPv6Address(addr).compressed}]:{port}"
