@@ -1,0 +1,216 @@
+"""Write a replay's own wire log as an Autobahn case report (JSON).
+
+The report has Autobahn's keys and entry shapes (spec §1.2-§1.4): TO/RO for
+every write and read, TF before the TO that carries a frame's header, RF
+after the RO that completes a frame, the CT/KL/TI timers and their firing,
+the closing flags and the chop/opcode statistics. It is written the way
+Autobahn writes it (``sort_keys``, ``indent=3``), so ``wirelog`` reads it
+like any other report and can decode, report and replay it again.
+
+One deliberate difference: TO/RO hex is never cut at 64 octets. A reader
+following the spec's recovery rule ("complete iff the decoded length equals
+``len``") gets every octet back, so a replay of a replay needs no ``--fill``.
+Frame payloads (TF/RF) are logged exactly as Autobahn's ``asciiLogData``
+does. Per-entry times, which Autobahn has no field for, are kept in an extra
+top-level key ``wirelogTimes`` that Autobahn's own readers ignore.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Any
+
+from wirelog.connection import decode_connection, iter_items
+from wirelog.model import Chunk, Connection, Direction, Frame, MarkerKind, Role
+from wirelog.replay.verdict import closing_of, events_of
+
+MAXLEN = 64
+
+
+def bin_log(data: bytes) -> str:
+    """Autobahn's ``binLogData``: hex, cut to 64 octets plus " ..." when long."""
+    if len(data) > 60:
+        return data[:MAXLEN].hex() + " ..."
+    return data.hex()
+
+
+def ascii_log(data: bytes) -> str:
+    """Autobahn's ``asciiLogData`` (spec §1.4)."""
+    cut = data[:MAXLEN] + b" ..." if len(data) > 60 else data
+    try:
+        return cut.decode("utf-8")
+    except UnicodeDecodeError:
+        return "0x" + bin_log(data)
+
+
+def _ends(conn: Connection) -> dict[tuple[Direction, int], int]:
+    """Stream end offset of each chunk, per direction."""
+    out: dict[tuple[Direction, int], int] = {}
+    pos = {Direction.TX: 0, Direction.RX: 0}
+    for c in conn.chunks:
+        pos[c.direction] += c.length
+        out[(c.direction, c.index)] = pos[c.direction]
+    return out
+
+
+def to_autobahn(
+    conn: Connection, *, agent: str = "replay", case_id: str = "replay"
+) -> dict[str, Any]:
+    dc = decode_connection(conn)
+    ends = _ends(conn)
+    me = conn.recorder
+    # TF before the chunk holding the header; RF after the chunk completing it.
+    tf: dict[int, list[Frame]] = {}
+    rf: dict[int, list[Frame]] = {}
+    rx_chunks = [c for c in conn.chunks if c.direction is Direction.RX]
+    for f in dc.frames:
+        if f.direction is Direction.TX and f.chunk is not None:
+            tf.setdefault(f.chunk, []).append(f)
+        elif f.direction is Direction.RX and f.offset is not None:
+            end = f.offset + f.header_length + f.length
+            done = next((c for c in rx_chunks if ends[(Direction.RX, c.index)] >= end), None)
+            if done is not None:
+                rf.setdefault(done.index, []).append(f)
+    log: list[list[Any]] = []
+    times: list[float | None] = []
+    names = {
+        MarkerKind.DELAY: "CT",
+        MarkerKind.DELAY_FIRED: "CTE",
+        MarkerKind.KILL_AFTER: "KL",
+        MarkerKind.KILL_FIRED: "KLE",
+        MarkerKind.CLOSE_AFTER: "TI",
+        MarkerKind.CLOSE_FIRED: "TIE",
+    }
+    for it in iter_items(conn):
+        if isinstance(it, Chunk):
+            if it.direction is Direction.TX:
+                for f in tf.get(it.index, []):
+                    log.append(
+                        [
+                            "TF",
+                            [len(f.payload), ascii_log(f.payload)],
+                            f.opcode,
+                            f.fin,
+                            f.rsv,
+                            f.mask.hex() if f.mask else None,
+                            None,
+                            None,
+                            it.sync,
+                        ]
+                    )
+                    times.append(it.ts)
+                log.append(["TO", [it.length, it.data.hex()], it.sync])
+                times.append(it.ts)
+            else:
+                log.append(["RO", [it.length, it.data.hex()]])
+                times.append(it.ts)
+                for f in rf.get(it.index, []):
+                    log.append(
+                        [
+                            "RF",
+                            [len(f.payload), ascii_log(f.payload)],
+                            f.opcode,
+                            f.fin,
+                            f.rsv,
+                            f.masked,
+                            f.mask.hex() if f.mask else None,
+                        ]
+                    )
+                    times.append(it.ts)
+            continue
+        name = names.get(it.kind)
+        if name is None:
+            continue
+        if name in ("CT", "KL", "TI"):
+            value: Any = it.raw if it.raw is not None else it.value
+            log.append([name, value] + ([it.tag] if name == "CT" else []))
+        else:
+            log.append([name] + ([it.tag] if name == "CTE" else []))
+        times.append(it.ts)
+    closing = closing_of(dc)
+    other = me.other
+    local = closing.client_code if me is Role.CLIENT else closing.server_code
+    remote = closing.server_code if me is Role.CLIENT else closing.client_code
+    local_sent = closing.client_sent if me is Role.CLIENT else closing.server_sent
+    remote_sent = closing.server_sent if me is Role.CLIENT else closing.client_sent
+    hs = dc.handshake
+    start = conn.start_ts or (conn.chunks[0].ts if conn.chunks and conn.chunks[0].ts else 0.0)
+    last = max((t for t in times if t is not None), default=start)
+    not_clean = None
+    if not closing.clean:
+        not_clean = (
+            "peer dropped the TCP connection without previous WebSocket closing handshake"
+            if closing.dropped_by is other
+            else "closing handshake did not complete"
+        )
+
+    def stats(d: Direction, frames: bool) -> dict[str, int]:
+        if frames:
+            counts = Counter(f.opcode for f in dc.frames if f.direction is d)
+        else:
+            counts = Counter(c.length for c in conn.chunks if c.direction is d)
+        return {str(k): v for k, v in sorted(counts.items())}
+
+    return {
+        "agent": agent,
+        "behavior": "INFORMATIONAL",
+        "behaviorClose": "INFORMATIONAL",
+        "case": 0,
+        "closedByMe": closing.closed_by is me,
+        "createStats": True,
+        "createWirelog": True,
+        "description": f"wirelog replay of {conn.meta.get('replayOf', conn.source)}",
+        "droppedByMe": closing.dropped_by is me,
+        "duration": round((last - start) * 1000),
+        "expectation": "The peer behaves as in the recording.",
+        "expected": {},
+        "expectedClose": {},
+        "failedByMe": False,
+        "httpRequest": _head(hs.request if hs else None),
+        "httpResponse": _head(hs.response if hs else None),
+        "id": case_id,
+        "isServer": me is Role.SERVER,
+        "localCloseCode": local if local_sent else None,
+        "localCloseReason": None,
+        "received": [list(e) for e in events_of(dc, me)],
+        "remoteCloseCode": remote if remote_sent else None,
+        "remoteCloseReason": None,
+        "reportCompressionRatio": False,
+        "reportTime": False,
+        "result": "Replayed by wirelog.",
+        "resultClose": "Replayed by wirelog.",
+        "rxFrameStats": stats(Direction.RX, True),
+        "rxOctetStats": stats(Direction.RX, False),
+        "started": _iso(start),
+        "trafficStats": None,
+        "txFrameStats": stats(Direction.TX, True),
+        "txOctetStats": stats(Direction.TX, False),
+        "wasClean": closing.clean and closing.dropped_by is Role.SERVER,
+        "wasCloseHandshakeTimeout": False,
+        "wasNotCleanReason": not_clean,
+        "wasOpenHandshakeTimeout": False,
+        "wasServerConnectionDropTimeout": bool(conn.meta.get("neverClosed", False)),
+        "wirelog": log,
+        "wirelogTimes": times,
+    }
+
+
+def _head(head: bytes | None) -> str:
+    return head.decode("latin-1") if head is not None else "?"
+
+
+def _iso(ts: float) -> str:
+    ms = round((ts % 1) * 1000) % 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{ms:03d}Z"
+
+
+def write_autobahn_json(conn: Connection, path: str, *, agent: str = "replay") -> None:
+    doc = to_autobahn(conn, agent=agent)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(doc, sort_keys=True, indent=3, separators=(",", ": ")))
+        fh.write("\n")
+
+
+__all__ = ["ascii_log", "bin_log", "to_autobahn", "write_autobahn_json"]

@@ -1,0 +1,319 @@
+"""Did two recordings behave the same? (a replay and its original, one
+Autobahn case on two implementations, two pcap connections).
+
+Both connections are decoded by the one decoder; then, per role (client,
+server), messages and frames are compared on what the protocol means
+(opcode, FIN, RSV, payload, close code) and not on how it travelled (masks,
+chunking, TCP segments, header octets such as ``Date:``). Where a recording
+kept only a payload prefix (Autobahn logs 64 octets, spec §1.4), lengths must
+agree and payloads are compared as far as both go.
+
+The closing behaviour is compared as Autobahn describes it (spec §3.7): who
+sent the first close frame, each side's close code, whether the closing
+handshake completed, and who dropped TCP (and whether by reset).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from wirelog.connection import DecodedConnection
+from wirelog.model import Frame, Marker, MarkerKind, Message, Opcode, Role
+
+#: Compare at most this much payload through the sequence matcher; longer
+#: complete payloads are then compared in full pair by pair.
+PREFIX = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Closing:
+    closed_by: Role | None
+    """Who sent the first close frame."""
+    client_code: int | None
+    server_code: int | None
+    client_sent: bool
+    server_sent: bool
+    dropped_by: Role | None
+    reset: bool
+
+    @property
+    def clean(self) -> bool:
+        """Both close frames were exchanged (RFC 6455 §7.1.1 closing handshake)."""
+        return self.client_sent and self.server_sent
+
+    def rows(self) -> list[tuple[str, str]]:
+        def role(r: Role | None) -> str:
+            return r.value if r is not None else "-"
+
+        def code(sent: bool, c: int | None) -> str:
+            return "-" if not sent else str(c) if c is not None else "(none)"
+
+        return [
+            ("closedBy", role(self.closed_by)),
+            ("clientCloseCode", code(self.client_sent, self.client_code)),
+            ("serverCloseCode", code(self.server_sent, self.server_code)),
+            ("wasClean", str(self.clean)),
+            ("droppedBy", role(self.dropped_by) + (" (reset)" if self.reset else "")),
+        ]
+
+
+@dataclass(slots=True)
+class Difference:
+    topic: str
+    """``handshake``, ``client messages``, ``server frames``, ``closing``..."""
+    lines: list[str]
+
+
+@dataclass(slots=True)
+class Verdict:
+    a: str
+    b: str
+    differences: list[Difference] = field(default_factory=list)
+    a_closing: Closing | None = None
+    b_closing: Closing | None = None
+    a_events: list[tuple[Any, ...]] = field(default_factory=list)
+    b_events: list[tuple[Any, ...]] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)
+    """Target misbehaviour in ``b`` the recording ``a`` did not show."""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def equivalent(self) -> bool:
+        return not self.differences and not self.faults
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "a": self.a,
+            "b": self.b,
+            "equivalent": self.equivalent,
+            "faults": self.faults,
+            "notes": self.notes,
+            "differences": [{"topic": d.topic, "lines": d.lines} for d in self.differences],
+            "closing": {
+                "a": dict(self.a_closing.rows()) if self.a_closing else None,
+                "b": dict(self.b_closing.rows()) if self.b_closing else None,
+            },
+            "events": {"a": self.a_events, "b": self.b_events},
+        }
+
+
+def closing_of(dc: DecodedConnection) -> Closing:
+    conn = dc.connection
+    closes = sorted(
+        (f for f in dc.frames if f.opcode == Opcode.CLOSE),
+        key=lambda f: (f.chunk if f.chunk is not None else 1 << 60, f.ts or 0.0),
+    )
+    first: dict[Role, Frame] = {}
+    for f in closes:
+        first.setdefault(f.sender, f)
+    closed_by = closes[0].sender if closes else None
+    codes: dict[Role, int | None] = {}
+    for r, f in first.items():
+        codes[r] = (f.payload[0] << 8 | f.payload[1]) if len(f.payload) >= 2 else None
+    dropped_by: Role | None = None
+    reset = False
+    drops: list[Marker] = sorted(
+        (
+            m
+            for m in conn.markers
+            if m.kind in (MarkerKind.FIN, MarkerKind.RST, MarkerKind.DROPPED)
+            and m.direction is not None
+        ),
+        key=lambda m: m.index,
+    )
+    if drops:
+        assert drops[0].direction is not None
+        dropped_by = conn.sender(drops[0].direction)
+        reset = any(
+            m.kind is MarkerKind.RST and conn.sender(m.direction) is dropped_by
+            for m in drops
+            if m.direction
+        )
+    elif "droppedByMe" in conn.meta:
+        dropped_by = conn.recorder if conn.meta["droppedByMe"] else conn.recorder.other
+    return Closing(
+        closed_by,
+        codes.get(Role.CLIENT),
+        codes.get(Role.SERVER),
+        Role.CLIENT in first,
+        Role.SERVER in first,
+        dropped_by,
+        reset,
+    )
+
+
+def events_of(dc: DecodedConnection, role: Role) -> list[tuple[Any, ...]]:
+    """What ``role`` received, as Autobahn lists it (spec §1.6): messages and
+    pongs from the other side."""
+    out: list[tuple[Any, ...]] = []
+    for m in dc.messages:
+        if m.sender is role:
+            continue
+        if m.opcode in (Opcode.TEXT, Opcode.BINARY):
+            out.append(("message", _show(m.data, m.length), m.opcode == Opcode.BINARY))
+        elif m.opcode == Opcode.PONG:
+            out.append(("pong", _show(m.data, m.length)))
+    return out
+
+
+def _show(data: bytes, length: int | None = None, limit: int = 40) -> str:
+    """Text when it is text, else ``0x`` hex, cut like Autobahn's logs."""
+    cut = data[:limit]
+    try:
+        s = cut.decode("utf-8")
+        printable = s.isprintable()
+    except UnicodeDecodeError:
+        printable = False
+    s = s if printable else "0x" + cut.hex()
+    total = len(data) if length is None else length
+    return s + (" ..." if total > limit else "")
+
+
+def _frame_key(f: Frame) -> tuple[Any, ...]:
+    return (f.opcode, f.fin, f.rsv, f.length, f.payload[:PREFIX])
+
+
+def _message_key(m: Message) -> tuple[Any, ...]:
+    return (m.opcode, m.length, m.data[:PREFIX], m.close_code)
+
+
+def _describe_frame(f: Frame) -> str:
+    return (
+        f"frame {f.index}: {f.opcode_name} fin={int(f.fin)} rsv={f.rsv} len={f.length} "
+        f"{_show(f.payload, f.length)!r}"
+    )
+
+
+def _describe_message(m: Message) -> str:
+    extra = f" code={m.close_code}" if m.close_code is not None else ""
+    body = m.data[2:] if m.opcode == Opcode.CLOSE else m.data
+    return f"message {m.index}: {m.opcode_name} len={m.length}{extra} {_show(body)!r}"
+
+
+def _seq_diff(a: Sequence[Any], b: Sequence[Any], key: Any, describe: Any, full: Any) -> list[str]:
+    ka = [key(x) for x in a]
+    kb = [key(x) for x in b]
+    lines: list[str] = []
+    sm = difflib.SequenceMatcher(a=ka, b=kb, autojunk=False)
+    for op, i1, i2, j1, j2 in sm.get_opcodes():
+        if op == "equal":
+            for x, y in zip(a[i1:i2], b[j1:j2], strict=True):
+                why = full(x, y)
+                if why:
+                    lines.append(f"~ {describe(x)}: {why}")
+            continue
+        lines.extend(f"- {describe(x)}" for x in a[i1:i2])
+        lines.extend(f"+ {describe(y)}" for y in b[j1:j2])
+    return lines
+
+
+def _full_payload(x: Any, y: Any) -> str | None:
+    pa: bytes = x.payload if isinstance(x, Frame) else x.data
+    pb: bytes = y.payload if isinstance(y, Frame) else y.data
+    if len(pa) == len(pb) and pa != pb:
+        at = next(i for i, (p, q) in enumerate(zip(pa, pb, strict=True)) if p != q)
+        return f"payload differs from octet {at}"
+    n = min(len(pa), len(pb))
+    if pa[:n] != pb[:n]:
+        at = next(i for i, (p, q) in enumerate(zip(pa[:n], pb[:n], strict=True)) if p != q)
+        return f"payload differs from octet {at}"
+    return None
+
+
+def _violations(dc: DecodedConnection, role: Role) -> set[str]:
+    out: set[str] = set()
+    for f in dc.frames:
+        if f.sender is role:
+            out.update(v.value for v in f.violations)
+    for m in dc.messages:
+        if m.sender is role:
+            out.update(v.value for v in m.violations if not v.is_finding)
+    return out
+
+
+def compare(
+    a: DecodedConnection,
+    b: DecodedConnection,
+    *,
+    roles: Sequence[Role] = (Role.CLIENT, Role.SERVER),
+    a_label: str | None = None,
+    b_label: str | None = None,
+) -> Verdict:
+    """Compare ``b`` with ``a`` (the reference)."""
+    v = Verdict(a_label or a.connection.label, b_label or b.connection.label)
+    _handshake(a, b, v)
+    for role in roles:
+        ma = [m for m in a.messages if m.sender is role]
+        mb = [m for m in b.messages if m.sender is role]
+        lines = _seq_diff(ma, mb, _message_key, _describe_message, _full_payload)
+        if lines:
+            v.differences.append(Difference(f"{role.value} messages", lines))
+        fa = [f for f in a.frames if f.sender is role]
+        fb = [f for f in b.frames if f.sender is role]
+        lines = _seq_diff(fa, fb, _frame_key, _describe_frame, _full_payload)
+        if lines:
+            v.differences.append(Difference(f"{role.value} frames", lines))
+        va, vb = _violations(a, role), _violations(b, role)
+        if va != vb:
+            lines = [f"- {k}" for k in sorted(va - vb)] + [f"+ {k}" for k in sorted(vb - va)]
+            v.differences.append(Difference(f"{role.value} protocol violations", lines))
+            if vb - va:
+                v.faults.append(
+                    f"the {role.value} sent what is not valid WebSocket framing: "
+                    + ", ".join(sorted(vb - va))
+                )
+    v.a_closing, v.b_closing = closing_of(a), closing_of(b)
+    lines = [
+        f"{k}: {x} → {y}"
+        for (k, x), (_, y) in zip(v.a_closing.rows(), v.b_closing.rows(), strict=True)
+        if x != y
+    ]
+    if lines:
+        v.differences.append(Difference("closing", lines))
+    # Events as the client saw them (Autobahn's "Observed"), or the server when
+    # only server frames are compared.
+    who = Role.CLIENT if Role.SERVER in roles else Role.SERVER
+    v.a_events, v.b_events = events_of(a, who), events_of(b, who)
+    return v
+
+
+def _handshake(a: DecodedConnection, b: DecodedConnection, v: Verdict) -> None:
+    ha, hb = a.handshake, b.handshake
+    if ha is None and hb is None:
+        return
+    lines: list[str] = []
+    if ha is None or hb is None:
+        lines.append(
+            f"handshake: {'present' if ha else 'absent'} → {'present' if hb else 'absent'}"
+        )
+    else:
+        if ha.status != hb.status:
+            lines.append(f"status: {ha.status} → {hb.status}")
+            if ha.status == 101 and hb.status is not None and hb.status != 101:
+                v.faults.append(f"not upgraded: the server answered {hb.status} instead of 101")
+        if hb.status == 101 and hb.accept_ok is False and ha.accept_ok is not False:
+            lines.append(f"Sec-WebSocket-Accept {hb.accept!r} does not fit key {hb.key!r}")
+        if (
+            ha.key == hb.key
+            and ha.accept_ok
+            and hb.accept_ok is not None
+            and ha.accept != hb.accept
+        ):
+            lines.append(f"Sec-WebSocket-Accept: {ha.accept} → {hb.accept}")
+        for name, x, y in (
+            ("subprotocol", ha.subprotocol, hb.subprotocol),
+            ("extensions", _norm(ha.extensions), _norm(hb.extensions)),
+        ):
+            if x != y:
+                lines.append(f"{name}: {x} → {y}")
+    if lines:
+        v.differences.append(Difference("handshake", lines))
+
+
+def _norm(ext: str | None) -> str | None:
+    if not ext:
+        return None
+    return ", ".join("; ".join(p.strip() for p in e.split(";")) for e in ext.lower().split(","))
