@@ -133,11 +133,11 @@ def reconcile(
     for n, (f, c) in enumerate(pairs):
         if f is not None and c is not None:
             problems = cross_check(f, c, failed)
-            for p in problems:
+            if problems:
                 findings.append(
                     Violation(
                         V.CLAIM_MISMATCH,
-                        f"entry {c.index}: {p}",
+                        f"entry {c.index}: " + "; ".join(problems),
                         direction,
                         len(out),
                         f.offset,

@@ -1,0 +1,182 @@
+"""Reconciling frames decoded from octets with the frames a log claims."""
+
+from __future__ import annotations
+
+from wirelog.claims import align, cross_check, reconcile
+from wirelog.connection import decode_connection
+from wirelog.decoder import encode_frame
+from wirelog.handshake import accept_for
+from wirelog.model import (
+    Chunk,
+    ClaimedFrame,
+    Connection,
+    Direction,
+    Frame,
+    Role,
+    ViolationKind,
+)
+
+TX, RX = Direction.TX, Direction.RX
+MASK = bytes.fromhex("1bbc4f88")
+KEY = "pKZMnrfgxQewKsfiO39oBQ=="
+REQ = (
+    "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    f"Sec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+).encode()
+RESP = (
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    f"Sec-WebSocket-Accept: {accept_for(KEY)}\r\n\r\n"
+).encode()
+
+
+def claim(
+    direction: Direction,
+    index: int,
+    opcode: int,
+    payload: bytes,
+    *,
+    length: int | None = None,
+    mask: bytes | None = None,
+    fin: bool = True,
+) -> ClaimedFrame:
+    n = len(payload) if length is None else length
+    return ClaimedFrame(direction, index, opcode, fin, 0, mask is not None, mask, n, payload, n)
+
+
+def client_conn(chunks: list[Chunk], claims: list[ClaimedFrame], **meta: object) -> Connection:
+    """The fuzzer as client: tx masked; heads known apart from the octets."""
+    conn = Connection(0, "test", Role.CLIENT, chunks=chunks, claims=claims, meta=dict(meta))
+    conn.handshake_request = REQ
+    conn.handshake_response = RESP
+    return conn
+
+
+def test_matching_claims_keep_the_decoded_frames() -> None:
+    ping = encode_frame(9, b"hi", mask=MASK)
+    conn = client_conn(
+        [Chunk(TX, REQ, len(REQ), 0), Chunk(RX, RESP, len(RESP), 1), Chunk(TX, ping, 8, 3)],
+        [claim(TX, 2, 9, b"hi", mask=MASK)],
+    )
+    dc = decode_connection(conn, reconcile=reconcile)
+    (f,) = dc.frames
+    assert (f.opcode, f.payload, f.from_log, f.offset) == (9, b"hi", False, len(REQ))
+    assert dc.violations == []
+
+
+def test_lost_octets_take_the_frames_from_the_claims() -> None:
+    """Two 100-byte frames in one 204-byte read, logged cut at 64 bytes: the
+    second header is never seen, so its frame comes from the RF entry."""
+    f1 = encode_frame(1, b"a" * 100)
+    f2 = encode_frame(2, b"b" * 100)
+    wire = f1 + f2
+    conn = client_conn(
+        [
+            Chunk(TX, REQ, len(REQ), 0),
+            Chunk(RX, RESP, len(RESP), 1),
+            Chunk(RX, wire[:64], len(wire), 2),
+        ],
+        [claim(RX, 3, 1, b"a" * 64, length=100), claim(RX, 4, 2, b"b" * 64, length=100)],
+    )
+    dc = decode_connection(conn, reconcile=reconcile)
+    kinds = [v.kind for v in dc.violations]
+    assert ViolationKind.DESYNCHRONIZED in kinds
+    assert ViolationKind.CLAIM_MISMATCH not in kinds
+    first, second = dc.frames
+    assert (first.opcode, first.from_log, first.offset, first.length) == (1, False, len(RESP), 100)
+    # The claim's longer prefix fills the frame whose octets were cut.
+    assert first.payload == b"a" * 64
+    assert (second.opcode, second.from_log, second.offset, second.chunk) == (2, True, None, 4)
+    assert (second.length, second.payload, second.index) == (100, b"b" * 64, 1)
+    assert [m.opcode for m in dc.messages] == [1, 2]
+
+
+def test_a_disagreeing_claim_is_a_finding_not_a_crash() -> None:
+    wire = encode_frame(1, b"hello", mask=MASK)
+    conn = client_conn(
+        [Chunk(TX, REQ, len(REQ), 0), Chunk(RX, RESP, len(RESP), 1), Chunk(TX, wire, len(wire), 3)],
+        [claim(TX, 2, 1, b"jello", mask=bytes(4))],
+    )
+    dc = decode_connection(conn, reconcile=reconcile)
+    found = [v for v in dc.violations if v.kind is ViolationKind.CLAIM_MISMATCH]
+    assert len(found) == 1
+    assert "mask" in found[0].detail and "payload differs" in found[0].detail
+    assert found[0].chunk == 2 and found[0].direction is TX
+    assert dc.frames[0].payload == b"hello"  # the octets win; the claim is reported
+
+
+def test_tf_without_to_is_not_a_frame_when_the_octets_are_complete() -> None:
+    """A close queued behind chopped writes never left (spec §3.2)."""
+    text = encode_frame(1, b"x", mask=MASK)
+    conn = client_conn(
+        [Chunk(TX, REQ, len(REQ), 0), Chunk(RX, RESP, len(RESP), 1), Chunk(TX, text, len(text), 3)],
+        [claim(TX, 2, 1, b"x", mask=MASK), claim(TX, 4, 8, b"\x03\xe8", mask=MASK)],
+    )
+    dc = decode_connection(conn, reconcile=reconcile)
+    assert [f.opcode for f in dc.frames] == [1]
+    assert dc.violations == []
+
+
+def test_streaming_frames_without_tf_are_kept() -> None:
+    """6.4.3: a header-only write and data writes with no TF, then an empty
+    FIN continuation that has one."""
+    head = encode_frame(1, b"abc", fin=False)[:2]
+    cont = encode_frame(0, b"")
+    conn = Connection(0, "t", Role.SERVER, meta={})
+    conn.handshake_request, conn.handshake_response = REQ, RESP
+    conn.chunks = [
+        Chunk(RX, REQ, len(REQ), 0),
+        Chunk(TX, RESP, len(RESP), 1),
+        Chunk(TX, head, 2, 2),
+        Chunk(TX, b"abc", 3, 3),
+        Chunk(TX, cont, 2, 5),
+    ]
+    conn.claims = [claim(TX, 4, 0, b"")]
+    dc = decode_connection(conn, reconcile=reconcile)
+    assert [(f.opcode, f.fin, f.from_log) for f in dc.frames] == [
+        (1, False, False),
+        (0, True, False),
+    ]
+    assert dc.violations == []
+    assert [m.data for m in dc.messages] == [b"abc"]
+
+
+def test_rf_len_zero_after_failed_by_me_is_no_mismatch() -> None:
+    payload = b"z" * 10
+    wire = encode_frame(1, payload, mask=MASK)
+    rf = ClaimedFrame(RX, 3, 1, True, 0, True, MASK, 0, b"", 0)
+    frame = Frame(RX, Role.CLIENT, 0, True, 0, 1, True, MASK, 10, payload, 6, 100, chunk=2)
+    assert cross_check(frame, rf, failed_by_me=True) == []
+    assert cross_check(frame, rf, failed_by_me=False) != []
+    conn = Connection(0, "t", Role.SERVER, meta={"failedByMe": True})
+    conn.handshake_request, conn.handshake_response = REQ, RESP
+    conn.chunks = [Chunk(RX, REQ, len(REQ), 0), Chunk(TX, RESP, len(RESP), 1)]
+    conn.chunks.append(Chunk(RX, wire, len(wire), 2))
+    conn.claims = [rf]
+    dc = decode_connection(conn, reconcile=reconcile)
+    assert dc.violations == []
+    assert dc.frames[0].payload == payload
+
+
+def test_no_claims_means_frames_from_octets_alone() -> None:
+    frame = Frame(TX, Role.CLIENT, 0, True, 0, 1, True, MASK, 1, b"x", 6, 0, chunk=1)
+    conn = client_conn([], [])
+    assert reconcile(conn, TX, [frame], [], False) == ([frame], [])
+
+
+def test_alignment_skips_unclaimed_frames_and_orders_by_position() -> None:
+    """Decoded frames and claims pair in order; a TF is logged before its TO,
+    an RF after the RO that completed the frame."""
+    f = [
+        Frame(RX, Role.SERVER, i, True, 0, op, False, None, 0, b"", 2, 10 * i, chunk=c)
+        for i, (op, c) in enumerate([(9, 1), (10, 3), (8, 5)])
+    ]
+    claims = [claim(RX, 4, 10, b""), claim(RX, 6, 8, b"")]
+    pairs = align(f, claims)
+    assert [(p[0] is not None and p[0].opcode, p[1] is not None and p[1].index) for p in pairs] == [
+        (9, False),
+        (10, 4),
+        (8, 6),
+    ]
+    # An RF logged *before* the octets of a frame cannot describe it.
+    early = [claim(RX, 0, 9, b"")]
+    assert align(f[:1], early) == [(None, early[0]), (f[0], None)]
