@@ -19,7 +19,6 @@ import pytest
 from wirelog.capture import decode_recording, detect, read
 from wirelog.connection import DecodedConnection
 from wirelog.model import Direction, ViolationKind
-from wirelog.parsers.autobahn import case_key
 from wirelog.stats import STAT_KEYS, compute
 from wirelog.statsview import stats_entry
 
@@ -34,7 +33,7 @@ def _log_covers_everything(doc: dict[str, Any]) -> bool:
     """Spec §1.3/§1.5, judged from the raw JSON alone."""
     if not doc["createWirelog"] or any(e[0] == "WLM" for e in doc["wirelog"]):
         return False
-    major, minor = (doc["id"].split(".") + ["0"])[:2]
+    major, minor = [*doc["id"].split("."), "0"][:2]
     return not (major == "9" and minor in "123456")
 
 
