@@ -138,7 +138,7 @@ def _child_websockets() -> None:
                 await ws.send(msg)
 
     async def main() -> None:
-        async with serve(echo, "127.0.0.1", 0, compression=None, max_size=None) as server:
+        async with serve(echo, "127.0.0.1", 0, max_size=None) as server:
             port = next(iter(server.sockets)).getsockname()[1]
             print(f"READY {port}", flush=True)
             await asyncio.Future()

@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from wirelog.connection import ConnectionDecoder, iter_items
+from wirelog.decoder import encode_frame
 from wirelog.errors import PlanError
 from wirelog.handshake import accept_for, head_length
 from wirelog.model import Chunk, Connection, Direction, Frame, Marker, MarkerKind, Role
@@ -230,6 +231,64 @@ def _rebuild_head(conn: Connection, role: Role, chunks: list[Chunk]) -> list[Chu
     return out
 
 
+def _claimed_stream(conn: Connection, role: Role, fill: bool) -> tuple[bytes, list[range]]:
+    """``role``'s octet stream as the log claims it: the complete head, then
+    every TF frame whose payload the log determines (spec §3.1: the payload,
+    or its base repeated to PAYLOAD-REPEAT-LEN, masked with the logged key).
+    With ``fill`` a payload known only by its prefix is that prefix repeated
+    (the ranges of guessed octets are returned); otherwise the stream stops
+    at the first frame it cannot rebuild."""
+    head = conn.handshake_request if role is Role.CLIENT else conn.handshake_response
+    parts = [head or b""]
+    pos = len(parts[0])
+    guessed: list[range] = []
+    mine = conn.direction_of(role)
+    for c in conn.claims:
+        if c.direction is not mine:
+            continue
+        known = c.payload
+        if c.repeat_len is not None:
+            length = c.repeat_len
+            exact = bool(known) and len(known) == c.logged_len
+        else:
+            length = c.length
+            exact = len(known) == length
+        if not exact and not (fill and known):
+            break
+        reps = length // max(1, len(known)) + 1
+        payload = (known * reps)[:length]
+        frame = encode_frame(c.opcode, payload, fin=c.fin, rsv=c.rsv, mask=c.mask)
+        if not exact:
+            start = pos + len(frame) - length + len(known)
+            guessed.append(range(start, pos + len(frame)))
+        parts.append(frame)
+        pos += len(frame)
+    return b"".join(parts), guessed
+
+
+def _rebuild_from_claims(
+    conn: Connection, role: Role, chunks: list[Chunk], fill: bool
+) -> list[Chunk]:
+    """Fill cut chunks (Autobahn chops of frames longer than 64 octets, e.g.
+    1.1.8's 997-octet pieces) from the claimed stream, as far as every octet
+    the log did keep agrees with it."""
+    if all(c.complete for c in chunks) or not conn.claims:
+        return chunks
+    stream, guessed = _claimed_stream(conn, role, fill)
+    out: list[Chunk] = []
+    pos = 0
+    agree = True
+    for c in chunks:
+        want = stream[pos : pos + c.length]
+        agree = agree and len(want) == c.length and want.startswith(c.data)
+        if agree and not c.complete:
+            synth = sum(max(0, min(g.stop, pos + c.length) - max(g.start, pos)) for g in guessed)
+            c = replace(c, data=want, rebuilt=not synth, synthesized=synth)
+        out.append(c)
+        pos += c.length
+    return out
+
+
 def _fill(c: Chunk) -> Chunk:
     if not c.data:
         raise PlanError(f"chunk {c.index}: no octets at all to repeat for --fill")
@@ -258,6 +317,7 @@ def build_plan(
     mine = conn.direction_of(role)
     items = iter_items(conn)
     chunks = _rebuild_head(conn, role, [c for c in conn.chunks if c.direction is mine])
+    chunks = _rebuild_from_claims(conn, role, chunks, fill)
     missing = [c for c in chunks if not c.complete]
     if missing and not fill:
         listed = ", ".join(f"{c.index} ({c.missing} of {c.length} octets)" for c in missing[:12])
