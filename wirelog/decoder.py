@@ -211,14 +211,18 @@ class FrameDecoder:
             return events
         cur = self._cur
         if cur is not None and not self._head and missing <= cur.remaining:
-            cur.holed = True
+            if not cur.holed:
+                cur.holed = True
+                cur.violations.append(V.MISSING_OCTETS)
             cur.remaining -= missing
             if cur.remaining == 0:
                 events.append(self._finish(cur, ts))
                 self._cur = None
             return events
         if cur is not None:
-            cur.holed = True
+            if not cur.holed:
+                cur.holed = True
+                cur.violations.append(V.MISSING_OCTETS)
             skipped = cur.remaining
             cur.remaining = 0
             events.append(self._finish(cur, ts))

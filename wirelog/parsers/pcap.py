@@ -38,7 +38,6 @@ link types.
 
 from __future__ import annotations
 
-import gzip
 import logging
 import struct
 import zlib
@@ -89,10 +88,60 @@ def _open(path: str) -> IO[bytes]:
     except OSError as exc:
         raise InputError(path, exc.strerror or str(exc)) from None
     if fh.read(2) == b"\x1f\x8b":
-        fh.close()
-        return gzip.GzipFile(path, "rb")  # type: ignore[return-value]
+        fh.seek(0)
+        return _Gunzip(fh)  # type: ignore[return-value]
     fh.seek(0)
     return fh
+
+
+class _Gunzip:
+    """gzip decompression that hands out every octet before a truncation.
+
+    ``gzip.GzipFile.read(n)`` raises ``EOFError`` on a cut file and drops
+    what it had decompressed for that call; a capture reader must deliver
+    everything up to the cut, then say where it was.
+    """
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self.pending = b""
+        self.truncated = False
+
+    def read(self, n: int = -1) -> bytes:
+        if n < 0:
+            n = 1 << 40
+        parts = [self.pending] if self.pending else []
+        have = len(self.pending)
+        self.pending = b""
+        while have < n:
+            src = self.z.unconsumed_tail
+            if not src:
+                if self.z.eof and self.z.unused_data:  # concatenated gzip members
+                    src = self.z.unused_data
+                    self.z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                else:
+                    src = self.raw.read(1 << 20)
+                    if not src:
+                        if not self.z.eof:
+                            self.truncated = True
+                        break
+            # Bounded output: a small deflate bomb must not fill memory.
+            data = self.z.decompress(src, n - have)
+            parts.append(data)
+            have += len(data)
+        out = b"".join(parts)
+        if len(out) > n:
+            out, self.pending = out[:n], out[n:]
+        if not out and self.truncated:
+            raise EOFError("compressed data ends before the end-of-stream marker")
+        return out
+
+    def seek(self, pos: int) -> None:
+        raise OSError("not seekable")
+
+    def close(self) -> None:
+        self.raw.close()
 
 
 def records(path: str) -> Iterator[Record]:
@@ -144,9 +193,10 @@ def _pcap_records(path: str, fh: IO[bytes], magic: bytes) -> Iterator[Record]:
             return False
         try:
             chunk = fh.read(max(_READ_SIZE, need))
-        except EOFError:
-            chunk = b""
-            eof = True
+        except EOFError as exc:
+            raise TruncatedInputError(
+                path, f"{exc} (after packet {number})", f"packet {number + 1}"
+            ) from None
         except (OSError, zlib.error) as exc:
             raise TruncatedInputError(
                 path, f"unreadable after packet {number} ({exc})", f"packet {number + 1}"
@@ -242,9 +292,10 @@ def fallback_segment(linktype: int, pkt: bytes) -> linklayer.Segment:
     """Ask scapy's dissector for ``linktype`` where the IP packet is."""
     cls = _fallback_cache.get(linktype)
     if cls is None:
+        logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+        import scapy.layers.all  # noqa: F401 - registers every link-type dissector
         from scapy.config import conf
 
-        logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
         cls = conf.l2types.get(linktype)  # type: ignore[assignment]
         if cls is None:
             raise NotTcp(f"unknown link type {linktype}")
