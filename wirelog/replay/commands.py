@@ -17,11 +17,11 @@ class Fmt(enum.StrEnum):
     json = "json"
 
 
-def _exit_for(verdict: Any) -> int:
+def _exit_for(verdict: Any, peer: str) -> int:
     from wirelog.cli import ExitCode, error
 
     if verdict.faults:
-        error(verdict.faults[0])
+        error(f"{peer}: {verdict.faults[0]}")
         return int(ExitCode.ERROR)
     return int(ExitCode.OK if verdict.equivalent else ExitCode.FOUND)
 
@@ -142,7 +142,7 @@ def register(app: typer.Typer) -> None:
                 sys.stdout.write(_header(report))
                 sys.stdout.write(render(v, title=title, a_name="recording", b_name="replay"))
             sys.stdout.flush()
-            raise typer.Exit(_exit_for(v))
+            raise typer.Exit(_exit_for(v, report.result.target))
         except typer.Exit:
             raise
         except Exception as exc:  # a replay must end in one line, never a traceback

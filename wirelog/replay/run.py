@@ -76,24 +76,25 @@ def judge(original: DecodedConnection, result: ReplayResult, plan: Plan) -> Verd
         b_label=f"replay against {result.target}",
     )
     o = result.outcome
-    v.faults[:0] = o.faults
-    closing = v.a_closing
-    if o.reset_by_peer and not (closing and closing.reset):
-        v.faults.insert(
-            0,
-            f"reset: the {plan.role.other.value} reset the connection after "
-            f"{o.writes_sent} of {o.writes_planned} writes",
-        )
+    faults: list[str] = []
+    # Most telling first: the one-line outcome is the first fault.
     ha, hb = original.handshake, replayed.handshake
     if ha is not None and ha.status == 101 and hb is not None and hb.status not in (None, 101):
         line = (hb.response or b"").split(b"\r\n", 1)[0].decode("latin-1", "replace")
-        v.faults.append(f"not upgraded: the server answered {line[:60]!r} instead of 101")
+        faults.append(f"not upgraded: the server answered {line[:60]!r} instead of 101")
     peer_bad = v.new_violations.get(plan.role.other)
     if peer_bad:
-        v.faults.append(
+        faults.append(
             f"the {plan.role.other.value} sent what is not valid WebSocket framing: "
             + ", ".join(peer_bad)
         )
+    closing = v.a_closing
+    if o.reset_by_peer and not (closing and closing.reset):
+        faults.append(
+            f"reset: the {plan.role.other.value} reset the connection after "
+            f"{o.writes_sent} of {o.writes_planned} writes"
+        )
+    v.faults = faults + o.faults
     v.notes.extend(o.notes)
     synth = plan.synthesized
     if synth:

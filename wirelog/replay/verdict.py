@@ -235,7 +235,7 @@ def _violations(dc: DecodedConnection, role: Role) -> set[str]:
     out: set[str] = set()
     for f in dc.frames:
         if f.sender is role:
-            out.update(v.value for v in f.violations)
+            out.update(v.value for v in f.violations if not v.is_finding)
     for m in dc.messages:
         if m.sender is role:
             out.update(v.value for v in m.violations if not v.is_finding)
