@@ -1,9 +1,116 @@
-"""CLI commands of this feature, registered on the main app by :mod:`wirelog.cli`."""
+"""CLI commands of this feature, registered on the main app by :mod:`wirelog.cli`.
+
+``wirelog plot`` and ``wirelog report`` are thin wrappers over the calls a
+notebook makes (``wirelog.load(...)``, :mod:`wirelog.analysis.plots`,
+``Capture.report``). pandas and matplotlib are imported inside the commands
+so that ``wirelog --help`` stays instant.
+"""
 
 from __future__ import annotations
+
+import enum
+import os
+import sys
+from typing import Annotated
 
 import typer
 
 
+class PlotKind(enum.StrEnum):
+    chops = "chops"
+    opcodes = "opcodes"
+    ladder = "ladder"
+    throughput = "throughput"
+    messages = "messages"
+    rtt = "rtt"
+
+
+class ImageFormat(enum.StrEnum):
+    png = "png"
+    svg = "svg"
+
+
+class PageFormat(enum.StrEnum):
+    text = "text"
+    html = "html"
+
+
 def register(app: typer.Typer) -> None:
     """Add this feature's commands to ``app`` (heavy imports inside each command)."""
+    from wirelog.cli import ConnOpt, PortOpt, WsPortOpt, _options, each_input
+    from wirelog.errors import InputError
+
+    @app.command()
+    def plot(
+        input: Annotated[str, typer.Argument(help="A report, report folder or capture.")],
+        outdir: Annotated[str, typer.Option("--output", "-o", help="Directory for the images.")],
+        kind: Annotated[
+            list[PlotKind],
+            typer.Option("--kind", "-k", help="Which plot (repeatable; default all)."),
+        ] = [],  # noqa: B006 - typer reads the default, it is never mutated
+        fmt: Annotated[
+            ImageFormat, typer.Option("--format", "-f", help="Image format.")
+        ] = ImageFormat.png,
+        conn: ConnOpt = [],  # noqa: B006
+        port: PortOpt = [],  # noqa: B006
+        ws_port: WsPortOpt = [],  # noqa: B006
+    ) -> None:
+        """Draw chop sizes, opcodes, a ladder diagram, throughput, message sizes, RTTs."""
+        kinds = list(dict.fromkeys(kind)) or list(PlotKind)
+
+        def body(path: str) -> None:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            from matplotlib.figure import Figure
+
+            from wirelog.analysis import plots
+            from wirelog.analysis.loaded import Capture
+
+            cap = Capture([path], _options(port, ws_port, conn))
+            os.makedirs(outdir, exist_ok=True)
+            stem = os.path.basename(os.path.normpath(path)).split(".")[0] or "input"
+            for k in kinds:
+                table, draw = plots.KINDS[k.value]
+                df = cap.table(table)
+                if k is PlotKind.ladder:
+                    ax = plots.ladder(df, conn=conn[0] if conn else None)
+                else:
+                    ax = draw(df)
+                target = os.path.join(outdir, f"{stem}_{k.value}.{fmt.value}")
+                fig = ax.get_figure(root=True)
+                assert isinstance(fig, Figure)
+                fig.savefig(target, dpi=110)
+                sys.stdout.write(target + "\n")
+
+        raise typer.Exit(each_input([input], body))
+
+    @app.command()
+    def report(
+        input: Annotated[str, typer.Argument(help="A report, report folder or capture.")],
+        fmt: Annotated[
+            PageFormat, typer.Option("--format", "-f", help="text or a self-contained html page.")
+        ] = PageFormat.text,
+        output: Annotated[
+            str | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+        ] = None,
+        conn: ConnOpt = [],  # noqa: B006
+        port: PortOpt = [],  # noqa: B006
+        ws_port: WsPortOpt = [],  # noqa: B006
+    ) -> None:
+        """Autobahn-style case report (handshake, closing, wire statistics, wire log)."""
+
+        def body(path: str) -> None:
+            from wirelog.analysis.loaded import Capture
+
+            cap = Capture([path], _options(port, ws_port, conn))
+            if not cap.decoded():
+                raise InputError(path, "no connections")
+            page = cap.report(fmt=fmt.value)
+            if output:
+                with open(output, "w", encoding="utf-8") as fh:
+                    fh.write(page)
+            else:
+                sys.stdout.write(page)
+
+        raise typer.Exit(each_input([input], body))

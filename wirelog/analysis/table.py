@@ -35,7 +35,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wirelog import output
 from wirelog.errors import UsageError
 from wirelog.model import Opcode
 
@@ -196,28 +195,32 @@ def _schema(level: str) -> tuple[Column, ...]:
 
 
 class Builder:
-    """Collects rows of one level column-wise; :meth:`frame` makes the DataFrame.
+    """Collects rows of one level; :meth:`frame` makes the DataFrame.
 
     Rows are the dicts of :mod:`wirelog.output` (the JSONL contract), so a
     DataFrame holds exactly what ``wirelog decode --format jsonl`` prints.
+    Columns are pulled out of the rows one column at a time (a list
+    comprehension per column beats transposing tuples), then one DataFrame.
     """
 
     def __init__(self, level: str) -> None:
         self.level = level
         self.names = tuple(n for n in columns(level) if n not in DERIVED)
-        self.cols: dict[str, list[Any]] = {n: [] for n in self.names}
-        self._lists = [self.cols[n] for n in self.names]
+        self._rows: list[Mapping[str, Any]] = []
 
     def add(self, row: Mapping[str, Any]) -> None:
-        for name, col in zip(self.names, self._lists, strict=True):
-            col.append(row[name])
+        self._rows.append(row)
 
     def extend(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        for r in rows:
-            self.add(r)
+        self._rows.extend(rows)
 
     def __len__(self) -> int:
-        return len(self._lists[0]) if self._lists else 0
+        return len(self._rows)
+
+    @property
+    def cols(self) -> dict[str, list[Any]]:
+        rows = self._rows
+        return {n: [r[n] for r in rows] for n in self.names}
 
     def frame(self, starts: Mapping[tuple[str, int], float] | None = None) -> pd.DataFrame:
         return from_columns(self.level, self.cols, starts)
@@ -307,19 +310,17 @@ def _datetimes(ts: Any) -> Any:
 def _relative(
     source: Any, conn: Any, ts: Any, starts: Mapping[tuple[str, int], float], np: Any
 ) -> Any:
-    out = np.full(len(ts), np.nan)
+    import pandas as pd
+
     if not len(ts):
-        return out
-    keys = list(zip(source.tolist(), conn.tolist(), strict=True))
-    first: dict[tuple[str, int], float] = dict(starts)
-    for k, v in zip(keys, ts.tolist(), strict=True):
-        if v == v and (k not in first or (k not in starts and v < first[k])):
-            first[k] = v
-    for i, (k, v) in enumerate(zip(keys, ts.tolist(), strict=True)):
-        s = first.get(k)
-        if s is not None and v == v:
-            out[i] = v - s
-    return out
+        return np.full(0, np.nan)
+    key = pd.MultiIndex.from_arrays([np.asarray(source, dtype=object), np.asarray(conn)])
+    first = pd.Series(ts).groupby(key).transform("min").to_numpy(dtype="float64")
+    if starts:
+        known = pd.Series(list(starts.values()), index=pd.MultiIndex.from_tuples(list(starts)))
+        given = known.reindex(key).to_numpy(dtype="float64")
+        first = np.where(np.isnan(given), first, given)
+    return np.asarray(ts, dtype="float64") - first
 
 
 # -- files ------------------------------------------------------------------------
