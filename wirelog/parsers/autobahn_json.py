@@ -50,8 +50,10 @@ def load_json(path: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}"
-        if exc.pos >= len(text.rstrip()):
-            raise TruncatedInputError(path, "JSON ends early (truncated file?)", where) from None
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            # A string that never closes also ran into the end of the file.
+            end = f"line {text.rstrip().count(chr(10)) + 1}"
+            raise TruncatedInputError(path, "JSON ends early (truncated file?)", end) from None
         raise InputError(path, f"not valid JSON: {exc.msg}", where) from None
 
 

@@ -138,7 +138,7 @@ def _solve(
     rows: list[list[tuple[int, int]]], totals: list[tuple[int, int]], octets: bool
 ) -> Iterator[list[tuple[int, int]]]:
     """Every choice of one split per row with rising keys that adds up to a
-    Total split (count, and octets for octet tables)."""
+    Total split (count, and octets for octet tables), if there is a Total."""
     found = 0
 
     def walk(
@@ -146,7 +146,7 @@ def _solve(
     ) -> Iterator[list[tuple[int, int]]]:
         nonlocal found
         if k == len(rows):
-            if any(count == c and (not octets or total == o) for c, o in totals):
+            if not totals or any(count == c and (not octets or total == o) for c, o in totals):
                 found += 1
                 yield list(acc)
             return
@@ -176,10 +176,7 @@ def solve_table(
         sums = _pair_splits(total, None)
     else:
         sums = [(int(total), 0)]
-    if total is None:
-        solutions = [[c[0] for c in cands]] if all(len(c) == 1 for c in cands) else []
-    else:
-        solutions = list(_solve(cands, sums, octets))
+    solutions = list(_solve(cands, sums, octets))
     if not solutions:
         raise InputError(source, f"cannot split the flattened rows {rows} (Total {total})", where)
 
