@@ -35,9 +35,25 @@ class PageFormat(enum.StrEnum):
     html = "html"
 
 
+# The same options as the core commands. Declared here, at module level,
+# because typer resolves the (string) annotations in this module's globals.
+ConnOpt = Annotated[
+    list[int], typer.Option("--conn", help="Only this connection number (repeatable).")
+]
+PortOpt = Annotated[
+    list[int], typer.Option("--port", help="Only connections on this TCP port (repeatable).")
+]
+WsPortOpt = Annotated[
+    list[int],
+    typer.Option(
+        "--ws-port", help="Decode this port as WebSocket even without a handshake (repeatable)."
+    ),
+]
+
+
 def register(app: typer.Typer) -> None:
     """Add this feature's commands to ``app`` (heavy imports inside each command)."""
-    from wirelog.cli import ConnOpt, PortOpt, WsPortOpt, _options, each_input
+    from wirelog.cli import _options, each_input
     from wirelog.errors import InputError
 
     @app.command()
