@@ -7,6 +7,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 import typer
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 
 from wirelog.capture import read
 from wirelog.connection import decode_connection
-from wirelog.model import Direction, Opcode, Role
+from wirelog.model import Direction, Marker, MarkerKind, Opcode, Recording, Role
 from wirelog.replay import run
 from wirelog.replay.commands import register
 
@@ -252,3 +253,76 @@ def test_chopped_autobahn_case_with_fill(ws_echo: Server) -> None:
     dc = decode_connection(report.result.connection)
     (echo,) = [m for m in dc.messages if m.direction is Direction.RX and m.opcode == 1]
     assert echo.data == b"*" * 65536
+
+
+def _timed_session() -> Recording:
+    """A client that writes, pauses, waits for the echo, pauses again."""
+    from wirelog.decoder import encode_frame
+    from wirelog.handshake import accept_for
+    from wirelog.model import Chunk, Connection
+
+    key = "dGhlIHNhbXBsZSBub25jZQ=="
+    req = (
+        b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: " + key.encode() + b"\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    resp = (
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: " + accept_for(key).encode() + b"\r\n\r\n"
+    )
+    m = b"\x01\x02\x03\x04"
+    tx, rx = Direction.TX, Direction.RX
+    items = [
+        (tx, 0.000, req),
+        (rx, 0.001, resp),
+        (tx, 0.101, encode_frame(1, b"one", mask=m)),  # 100 ms after the 101
+        (tx, 0.251, encode_frame(1, b"two", mask=m)),  # 150 ms after our write
+        (rx, 0.252, encode_frame(1, b"one")),
+        (rx, 0.253, encode_frame(1, b"two")),
+        (tx, 0.333, encode_frame(8, b"\x03\xe8", mask=m)),  # 80 ms after the echo
+        (rx, 0.334, encode_frame(8, b"\x03\xe8")),
+    ]
+    conn = Connection(conn=0, source="timed", recorder=Role.CLIENT)
+    for i, (d, ts, data) in enumerate(items):
+        conn.chunks.append(Chunk(d, data, len(data), i, 1000.0 + ts))
+    conn.markers.append(Marker(MarkerKind.FIN, len(items), rx, 1000.335))
+    return Recording("timed", "pcap", [conn])
+
+
+@pytest.mark.parametrize("speed", [1.0, 2.0])
+def test_recorded_pauses_are_kept_after_the_causal_waits(ws_echo: Server, speed: float) -> None:
+    report = run.replay(_timed_session(), ws_echo.url, run.Options(speed=speed))
+    assert report.verdict.equivalent, report.verdict.as_dict()
+    chunks = report.result.connection.chunks
+    tx = [c for c in chunks if c.direction is Direction.TX]
+    rx = [c for c in chunks if c.direction is Direction.RX]
+    assert tx[1].ts is not None and tx[2].ts is not None and tx[3].ts is not None
+    head_at = rx[0].ts
+    assert head_at is not None
+    echo_two = next(c.ts for c in rx if b"two" in c.data)
+    assert echo_two is not None
+    gaps = [tx[1].ts - head_at, tx[2].ts - tx[1].ts, tx[3].ts - echo_two]
+    for got, want in zip(gaps, [0.100, 0.150, 0.080], strict=True):
+        assert abs(got - want / speed) < 0.01, gaps
+    asap = run.replay(_timed_session(), ws_echo.url, run.Options(asap=True))
+    assert asap.result.outcome.duration < 0.05
+
+
+def test_autobahn_delay_gates_the_next_write(ws_echo: Server) -> None:
+    """CT 0.2 then CTE (spec §3.6): the write after it goes 0.2 s after the
+    one before, although the log has no times at all."""
+    rec = _timed_session()
+    conn = rec.connections[0]
+    conn.chunks = [replace(c, ts=None, index=c.index * 10) for c in conn.chunks]
+    conn.markers = [
+        Marker(MarkerKind.DELAY, 25, value=0.2, tag="A"),
+        Marker(MarkerKind.DELAY_FIRED, 26, tag="A"),
+        Marker(MarkerKind.FIN, 100, Direction.RX),
+    ]
+    report = run.replay(rec, ws_echo.url)
+    assert report.verdict.equivalent, report.verdict.as_dict()
+    tx = [c for c in report.result.connection.chunks if c.direction is Direction.TX]
+    assert tx[1].ts is not None and tx[2].ts is not None
+    assert 0.19 < tx[2].ts - tx[1].ts < 0.23
+    kinds = [m.kind for m in report.result.connection.markers]
+    assert kinds[:2] == [MarkerKind.DELAY, MarkerKind.DELAY_FIRED]

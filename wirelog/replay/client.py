@@ -172,6 +172,9 @@ class Runner:
         self._tasks: list[asyncio.Task[None]] = []
         self._budget = timeout
         self._rx_head = bytearray()
+        self._rx_marks: list[tuple[float, Need]] = []
+        """(perf time, peer progress) after each read, to anchor pauses."""
+        self._last_write = 0.0
         self.eof = False
         self.lost = False
 
@@ -187,7 +190,7 @@ class Runner:
 
     def attach(self, transport: asyncio.Transport) -> None:
         self.transport = transport
-        self._t0 = time.perf_counter()
+        self._t0 = self._last_write = time.perf_counter()
         self._epoch = time.time()
         self.conn.start_ts = self._epoch
 
@@ -197,6 +200,7 @@ class Runner:
         if not self.progress.head and len(self._rx_head) < 65536:
             self._rx_head.extend(data)
         self.progress.feed(data)
+        self._rx_marks.append((time.perf_counter(), self.progress.need()))
         self.changed.set()
 
     def on_eof(self) -> None:
@@ -342,7 +346,7 @@ class Runner:
             if self._not_websocket():
                 break
             if w.delay > 0:
-                await asyncio.sleep(w.delay)
+                await _pause_until(self._anchor(w.need) + w.delay)
             data = self._prepare(w)
             if not await self._send(data):
                 break
@@ -356,6 +360,17 @@ class Runner:
                 self.outcome.notes.append(
                     f"the peer {who} the connection before {left} recorded write(s)"
                 )
+
+    def _anchor(self, need: Need) -> float:
+        """When the recorded pause starts: after our previous write, or when
+        the answer it followed arrived, whichever came later."""
+        at = self._last_write
+        if not need.none:
+            for when, snap in self._rx_marks:
+                if snap.covers(need):
+                    at = max(at, when)
+                    break
+        return at
 
     async def _gate(self, ev: asyncio.Event) -> None:
         waiter = asyncio.ensure_future(ev.wait())
@@ -398,6 +413,7 @@ class Runner:
         self.conn.chunks.append(Chunk(Direction.TX, data, len(data), self._next(), ts))
         self.own.feed(data)
         await self._drain(tr)
+        self._last_write = time.perf_counter()
         return not self.lost
 
     async def _drain(self, tr: asyncio.Transport) -> None:
@@ -459,6 +475,16 @@ class Runner:
                 if tr.can_write_eof():
                     tr.write_eof()
             tr.close()
+
+
+async def _pause_until(deadline: float) -> None:
+    """Sleep until a ``perf_counter`` deadline, to well under a millisecond:
+    the loop's timer sleeps most of it, the rest is yielded away."""
+    left = deadline - time.perf_counter()
+    if left > 0.002:
+        await asyncio.sleep(left - 0.0015)
+    while time.perf_counter() < deadline:
+        await asyncio.sleep(0)
 
 
 def _unsent(fd: int) -> int:

@@ -61,6 +61,16 @@ class Need:
     def none(self) -> bool:
         return self.octets == 0
 
+    def covers(self, need: Need) -> bool:
+        """This progress (a snapshot of a live peer) has reached ``need``."""
+        if not need.units or not self.units:
+            return self.octets >= need.octets
+        if need.head and not self.head:
+            return False
+        if self.frames != need.frames:
+            return self.frames > need.frames
+        return self.extra >= need.extra
+
     def describe(self) -> str:
         parts = []
         if self.head:
@@ -138,13 +148,7 @@ class Progress:
         return f"{self.octets} octets, {self.need().describe()}"
 
     def satisfies(self, need: Need) -> bool:
-        if not need.units or self.lost:
-            return self.octets >= need.octets
-        if need.head and not self.head:
-            return False
-        if self.frames != need.frames:
-            return self.frames > need.frames
-        return self.extra >= need.extra
+        return self.need().covers(need)
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,16 +174,22 @@ def _show(data: bytes, length: int | None = None, limit: int = 40) -> str:
     return s + (" ..." if total > limit else "")
 
 
-def _frame_key(f: Frame) -> tuple[Any, ...]:
+def _frame_key(f: Frame, k: int) -> tuple[Any, ...]:
     if f.rsv & 4 and f.opcode < 8:
         # A compressed frame's octets depend on the compressor's state and
         # settings, not on behaviour; its message is compared inflated.
         return (f.opcode, f.fin, f.rsv)
-    return (f.opcode, f.fin, f.rsv, f.length, f.payload[:PREFIX])
+    return (f.opcode, f.fin, f.rsv, f.length, f.payload[:k])
 
 
-def _message_key(m: Message) -> tuple[Any, ...]:
-    return (m.opcode, m.length, m.data[:PREFIX], m.close_code)
+def _message_key(m: Message, k: int) -> tuple[Any, ...]:
+    return (m.opcode, m.length, m.data[:k], m.close_code)
+
+
+def _known(x: Any) -> int:
+    """Payload octets a recording kept of a frame or message that it cut."""
+    data: bytes = x.payload if isinstance(x, Frame) else x.data
+    return PREFIX if x.complete else len(data)
 
 
 def _describe_frame(f: Frame) -> str:
@@ -200,8 +206,11 @@ def _describe_message(m: Message) -> str:
 
 
 def _seq_diff(a: Sequence[Any], b: Sequence[Any], key: Any, describe: Any, full: Any) -> list[str]:
-    ka = [key(x) for x in a]
-    kb = [key(x) for x in b]
+    # Match on as much payload as every cut item kept; pairs are then
+    # compared as far as both go.
+    k = min([PREFIX, *(_known(x) for x in (*a, *b))])
+    ka = [key(x, k) for x in a]
+    kb = [key(x, k) for x in b]
     lines: list[str] = []
     sm = difflib.SequenceMatcher(a=ka, b=kb, autojunk=False)
     for op, i1, i2, j1, j2 in sm.get_opcodes():

@@ -1,0 +1,155 @@
+"""The comparison behind ``wirelog diff`` and the replay verdict."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+
+from servers import SEED_REQUEST, SEED_RESPONSE, seed_connection
+
+from wirelog.capture import read
+from wirelog.connection import decode_connection
+from wirelog.decoder import encode_frame
+from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Recording, Role
+from wirelog.replay.diff import diff_recordings, render
+from wirelog.replay.record import ascii_log, bin_log, to_autobahn, write_autobahn_json
+from wirelog.replay.verdict import closing_of, compare
+
+TX, RX = Direction.TX, Direction.RX
+
+
+def session(
+    client: list[bytes],
+    server: list[bytes],
+    *,
+    mask: bytes = b"\x01\x02\x03\x04",
+    split: bool = False,
+    dropped: Direction = RX,
+) -> Connection:
+    """Client frames (masked with ``mask``), each answered by the server
+    frame at the same position; ``split`` writes each client frame in two."""
+    conn = Connection(conn=0, source="s", recorder=Role.CLIENT)
+    i = 0
+
+    def add(d: Direction, data: bytes) -> None:
+        nonlocal i
+        conn.chunks.append(Chunk(d, data, len(data), i))
+        i += 1
+
+    add(TX, SEED_REQUEST)
+    add(RX, SEED_RESPONSE)
+    for c, s in zip(client, server, strict=False):
+        wire = encode_frame(c[0], c[1:], mask=mask)
+        if split:
+            add(TX, wire[:3])
+            add(TX, wire[3:])
+        else:
+            add(TX, wire)
+        if s:
+            add(RX, encode_frame(s[0], s[1:]))
+    conn.markers.append(Marker(MarkerKind.FIN, i, dropped))
+    return conn
+
+
+PING = b"\x09Hello, world!"
+PONG = b"\x0aHello, world!"
+CLOSE = b"\x08\x03\xe8"
+
+
+def test_masks_and_chunking_are_ignored() -> None:
+    a = decode_connection(session([PING, CLOSE], [PONG, CLOSE]))
+    b = decode_connection(session([PING, CLOSE], [PONG, CLOSE], mask=b"zzzz", split=True))
+    v = compare(a, b)
+    assert v.equivalent and not v.differences
+    assert v.a_events == v.b_events == [("pong", "Hello, world!")]
+
+
+def test_a_different_pong_is_a_difference_at_both_levels() -> None:
+    a = decode_connection(session([PING, CLOSE], [PONG, CLOSE]))
+    b = decode_connection(session([PING, CLOSE], [b"\x0aHello, there!", CLOSE]))
+    v = compare(a, b)
+    topics = {d.topic: d.lines for d in v.differences}
+    assert set(topics) == {"server messages", "server frames"}
+    assert topics["server frames"] == [
+        "- frame 0: PONG fin=1 rsv=0 len=13 'Hello, world!'",
+        "+ frame 0: PONG fin=1 rsv=0 len=13 'Hello, there!'",
+    ]
+    text = render(v, title="t")
+    assert "Actual events differ" in text and "Verdict: DIFFERENT" in text
+
+
+def test_closing_behaviour() -> None:
+    a = decode_connection(session([PING, CLOSE], [PONG, CLOSE]))
+    b = decode_connection(session([PING, CLOSE], [PONG, b"\x08\x03\xea"], dropped=TX))
+    ca, cb = closing_of(a), closing_of(b)
+    assert (ca.closed_by, ca.server_code, ca.clean, ca.dropped_by) == (
+        Role.CLIENT,
+        1000,
+        True,
+        Role.SERVER,
+    )
+    assert (cb.server_code, cb.dropped_by) == (1002, Role.CLIENT)
+    lines = next(d.lines for d in compare(a, b).differences if d.topic == "closing")
+    assert lines == ["serverCloseCode: 1000 → 1002", "droppedBy: server → client"]
+    c = decode_connection(session([PING, CLOSE], [PONG, b""]))
+    assert not closing_of(c).clean and closing_of(c).server_code is None
+
+
+def test_payload_prefixes_compare_as_far_as_both_go() -> None:
+    long = b"\x02" + bytes(range(256)) * 2
+    a_conn = session([long], [long])
+    b_conn = session([long], [long])
+    a = decode_connection(a_conn)
+    assert compare(a, decode_connection(b_conn)).equivalent
+    # The same echo, logged cut at 64 octets (as Autobahn does): still equal.
+    cut = replace(a_conn.chunks[3], data=a_conn.chunks[3].data[:64])
+    a_cut = Connection(0, "cut", Role.CLIENT, [*a_conn.chunks[:3], cut], a_conn.markers)
+    assert not [
+        d
+        for d in compare(decode_connection(a_cut), decode_connection(b_conn)).differences
+        if d.topic.startswith("server")
+    ]
+    # A difference after octet 64 in complete payloads is found.
+    other = b"\x02" + bytes(range(256)) + bytes(256)
+    v = compare(a, decode_connection(session([long], [other])))
+    lines = [x for d in v.differences for x in d.lines]
+    assert any("payload differs from octet 257" in x for x in lines)
+
+
+def test_diff_of_the_seed_with_itself_and_another_implementation() -> None:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    seed = read(os.path.join(root, "samples", "autobahnpython_case_2_2.txt"))
+    assert diff_recordings(seed, seed).equivalent
+    built = Recording("built", "autobahn-text", [seed_connection()])
+    assert diff_recordings(seed, built).equivalent
+
+
+def test_autobahn_log_helpers_match_the_spec() -> None:
+    assert bin_log(bytes(61)) == "00" * 61 + " ..."  # complete, yet marked
+    assert bin_log(bytes(70)) == "00" * 64 + " ..."
+    assert bin_log(b"\x01\x02") == "0102"
+    assert ascii_log(b"\x03\xe8") == "0x03e8"
+    assert ascii_log(b"Hello") == "Hello"
+    assert ascii_log(b"*" * 100) == "*" * 64 + " ..."
+
+
+def test_recorded_json_reads_back_octet_for_octet(tmp_path: os.PathLike[str]) -> None:
+    conn = session([PING, b"\x02" + bytes(300), CLOSE], [PONG, b"\x02" + bytes(300), CLOSE])
+    conn.chunks = [replace(c, ts=1700000000.0 + c.index / 100) for c in conn.chunks]
+    doc = to_autobahn(conn, agent="t")
+    kinds = [e[0] for e in doc["wirelog"]]
+    assert kinds[:3] == ["TO", "RO", "TF"]
+    assert kinds.count("TF") == 3 and kinds.count("RF") == 3
+    assert doc["closedByMe"] and not doc["droppedByMe"]
+    assert doc["localCloseCode"] == doc["remoteCloseCode"] == 1000
+    assert len(doc["wirelogTimes"]) == len(doc["wirelog"])
+    path = os.path.join(tmp_path, "r.json")
+    write_autobahn_json(conn, path, agent="t")
+    with open(path) as fh:
+        assert json.load(fh)["txOctetStats"] == doc["txOctetStats"]
+    back = read(path).connections[0]
+    assert [(c.direction, c.data) for c in back.chunks] == [
+        (c.direction, c.data) for c in conn.chunks
+    ]
+    assert compare(decode_connection(conn), decode_connection(back)).equivalent
