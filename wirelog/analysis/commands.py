@@ -122,11 +122,15 @@ def register(app: typer.Typer) -> None:
             cap = Capture([path], _options(port, ws_port, conn))
             if not cap.decoded():
                 raise InputError(path, "no connections")
-            page = cap.report(fmt=fmt.value)
+            from wirelog.analysis.report import encode_text
+
+            data = encode_text(cap.report(fmt=fmt.value))
             if output:
-                with open(output, "w", encoding="utf-8") as fh:
-                    fh.write(page)
+                with open(output, "wb") as fh:
+                    fh.write(data)
             else:
-                sys.stdout.write(page)
+                sys.stdout.flush()
+                sys.stdout.buffer.write(data)
+                sys.stdout.buffer.flush()
 
         raise typer.Exit(each_input([input], body))

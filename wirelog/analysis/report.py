@@ -72,9 +72,13 @@ def ascii_log(data: bytes, length: int) -> str:
     let surrogates through), else ``0x`` + :func:`bin_log`."""
     raw = data[:MAXLEN] + b" ..." if length > 60 else data
     try:
-        return raw.decode("utf-8", "surrogatepass")
+        text = raw.decode("utf-8", "surrogatepass")
     except UnicodeDecodeError:
         return "0x" + bin_log(data, length)
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        # Python 2 joined an encoded surrogate *pair* into one code point.
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+    return text
 
 
 # -- the wire log -------------------------------------------------------------------
@@ -269,6 +273,12 @@ def wire_log(dc: DecodedConnection) -> list[LogLine]:
     else:
         out.append(LogLine("wirelog_open", (f"{n:03d} TCP STILL OPEN AT END OF RECORDING",)))
     return out
+
+
+def encode_text(page: str) -> bytes:
+    """The bytes Autobahn would have written: payload text that held encoded
+    surrogates (fuzz cases 6.x) goes out as those same octets."""
+    return page.encode("utf-8", "surrogatepass")
 
 
 def wire_log_text(dc: DecodedConnection) -> str:
@@ -513,6 +523,7 @@ h3 { font-size: 1em; margin-bottom: .3em; }
 table { border-collapse: collapse; margin: .5em 0 1em 0; }
 th, td { border: 1px solid #bbb; padding: 2px 8px; text-align: right; font-size: .9em; }
 th { background: #eee; } td.key, td.desc { text-align: left; }
+table.closing th { text-align: left; }
 table.closing td:nth-child(2) { text-align: left; font-family: monospace; }
 pre { margin: 0; font-size: 12px; line-height: 1.3; white-space: pre-wrap; }
 pre.http_dump { background: #f6f6f6; padding: .5em; margin-bottom: .5em; }
@@ -530,8 +541,13 @@ nav a { margin-right: 1em; }
 """
 
 
+_LONE = re.compile("[\ud800-\udfff]")
+
+
 def _h(s: str) -> str:
-    return html.escape(s, quote=True)
+    """Escaped (Autobahn inserts payloads raw, which can break its pages) and
+    valid UTF-8: a lone surrogate from a fuzzed payload shows as U+FFFD."""
+    return html.escape(_LONE.sub("\ufffd", s), quote=True)
 
 
 def _table_html(rows: Sequence[Sequence[str]], cls: str) -> str:

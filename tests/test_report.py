@@ -1,0 +1,135 @@
+"""Autobahn-style reports: checked against what Autobahn itself printed.
+
+Oracles: the seed report (its Wire Statistics and Wire Log sections, line
+for line), and every case page of the shared corpus (``<pre>`` lines of the
+HTML twin of each JSON report, rendered by Autobahn, CSS class included).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from pathlib import Path
+
+import pytest
+from analysis_seed import SEED, section, seed_recording
+from typer.testing import CliRunner
+
+from wirelog.analysis.report import (
+    ascii_log,
+    bin_log,
+    encode_text,
+    render_text,
+    wire_log,
+)
+from wirelog.capture import decode, decode_recording
+from wirelog.cli import app
+from wirelog.model import ClaimedFrame, Connection, Direction, Role
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "autobahn-reports"
+PRE = re.compile(r'<pre class="(wirelog_[a-z_]+)">(.*?)</pre>', re.S)
+
+
+def _seed_text() -> str:
+    return SEED.read_text(encoding="utf-8")
+
+
+def test_seed_round_trips_through_wirelog_report() -> None:
+    result = CliRunner().invoke(app, ["report", str(SEED)])
+    assert result.exit_code == 0, result.output
+    ours, seed = result.output, _seed_text()
+    assert section(ours, "Wire Statistics", "Wire Log") == section(
+        seed, "Wire Statistics", "Wire Log"
+    )
+    assert section(ours, "Wire Log", None) == section(seed, "Wire Log", None)
+    assert len(section(seed, "Wire Log", None)) == 18  # 12 entries + 6 continuation lines
+
+
+def test_a_capture_of_the_seed_gives_the_seed_wire_log() -> None:
+    """No log claims: TO/RO from chunks, TF/RF placed from the decoded frames."""
+    (dc,) = decode_recording(seed_recording())
+    ours = render_text([dc])
+    seed = _seed_text()
+    assert section(ours, "Wire Log", None) == section(seed, "Wire Log", None)
+    assert section(ours, "Wire Statistics", "Wire Log") == section(
+        seed, "Wire Statistics", "Wire Log"
+    )
+
+
+def _corpus_cases() -> list[str]:
+    return sorted(glob.glob(str(CORPUS / "*" / "*_case_*.json")))
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared Autobahn corpus not present")
+def test_wire_log_equals_autobahns_own_html_for_the_whole_corpus() -> None:
+    cases = _corpus_cases()
+    assert len(cases) == 1034
+    differ = []
+    for js in cases:
+        page = Path(js[:-5] + ".html").read_text(encoding="utf-8", errors="surrogateescape")
+        want = PRE.findall(page)
+        (dc,) = decode(js)
+        got = [
+            (e.css, encode_text(line).decode("utf-8", "surrogateescape"))
+            for e in wire_log(dc)
+            for line in e.lines
+        ]
+        if got != want:
+            differ.append(os.path.basename(js))
+    assert differ == []
+
+
+def test_bin_log_cuts_past_60_and_keeps_64() -> None:
+    # spec §1.4: > 60 bytes: hex of the first 64 + " ..."; 61-64 are complete yet marked
+    assert bin_log(bytes(60), 60) == "00" * 60
+    assert bin_log(bytes(61), 61) == "00" * 61 + " ..."
+    assert bin_log(bytes(range(100)), 100) == bytes(range(64)).hex() + " ..."
+    assert bin_log(bytes(64), 239) == "00" * 64 + " ..."  # a cut log chunk
+
+
+def test_ascii_log_text_or_hex() -> None:
+    assert ascii_log(b"Hello, world!", 13) == "Hello, world!"
+    assert ascii_log(b"\x03\xe8", 2) == "0x03e8"  # the seed's close payload
+    assert ascii_log(b"\x00\x00", 2) == "\x00\x00"  # both bytes < 0x80: text (spec §1.4)
+    assert ascii_log(b"*" * 70, 70) == "*" * 64 + " ..."
+    # a code point cut at byte 64 makes the decode fail: hex form
+    cut = b"a" + "é".encode() * 40
+    assert ascii_log(cut, len(cut)) == "0x" + cut[:64].hex() + " ..."
+    assert ascii_log(b"", 0) == ""
+
+
+def test_rf_mask_is_printed_as_the_hex_of_its_hex() -> None:
+    conn = Connection(0, "t", Role.SERVER, meta={"droppedByMe": True})
+    conn.claims.append(
+        ClaimedFrame(Direction.RX, 0, 1, True, 0, True, bytes.fromhex("c1b30ab6"), 2, b"hi", 2)
+    )
+    (dc,) = decode_recording_one(conn)
+    lines = [x for e in wire_log(dc) for x in e.lines]
+    # spec §2.2: MASK=6331623330616236 means the mask was c1b30ab6
+    assert lines[0].endswith("MASKED=True, MASK=6331623330616236")
+    assert lines[1] == " " * 15 + "hi"
+    assert lines[2] == "001 TCP DROPPED BY ME"
+
+
+def decode_recording_one(conn: Connection) -> list[object]:
+    from wirelog.model import Recording
+
+    return decode_recording(Recording("t", "memory", [conn]))  # type: ignore[return-value]
+
+
+def test_pcap_report_has_every_section() -> None:
+    path = Path(__file__).resolve().parent.parent / "samples" / "ws_basic.pcap"
+    result = CliRunner().invoke(app, ["report", str(path)])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for title in ("Opening Handshake", "Closing Behavior", "Wire Statistics", "Wire Log"):
+        assert f"\n{title}\n" in out
+    log = section(out, "Wire Log", None)
+    assert log[0].startswith("000TXOCTETS:474554")  # "GET"
+    assert log[-1].endswith("TCPDROPPEDBYPEER") or log[-1].endswith("TCPDROPPEDBYME")
+    # every frame of the capture shows as a TF/RF line
+    frames = [x for x in log if "FRAME:" in x]
+    from wirelog.capture import decode as dec
+
+    assert len(frames) == sum(len(d.frames) for d in dec(str(path)))
