@@ -1,0 +1,72 @@
+"""Reports folders and index.json: every case, in numeric case order."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from wirelog.capture import detect, read
+from wirelog.errors import InputError
+from wirelog.parsers.autobahn import case_key
+
+REPORTS = Path(__file__).resolve().parents[2] / "shared" / "autobahn-reports"
+SERVER = REPORTS / "testing-a-server"
+
+needs_corpus = pytest.mark.skipif(not REPORTS.is_dir(), reason="../shared/autobahn-reports missing")
+
+
+def test_case_ids_sort_numerically() -> None:
+    ids = ["10.1.1", "2.10", "1.2.8", "2.9", "12.1.1", "2.1", "9.8.6"]
+    assert sorted(ids, key=case_key) == ["1.2.8", "2.1", "2.9", "2.10", "9.8.6", "10.1.1", "12.1.1"]
+
+
+@needs_corpus
+def test_index_json_reads_every_case_of_its_folder() -> None:
+    index = SERVER / "index.json"
+    assert detect(str(index)) == "autobahn-index"
+    rec = read(str(index))
+    assert rec.kind == "autobahn-index" and len(rec.connections) == 517
+    by_folder = read(str(SERVER))
+    assert [c.source for c in rec.connections] == [c.source for c in by_folder.connections]
+    assert [c.conn for c in rec.connections] == list(range(517))
+
+
+@needs_corpus
+def test_a_folder_without_index_lists_its_case_files(tmp_path: Path) -> None:
+    """No index.json: files found by name; JSON preferred over its HTML
+    twin; a page without a twin is read as HTML; "2.10" after "2.9"."""
+    for name in ("2_9", "2_10", "2_1", "10_1_1"):
+        shutil.copy(SERVER / f"websock_server_case_{name}.json", tmp_path)
+    shutil.copy(SERVER / "websock_server_case_2_10.html", tmp_path)
+    shutil.copy(SERVER / "websock_server_case_3_1.html", tmp_path)
+    (tmp_path / "notes.txt").write_text("not a case")
+    assert detect(str(tmp_path)) == "autobahn-folder"
+    rec = read(str(tmp_path))
+    got = [(c.meta["case_id"], c.meta["form"], Path(c.source).name) for c in rec.connections]
+    assert got == [
+        ("2.1", "json", "websock_server_case_2_1.json"),
+        ("2.9", "json", "websock_server_case_2_9.json"),
+        ("2.10", "json", "websock_server_case_2_10.json"),
+        ("3.1", "html", "websock_server_case_3_1.html"),
+        ("10.1.1", "json", "websock_server_case_10_1_1.json"),
+    ]
+
+
+@needs_corpus
+def test_a_broken_case_names_its_file(tmp_path: Path) -> None:
+    shutil.copy(SERVER / "websock_server_case_2_1.json", tmp_path)
+    bad = tmp_path / "websock_server_case_2_2.json"
+    doc = json.loads((SERVER / bad.name).read_text())
+    doc["wirelog"][3][1][1] = "nothex"
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(InputError) as err:
+        read(str(tmp_path))
+    assert err.value.source == str(bad) and err.value.location == "entry 3"
+
+
+def test_an_empty_folder_is_not_a_report_folder(tmp_path: Path) -> None:
+    with pytest.raises(InputError):
+        read(str(tmp_path))
