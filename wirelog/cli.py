@@ -159,8 +159,23 @@ def decode(
         from wirelog.analysis.table import write_parquet
 
         collected: list[dict[str, Any]] = []
-        code = each_input(inputs, lambda p: collected.extend(rows(p)))
-        write_parquet(collected, level.value, output)
+        starts: dict[tuple[str, int], float] = {}
+
+        def collect(path: str) -> None:
+            # Connection starts give the schema's ``t`` column (seconds since
+            # the connection's start), exactly as ``wirelog.load`` computes it.
+            for c, item in stream(path, opts):
+                key = (c.source, c.conn)
+                if key not in starts:
+                    if c.start_ts is not None:
+                        starts[key] = c.start_ts
+                    elif isinstance(item, Chunk) and item.ts is not None:
+                        starts[key] = item.ts
+                if isinstance(item, kind):
+                    collected.append(to_row(c, item))
+
+        code = each_input(inputs, collect)
+        write_parquet(collected, level.value, output, starts=starts)
         raise typer.Exit(code)
 
     sink = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115

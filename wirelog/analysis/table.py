@@ -351,13 +351,22 @@ def write_frame_parquet(df: pd.DataFrame, level: str, path: str) -> None:
     pq.write_table(arrow_table(df, level), path)
 
 
-def read_parquet(path: str) -> pd.DataFrame:
+def read_parquet(path: str, level: str | None = None) -> pd.DataFrame:
+    """Read a Parquet file written by wirelog back into the schema's dtypes
+    (``level`` is found from the column names when not given)."""
     import pandas as pd
 
     df = pd.read_parquet(path)
-    for col in df.columns:
-        if df[col].dtype == object and len(df) and hasattr(df[col].iloc[0], "tolist"):
-            df[col] = [list(v) for v in df[col]]
+    if level is None:
+        level = next((lv for lv in SCHEMAS if columns(lv) == tuple(df.columns)), None)
+    for c in _schema(level) if level else ():
+        if c.name not in df:
+            continue
+        if c.dtype == "list":
+            df[c.name] = pd.Series([list(v) for v in df[c.name]], index=df.index, dtype=object)
+        elif c.dtype.startswith("category:"):
+            cats = list(CATEGORIES[c.dtype.split(":", 1)[1]])
+            df[c.name] = pd.Categorical(df[c.name].astype(object), categories=cats)
     return df
 
 
