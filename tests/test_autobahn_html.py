@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from wirelog.capture import decode, detect, read
-from wirelog.errors import InputError
+from wirelog.errors import InputError, TruncatedInputError
 from wirelog.model import Connection, Direction, MarkerKind
 
 REPORTS = Path(__file__).resolve().parents[2] / "shared" / "autobahn-reports"
@@ -142,3 +142,14 @@ def test_a_broken_wire_log_line_is_located(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         read(path)
     assert err.value.location == "entry 3"
+
+
+def test_a_truncated_page_says_so(tmp_path: Path) -> None:
+    page = (SERVER / "websock_server_case_2_2.html").read_bytes()
+    cut = page[: len(page) * 2 // 3]
+    path = tmp_path / "cut.html"
+    path.write_bytes(cut)
+    with pytest.raises(TruncatedInputError) as err:
+        read(str(path))
+    lines = cut.rstrip().count(b"\n") + 1
+    assert err.value.location == f"line {lines}"

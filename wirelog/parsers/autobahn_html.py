@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from wirelog.errors import InputError
+from wirelog.errors import InputError, TruncatedInputError
 from wirelog.model import Direction, MarkerKind
 from wirelog.parsers.autobahn_log import (
     ELLIPSIS,
@@ -298,6 +298,9 @@ def _line_of(page: str, pos: int) -> str:
 
 def parse_report(path: str) -> Report:
     page = read_page(path)
+    if "</html>" not in page[-4096:].lower():
+        last = page.rstrip().count("\n") + 1
+        raise TruncatedInputError(path, "the page ends early (no </html>)", f"line {last}")
     facts: dict[str, Any] = {}
     summary = re.search(r'<p class="case[^"]*">(.*?)</p>', page, re.DOTALL)
     if summary:
