@@ -138,6 +138,9 @@ def decode(
     from wirelog.model import Chunk, Frame, Message
 
     opts = _options(port, ws_port, conn)
+    # Captures skip the layers this level does not list (see parsers.pcap.stream).
+    opts.extra["frames"] = level is not Level.chops
+    opts.extra["messages"] = level is Level.messages
     columns = out.COLUMNS[level.value]
     kind: type[Any] = {"chops": Chunk, "frames": Frame, "messages": Message}[level.value]
     converters: dict[str, Callable[[Any, Any], dict[str, Any]]] = {

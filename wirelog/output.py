@@ -136,7 +136,7 @@ class Writer:
 
     def row(self, row: dict[str, Any]) -> None:
         if self.fmt == "jsonl":
-            self.out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+            self.out.write(_jsonl(row) + "\n")
         elif self.fmt == "csv":
             if self._csv is None:
                 self._csv = csv.DictWriter(
@@ -158,6 +158,32 @@ class Writer:
             self.out.write(render_table(self._table, self.columns))
             self._table = []
         self.out.flush()
+
+
+_HEX_KEYS = ("payload", "data")
+_HEX_SPLICE = '"\\u0000hex"'
+
+
+def _jsonl(row: dict[str, Any]) -> str:
+    """One JSON line. Long hex cells (payloads) need no escaping, and the
+    JSON encoder's escaping scan is most of the time a multi-MiB payload
+    costs, so they are spliced in afterwards."""
+    big = None
+    for key in _HEX_KEYS:
+        v = row.get(key)
+        if type(v) is str and len(v) > 4096 and v.isascii() and v.encode().isalnum():
+            big = (key, v)
+            row = dict(row)
+            row[key] = "\0hex"
+            break
+    line = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+    if big is not None:
+        if line.count(_HEX_SPLICE) != 1:  # another cell held the marker: no shortcut
+            return json.dumps(
+                dict(row, **{big[0]: big[1]}), ensure_ascii=False, separators=(",", ":")
+            )
+        line = line.replace(_HEX_SPLICE, '"' + big[1] + '"', 1)
+    return line
 
 
 def _csv_value(v: Any) -> Any:

@@ -676,14 +676,25 @@ def stream(path: str, options: Options) -> Iterator[tuple[Connection, StreamItem
     engine = Engine(path, options)
     decoders: dict[int, ConnectionDecoder] = {}
     keep = options.keep_data
+    # Callers that list only chops (or only frames) may say so, and the
+    # layers they do not read are not run: ``extra={"frames": False}`` or
+    # ``extra={"messages": False}``.
+    frames = options.extra.get("frames", True) is not False
+    messages = frames and options.extra.get("messages", True) is not False
     try:
         for flow, op in _ops(path, options, engine):
             conn = flow.connection
             assert conn is not None
+            if not frames:
+                if type(op) is Chunk or type(op) is Violation:
+                    yield conn, op
+                elif op is END:
+                    yield conn, ConnectionEnd()
+                continue
             dec = decoders.get(flow.conn)
             if dec is None:
                 dec = decoders[flow.conn] = ConnectionDecoder(
-                    Role.CLIENT, handshake=flow.handshake, keep_data=keep
+                    Role.CLIENT, handshake=flow.handshake, keep_data=keep, messages=messages
                 )
             if type(op) is Chunk:
                 yield conn, op

@@ -1,0 +1,233 @@
+"""Capture decoding speed and memory: wirelog vs tshark vs a scapy loop.
+
+A script, not a test::
+
+    /tmp/venv/bin/python benchmarks/bench_capture.py [--frames 200000] [--big 4]
+        [--scapy-limit 0] [--keep DIR]
+
+It synthesizes pcap files (Ethernet/IPv4/TCP with valid headers, a real
+HTTP Upgrade handshake, then masked client frames and unmasked server
+frames of mixed sizes: one frame per segment, several small frames per
+segment, and large frames split over several segments), then runs, each in
+a fresh process, with wall time and peak RSS (``ru_maxrss`` of the child):
+
+* ``wirelog decode --format jsonl`` to /dev/null,
+* ``tshark`` exporting the same WebSocket fields (tcp.stream, opcode, fin,
+  payload length) with out-of-order reassembly on, to /dev/null,
+* a plain ``scapy.utils.PcapReader`` loop (full dissection of each packet).
+
+wirelog runs on two capture sizes (``--frames`` and ``--big`` times that)
+so the flat memory shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import os
+import random
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PORT = 9001
+CLIENT = (bytes([10, 0, 0, 1]), 40000)
+SERVER = (bytes([10, 0, 0, 2]), PORT)
+ETH = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00"
+
+
+def frame(opcode: int, payload: bytes, masked: bool, fin: bool = True) -> bytes:
+    b0 = (0x80 if fin else 0) | opcode
+    n = len(payload)
+    mbit = 0x80 if masked else 0
+    if n <= 125:
+        head = bytes((b0, mbit | n))
+    elif n <= 0xFFFF:
+        head = bytes((b0, mbit | 126)) + struct.pack("!H", n)
+    else:
+        head = bytes((b0, mbit | 127)) + struct.pack("!Q", n)
+    if not masked:
+        return head + payload
+    key = os.urandom(4)
+    k = (key * (n // 4 + 1))[:n]
+    body = (int.from_bytes(payload, "big") ^ int.from_bytes(k, "big")).to_bytes(n, "big")
+    return head + key + body
+
+
+class Writer:
+    """Writes one TCP connection's packets to a pcap file."""
+
+    def __init__(self, fh: object) -> None:
+        self.fh = fh
+        self.seq = {True: 1000, False: 5000}
+        self.t = 1_700_000_000.0
+        self.packets = 0
+
+    def packet(self, from_client: bool, payload: bytes, flags: int = 0x18) -> None:
+        src, dst = (CLIENT, SERVER) if from_client else (SERVER, CLIENT)
+        seq = self.seq[from_client]
+        ack = self.seq[not from_client]
+        tcp = struct.pack("!HHIIBBHHH", src[1], dst[1], seq, ack, 5 << 4, flags, 65535, 0, 0)
+        ip = struct.pack(
+            "!BBHHHBBH4s4s", 0x45, 0, 40 + len(payload), 0, 0x4000, 64, 6, 0, src[0], dst[0]
+        )
+        data = ETH + ip + tcp + payload
+        self.t += 0.000013
+        sec = int(self.t)
+        usec = int((self.t - sec) * 1e6)
+        self.fh.write(struct.pack("<IIII", sec, usec, len(data), len(data)) + data)  # type: ignore[attr-defined]
+        self.seq[from_client] = (seq + len(payload) + (1 if flags & 0x03 else 0)) & 0xFFFFFFFF
+        self.packets += 1
+
+
+def synthesize(path: Path, frames: int, seed: int = 1) -> int:
+    """A capture holding ``frames`` WebSocket frames; returns packet count."""
+    rng = random.Random(seed)
+    pool = os.urandom(70000)
+    key = base64.b64encode(os.urandom(16)).decode()
+    accept = base64.b64encode(
+        hashlib.sha1(key.encode() + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
+    ).decode()
+    request = (
+        f"GET /chat HTTP/1.1\r\nHost: 10.0.0.2:{PORT}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+    response = (
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Accept: {accept}\r\n\r\n"
+    ).encode()
+    with open(path, "wb", buffering=1 << 20) as fh:
+        fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        w = Writer(fh)
+        w.packet(True, b"", 0x02)  # SYN
+        w.packet(False, b"", 0x12)  # SYN-ACK
+        w.packet(True, b"", 0x10)
+        w.packet(True, request)
+        w.packet(False, response)
+        made = 0
+        while made < frames - 2:
+            client = rng.random() < 0.5
+            r = rng.random()
+            if r < 0.6:  # one small/medium frame per segment
+                n = rng.choice((2, 10, 60, 125, 300, 1400))
+                op = 1 if rng.random() < 0.5 else 2
+                payload = pool[:n] if op == 2 else b"x" * n
+                w.packet(client, frame(op, payload, client))
+                made += 1
+            elif r < 0.95:  # several small frames coalesced in one segment
+                k = rng.randint(2, 6)
+                w.packet(client, b"".join(frame(1, b"y" * 20, client) for _ in range(k)))
+                made += k
+            else:  # a large frame over several segments
+                n = rng.choice((8000, 30000, 65536))
+                wire = frame(2, pool[:n], client)
+                for i in range(0, len(wire), 16384):
+                    w.packet(client, wire[i : i + 16384])
+                made += 1
+            if rng.random() < 0.3:
+                w.packet(not client, b"", 0x10)  # pure ACK
+        w.packet(True, frame(8, b"\x03\xe8bye", True))
+        w.packet(False, frame(8, b"\x03\xe8", False))
+        w.packet(True, b"", 0x11)
+        w.packet(False, b"", 0x11)
+        return w.packets
+
+
+def run(cmd: list[str], stdout: object = subprocess.DEVNULL) -> tuple[float, float, int]:
+    """Wall seconds, peak RSS in MiB, exit status of one child process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)  # type: ignore[arg-type]
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if proc.stderr is not None:
+        err = proc.stderr.read().decode(errors="replace").strip()
+        if status and err:
+            print(f"  ({cmd[0]} said: {err[-300:]})", file=sys.stderr)
+    return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def count_lines(cmd: list[str]) -> int:
+    out = subprocess.run(cmd, capture_output=True, check=False).stdout
+    return out.count(b"\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--frames", type=int, default=200_000)
+    ap.add_argument("--big", type=int, default=4, help="the second size, times --frames")
+    ap.add_argument(
+        "--scapy-limit",
+        type=int,
+        default=0,
+        help="run the scapy loop on the first N packets only and extrapolate (0: all)",
+    )
+    ap.add_argument("--keep", type=Path, help="write the captures here and keep them")
+    args = ap.parse_args()
+    here = Path(sys.executable).parent
+    wirelog = str(here / "wirelog") if (here / "wirelog").exists() else "wirelog"
+    tmp = args.keep or Path(tempfile.mkdtemp(prefix="wirelog-bench-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    small, big = tmp / "small.pcap", tmp / "big.pcap"
+    t0 = time.perf_counter()
+    n_small = synthesize(small, args.frames)
+    n_big = synthesize(big, args.frames * args.big, seed=2)
+    print(
+        f"synthesized {small.name}: {args.frames} frames, {n_small} packets, "
+        f"{small.stat().st_size / 2**20:.0f} MiB; {big.name}: {args.frames * args.big} frames, "
+        f"{n_big} packets, {big.stat().st_size / 2**20:.0f} MiB "
+        f"({time.perf_counter() - t0:.1f} s)"
+    )
+    decode = [wirelog, "decode", "--format", "jsonl"]
+    rows = count_lines([*decode, str(small)])
+    print(f"wirelog decodes {rows} frames from {small.name}")
+    results: list[tuple[str, str, float, float]] = []
+    for path in (small, big):
+        wall, rss, code = run([*decode, str(path)])
+        assert code == 0, code
+        results.append(("wirelog decode --format jsonl", path.name, wall, rss))
+    if shutil.which("tshark"):
+        tshark = ["tshark", "-r", str(small), "-o", "tcp.reassemble_out_of_order:TRUE"]
+        tshark += ["-d", f"tcp.port=={PORT},http", "-Y", "websocket", "-T", "fields"]
+        tshark += ["-e", "tcp.stream", "-e", "websocket.opcode", "-e", "websocket.fin"]
+        tshark += ["-e", "websocket.payload_length", "-e", "websocket.payload_length_ext_16"]
+        tshark += ["-e", "websocket.payload_length_ext_64", "-E", "occurrence=a"]
+        wall, rss, _ = run(tshark)
+        results.append(("tshark -T fields (websocket)", small.name, wall, rss))
+    loop = (
+        "import sys\nfrom scapy.utils import PcapReader\nn = 0\nlimit = int(sys.argv[2])\n"
+        "for pkt in PcapReader(sys.argv[1]):\n    n += 1\n    if n == limit: break\n"
+    )
+    limit = args.scapy_limit or n_small + 10
+    wall, rss, _ = run([sys.executable, "-c", loop, str(small), str(limit)])
+    if args.scapy_limit and args.scapy_limit < n_small:
+        wall = wall * n_small / args.scapy_limit
+        label = f"scapy PcapReader loop (extrapolated from {args.scapy_limit} packets)"
+    else:
+        label = "scapy PcapReader loop"
+    results.append((label, small.name, wall, rss))
+
+    print()
+    print(f"{'tool':<58} {'capture':<10} {'wall s':>8} {'peak RSS MiB':>13}")
+    for name, cap, wall, rss in results:
+        print(f"{name:<58} {cap:<10} {wall:>8.2f} {rss:>13.0f}")
+    ours = results[0][2]
+    by = {name.split()[0]: wall for name, cap, wall, _ in results if cap == small.name}
+    print()
+    if "tshark" in by:
+        print(f"wirelog takes {ours / by['tshark']:.2f}x tshark's time (target <= 0.25)")
+    print(f"wirelog is {by['scapy'] / ours:.1f}x faster than the scapy loop (target >= 20)")
+    print(
+        f"memory: {results[0][3]:.0f} MiB at {args.frames} frames, {results[1][3]:.0f} MiB at "
+        f"{args.frames * args.big} frames"
+    )
+    if not args.keep:
+        shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    main()
