@@ -146,6 +146,39 @@ def _child_websockets() -> None:
     asyncio.run(main())
 
 
+def _child_websockets_tls() -> None:
+    """The echo server behind TLS, with a throwaway self-signed certificate."""
+    import asyncio
+    import ssl
+
+    from websockets.asyncio.server import ServerConnection, serve
+
+    tmp = tempfile.mkdtemp(prefix="wirelog-tls-")
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    async def echo(ws: ServerConnection) -> None:
+        with contextlib.suppress(Exception):
+            async for msg in ws:
+                await ws.send(msg)
+
+    async def main() -> None:
+        async with serve(echo, "127.0.0.1", 0, ssl=ctx) as server:
+            port = next(iter(server.sockets)).getsockname()[1]
+            print(f"READY {port}", flush=True)
+            await asyncio.Future()
+
+    asyncio.run(main())
+
+
 def _child_autobahn() -> None:
     import asyncio
 
@@ -401,4 +434,8 @@ def segments(path: str) -> list[Segment]:
 
 
 if __name__ == "__main__":
-    {"websockets": _child_websockets, "autobahn": _child_autobahn}[sys.argv[1]]()
+    {
+        "websockets": _child_websockets,
+        "websockets-tls": _child_websockets_tls,
+        "autobahn": _child_autobahn,
+    }[sys.argv[1]]()

@@ -326,3 +326,17 @@ def test_autobahn_delay_gates_the_next_write(ws_echo: Server) -> None:
     assert 0.19 < tx[2].ts - tx[1].ts < 0.23
     kinds = [m.kind for m in report.result.connection.markers]
     assert kinds[:2] == [MarkerKind.DELAY, MarkerKind.DELAY_FIRED]
+
+
+def test_wss_needs_insecure_for_a_self_signed_certificate() -> None:
+    with run_server("websockets-tls") as tls:
+        url = f"wss://127.0.0.1:{tls.port}/"
+        (
+            code,
+            _,
+            err,
+        ) = cli("replay", SEED, "--target", url)
+        assert code == 2 and "TLS failed" in err and len(err.splitlines()) == 1
+        code, out, err = cli("replay", SEED, "--target", url, "--insecure")
+        assert code == 0, out + err
+        assert "Observed: [('pong', 'Hello, world!')]" in out

@@ -477,12 +477,17 @@ class Runner:
             tr.close()
 
 
+#: The loop's timer wakes up to a few ms late (epoll has millisecond
+#: resolution, and a VM adds jitter): the last stretch is yielded away instead.
+_SPIN = 0.003
+
+
 async def _pause_until(deadline: float) -> None:
     """Sleep until a ``perf_counter`` deadline, to well under a millisecond:
     the loop's timer sleeps most of it, the rest is yielded away."""
     left = deadline - time.perf_counter()
-    if left > 0.002:
-        await asyncio.sleep(left - 0.0015)
+    if left > _SPIN:
+        await asyncio.sleep(left - _SPIN)
     while time.perf_counter() < deadline:
         await asyncio.sleep(0)
 
