@@ -180,3 +180,27 @@ def test_alignment_skips_unclaimed_frames_and_orders_by_position() -> None:
     # An RF logged *before* the octets of a frame cannot describe it.
     early = [claim(RX, 0, 9, b"")]
     assert align(f[:1], early) == [(None, early[0]), (f[0], None)]
+
+
+def test_a_claim_that_completes_a_cut_frame_clears_its_missing_octets() -> None:
+    """2.10-like: several pongs in one read cut at 64 bytes; the RF entry
+    keeps the whole 60-byte payload the octets lost the end of."""
+    f1 = encode_frame(10, b"p" * 10)
+    f2 = encode_frame(10, b"q" * 60)
+    f3 = encode_frame(10, b"r" * 60)
+    wire = f1 + f2 + f3
+    conn = client_conn(
+        [
+            Chunk(TX, REQ, len(REQ), 0),
+            Chunk(RX, RESP, len(RESP), 1),
+            Chunk(RX, wire[:64], len(wire), 2),
+        ],
+        [claim(RX, 3, 10, b"p" * 10), claim(RX, 4, 10, b"q" * 60), claim(RX, 5, 10, b"r" * 60)],
+    )
+    dc = decode_connection(conn, reconcile=reconcile)
+    got = [(f.payload, f.complete, f.from_log, f.violations) for f in dc.frames]
+    assert got == [
+        (b"p" * 10, True, False, ()),
+        (b"q" * 60, True, False, ()),
+        (b"r" * 60, True, True, ()),
+    ]

@@ -193,3 +193,22 @@ def test_bad_inputs_one_line_each_and_the_others_still_processed(tmp_path: Path)
     assert run.returncode == 2 and len(json.loads(run.stdout)) == 1
     run = wirelog("check", str(missing))
     assert run.returncode == 2 and "Traceback" not in run.stderr
+
+
+@needs_corpus
+def test_check_lists_the_violations_frames_carry() -> None:
+    """3.1: the fuzzer sends a text frame with RSV1 set and no extension
+    (RFC 6455 §5.2); 5.1: a fragmented ping (§5.5), then a continuation with
+    nothing to continue (§5.4)."""
+    run = wirelog("check", str(SERVER / "websock_server_case_3_1.json"), "--format", "json")
+    assert run.returncode == 1, run.stderr
+    (v,) = json.loads(run.stdout)
+    assert (v["kind"], v["dir"], v["frame"], v["finding"]) == (
+        "rsv_without_extension",
+        "tx",
+        0,
+        False,
+    )
+    run = wirelog("check", str(SERVER / "websock_server_case_5_1.json"), "--format", "json")
+    kinds = [(v["kind"], v["frame"]) for v in json.loads(run.stdout)]
+    assert kinds == [("control_frame_fragmented", 0), ("continuation_without_start", 1)]

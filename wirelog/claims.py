@@ -229,7 +229,12 @@ def _fill_payload(frame: Frame, claim: ClaimedFrame) -> Frame:
         return frame
     if claim.direction is Direction.RX and claim.rsv & 4:
         return frame
-    return replace(frame, payload=claim.payload[: frame.length])
+    payload = claim.payload[: frame.length]
+    violations = frame.violations
+    if len(payload) == frame.length:
+        # The log kept what the octets lost: nothing of the frame is missing.
+        violations = tuple(v for v in violations if v is not V.MISSING_OCTETS)
+    return replace(frame, payload=payload, violations=violations)
 
 
 def _allowed_rsv(conn: Connection) -> int:

@@ -242,15 +242,33 @@ def check(
     """Every protocol violation and finding, with where it is. Exit 1 if any."""
     from wirelog import output as out
     from wirelog.capture import stream
-    from wirelog.model import Violation
+    from wirelog.model import Frame, Message, Violation
 
     opts = _options(port, ws_port, conn)
     found: list[dict[str, Any]] = []
 
     def body(path: str) -> None:
+        # Problems of one frame or message travel on it; list each once, at
+        # its frame (a message repeats what its frames already say).
+        seen: set[tuple[int, str, int, str]] = set()
         for c, item in stream(path, opts):
             if isinstance(item, Violation):
                 found.append(out.violation_row(c, item))
+                continue
+            if isinstance(item, Frame):
+                frame, offset, chunk = item.index, item.offset, item.chunk
+                what = f"{item.opcode_name} frame of {item.length} bytes"
+            elif isinstance(item, Message):
+                frame, offset, chunk = item.first_frame, None, None
+                what = f"{item.opcode_name} message of {item.frames} frame(s)"
+            else:
+                continue
+            for kind in item.violations:
+                key = (c.conn, item.direction.value, frame, kind.value)
+                if key not in seen:
+                    seen.add(key)
+                    v = Violation(kind, what, item.direction, frame, offset, chunk)
+                    found.append(out.violation_row(c, v))
 
     code = each_input(inputs, body)
     if fmt is ReportFormat.json:
