@@ -340,3 +340,29 @@ def test_wss_needs_insecure_for_a_self_signed_certificate() -> None:
         code, out, err = cli("replay", SEED, "--target", url, "--insecure")
         assert code == 0, out + err
         assert "Observed: [('pong', 'Hello, world!')]" in out
+
+
+def test_the_installed_wirelog_command(ab_echo: Server) -> None:
+    """Through the real entry point, as a user runs it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = Path(sys.executable).parent / "wirelog"
+    if not exe.exists():
+        pytest.skip("wirelog is not installed in this environment")
+    p = subprocess.run(
+        [str(exe), "replay", SEED, "--target", ab_echo.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "Verdict: EQUIVALENT" in p.stdout
+    p = subprocess.run(
+        [str(exe), "replay", SEED, "--target", "ws://127.0.0.1/"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr

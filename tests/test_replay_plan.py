@@ -237,3 +237,22 @@ def test_accept_for_is_what_a_server_replay_fits() -> None:
     edited = edit_head(plan, {"Sec-WebSocket-Accept": accept_for(key)})
     assert b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in edited.writes[0].data
     assert edited.writes[1:] == plan.writes[1:]
+
+
+def test_timers_belong_to_the_recorder() -> None:
+    assert build_plan(seed_connection(), Role.SERVER).timers == ()
+
+
+def test_server_mode_reports_replay_their_client_side_from_rx() -> None:
+    """``isServer`` reports: the fuzzer was the server, so the client side
+    (what a replay sends to a live server) is the rx chunks."""
+    path = os.path.join(REPORTS, "testing-a-client", "websock_client_case_2_2.json")
+    conn = read(path).connections[0]
+    assert conn.recorder is Role.SERVER
+    plan = build_plan(conn)
+    assert plan.direction is RX and plan.role is Role.CLIENT
+    assert [len(w.data) for w in plan.writes] == [
+        c.length for c in conn.chunks if c.direction is RX
+    ]
+    assert plan.writes[0].data.startswith(b"GET /runCase?")
+    assert plan.timers == ()

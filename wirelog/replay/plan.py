@@ -374,6 +374,10 @@ def build_plan(
                 end_ts = it.ts
             continue
         m: Marker = it
+        # Autobahn's timers are the recorder's (the fuzzer's) own; the other
+        # side's replay neither arms them nor waits for them.
+        if (m.kind in _ARMING or m.kind in _FIRED) and role is not conn.recorder:
+            continue
         if m.kind in _ARMING:
             delay = float(m.value or 0.0)
             open_timers.setdefault(m.kind, []).append(len(timers))
