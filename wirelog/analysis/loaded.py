@@ -45,6 +45,7 @@ from wirelog.statsview import stats_entry
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.axes import Axes
 
 Source = str | os.PathLike[str] | Recording | Connection | DecodedConnection
 
@@ -180,6 +181,20 @@ class Capture:
         if not dcs:
             raise UsageError(f"no connection {conn}")
         return render_html(dcs) if fmt == "html" else render_text(dcs)
+
+    # -- pictures -------------------------------------------------------------------
+
+    def plot(self, kind: str, ax: Axes | None = None, **options: Any) -> Axes:
+        """Draw one of :data:`wirelog.analysis.plots.KINDS` (``chops``,
+        ``opcodes``, ``ladder``, ``throughput``, ``messages``, ``rtt``) from the
+        table it needs; returns the Axes (pass ``ax`` to draw into your own)."""
+        from wirelog.analysis import plots
+
+        try:
+            level, draw = plots.KINDS[kind]
+        except KeyError:
+            raise UsageError(f"unknown plot {kind!r}; one of {', '.join(plots.KINDS)}") from None
+        return draw(self._table(level), ax, **options)
 
     # -- export -------------------------------------------------------------------
 

@@ -195,8 +195,8 @@ def throughput(chops: pd.DataFrame, ax: Axes | None = None, bins: int = 60) -> A
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_ylim(bottom=0)
-    ax.legend(frameon=False)
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.3)  # headroom: the legend sits above the peaks
+    ax.legend(frameon=False, loc="upper right")
     return ax
 
 
@@ -357,7 +357,7 @@ def ladder(
             color=color,
             bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.85},
         )
-        when = f"{row.t:.6f}s" if timed and row.t == row.t else f"#{row.index}"
+        when = f"{row.t:.6f}s" if timed and row.t == row.t else f"{row.dir} #{row.index}"
         ax.text(-0.04, y, when, ha="right", va="center", fontsize=7, color="0.4")
         y += 1.0
     for name, x in lanes.items():
