@@ -102,3 +102,25 @@ def test_overall_sums_connections() -> None:
     assert overall["octets"].sum() == 2 * (266 + 148)
     fo = cap.frame_stats(overall=True)
     assert dict(zip(fo["opcode_name"].astype(str), fo["count"], strict=False))["PING"] == 2
+
+
+VIOLATING = [
+    CORPUS / "testing-a-server" / f"websock_server_case_{c}.json"
+    for c in ("4_1_1", "5_1", "6_3_1", "9_1_1")
+]
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared Autobahn corpus not present")
+@pytest.mark.parametrize("path", VIOLATING, ids=lambda p: p.name)
+def test_violations_dataframe_lists_what_wirelog_check_lists(path: Path) -> None:
+    from wirelog import output
+
+    result = CliRunner().invoke(app, ["check", str(path), "--format", "json"])
+    assert result.exit_code == 1, result.output  # something was found
+    found = json.loads(result.output)
+    v = wirelog.load(str(path)).violations()
+    cols = list(output.VIOLATION_COLUMNS)
+    rows = v[cols].astype(object).where(v[cols].notna(), None).to_dict("records")
+    assert rows == found
+    counts = wirelog.load(str(path)).connections()[["violations", "findings"]].iloc[0]
+    assert int(counts.sum()) == len(found)

@@ -66,6 +66,7 @@ class _ConnSummary:
     )
     violations: int = 0
     findings: int = 0
+    seen: set[tuple[Direction, int, ViolationKind]] = field(default_factory=set)
 
     def count(self, *kinds: ViolationKind) -> None:
         for kind in kinds:
@@ -229,12 +230,7 @@ class Capture:
         elif level == "messages":
             b.extend(output.message_row(c, x) for c, x in objs)
         else:
-            for c, x in objs:
-                if isinstance(x, Violation):
-                    b.add({**output.violation_row(c, x), "on": "stream"})
-                else:
-                    assert isinstance(x, Frame | Message)
-                    b.extend(_attached(c, x))
+            b.extend({**output.violation_row(c, v), "on": on} for c, (v, on) in objs)
         return b.frame(self._starts)
 
     def _walk(self) -> None:
@@ -267,19 +263,17 @@ class Capture:
                         s.frames[item.direction] += 1
                         frames.append((conn, item))
                         if item.violations:
-                            s.count(*item.violations)
-                            viols.append((conn, item))
+                            _attached(s, viols, conn, item)
                     elif isinstance(item, Message):
                         s.messages[item.direction] += 1
                         if item.opcode == Opcode.CLOSE and s.close[item.direction] is None:
                             s.close[item.direction] = item.close_code
                         msgs.append((conn, item))
                         if item.violations:
-                            s.count(*item.violations)
-                            viols.append((conn, item))
+                            _attached(s, viols, conn, item)
                     elif isinstance(item, Violation):
                         s.count(item.kind)
-                        viols.append((conn, item))
+                        viols.append((conn, (item, "stream")))
                     elif isinstance(item, Handshake):
                         s.handshake = item
                     elif isinstance(item, ConnectionEnd):
@@ -302,18 +296,24 @@ class Capture:
             yield from stream(os.fspath(src), self.options)
 
 
-def _attached(conn: Connection, item: Frame | Message) -> Iterator[dict[str, Any]]:
-    """Rows for the violation kinds a frame or message carries."""
-    on = "frame" if isinstance(item, Frame) else "message"
+def _attached(
+    s: _ConnSummary, out: list[tuple[Connection, Any]], conn: Connection, item: Frame | Message
+) -> None:
+    """The violation kinds a frame or message carries, as ``wirelog check``
+    lists them: once, at their frame (a message repeats its frames' kinds)."""
     if isinstance(item, Frame):
-        frame, offset, chunk = item.index, item.offset, item.chunk
+        on, frame, offset, chunk = "frame", item.index, item.offset, item.chunk
+        what = f"{item.opcode_name} frame of {item.length} bytes"
     else:
-        frame, offset, chunk = item.first_frame, None, None
-    what = f"{item.direction.value} {on} {item.index} ({item.opcode_name})"
+        on, frame, offset, chunk = "message", item.first_frame, None, None
+        what = f"{item.opcode_name} message of {item.frames} frame(s)"
     for kind in item.violations:
-        detail = f"{what}: {kind.value.replace('_', ' ')}"
-        v = Violation(kind, detail, item.direction, frame, offset, chunk)
-        yield {**output.violation_row(conn, v), "on": on}
+        key = (item.direction, frame, kind)
+        if key in s.seen:
+            continue
+        s.seen.add(key)
+        s.count(kind)
+        out.append((conn, (Violation(kind, what, item.direction, frame, offset, chunk), on)))
 
 
 @contextmanager
