@@ -231,9 +231,10 @@ def _upgrade(head: bytes) -> bytes:
 
 class Misbehaving:
     """One of: ``reset`` (RST after the request), ``stall`` (reads, never
-    answers), ``noclose`` (answers like an echo server, replies to close but
-    never drops TCP), ``404`` (refuses the upgrade), ``garbage`` (101, then
-    bytes that are no frames), ``reset-mid`` (101 and pong, then RST)."""
+    answers), ``mute`` (101, then silence), ``noclose`` (answers pings and
+    closes like an echo server but never drops TCP), ``404`` (refuses the
+    upgrade), ``garbage`` (101, then bytes that are no frames), ``reset-mid``
+    (101 and pong, then RST)."""
 
     def __init__(self, mode: str) -> None:
         self.mode = mode
@@ -286,6 +287,9 @@ class Misbehaving:
             elif mode == "404":
                 conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot here\n")
                 conn.close()
+            elif mode == "mute":
+                conn.sendall(_upgrade(head))
+                self._stop.wait(30)
             elif mode == "garbage":
                 conn.sendall(_upgrade(head))
                 conn.sendall(bytes(range(0x30, 0x50)) * 4)

@@ -8,11 +8,13 @@ import time
 
 import pytest
 import typer
-from servers import Misbehaving, refused_port
+from servers import Misbehaving, refused_port, seed_connection
 from typer.testing import CliRunner
 
 from wirelog.capture import read
+from wirelog.connection import decode_connection
 from wirelog.errors import TargetError, UsageError
+from wirelog.model import Direction, Marker, MarkerKind, Recording
 from wirelog.replay import run
 from wirelog.replay.client import parse_target
 from wirelog.replay.commands import register
@@ -106,3 +108,31 @@ def test_target_or_listen_is_required() -> None:
 def test_unreadable_input() -> None:
     code, _, err, _ = cli("replay", "/nonexistent.pcap", "--target", "ws://127.0.0.1:1/")
     assert code == 2 and "no such file" in _one_line(err)
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [(MarkerKind.CLOSE_AFTER, b""), (MarkerKind.KILL_AFTER, b"\x03\xe9Going Away")],
+)
+def test_autobahn_safety_timers_fire_when_the_target_is_mute(
+    kind: MarkerKind, payload: bytes
+) -> None:
+    """The seed's TI (or a KL) never fired in the recording; against a
+    server that upgrades and then says nothing it fires as in Autobahn
+    (spec §3.6): an empty close (TI) or close 1001 (KL), then nothing more."""
+    conn = seed_connection()
+    conn.markers[0] = Marker(kind, 4, value=0.2)
+    rec = Recording("seed", "autobahn-text", [conn])
+    with Misbehaving("mute") as srv:
+        report = run.replay(rec, srv.url, run.Options(timeout=TIMEOUT))
+    dc = decode_connection(report.result.connection)
+    sent = [(f.opcode, f.payload) for f in dc.frames if f.direction is Direction.TX]
+    assert sent == [(9, b"Hello, world!"), (8, payload)]
+    fired = {
+        MarkerKind.CLOSE_AFTER: MarkerKind.CLOSE_FIRED,
+        MarkerKind.KILL_AFTER: MarkerKind.KILL_FIRED,
+    }
+    assert fired[kind] in [m.kind for m in report.result.connection.markers]
+    o = report.result.outcome
+    assert o.writes_sent == 2 and not o.stalled and o.never_closed
+    assert any("did not in the recording" in n for n in report.verdict.notes)

@@ -177,6 +177,8 @@ class Runner:
         self._last_write = 0.0
         self.eof = False
         self.lost = False
+        self.abandoned = False
+        """A timer the recording never needed sent a close: stop replaying."""
 
     # -- transport callbacks -------------------------------------------------
 
@@ -305,6 +307,9 @@ class Runner:
             return
         payload = b"" if t.kind is MarkerKind.CLOSE_AFTER else b"\x03\xe9Going Away"
         mask = os.urandom(4) if self.plan.role is Role.CLIENT else None
+        # Like the fuzzer, which is CLOSING now, send no more recorded frames.
+        self.abandoned = True
+        self.changed.set()
         await self._send(encode_frame(8, payload, mask=mask))
 
     async def _wait(self, need: Need, what: str) -> bool:
@@ -312,7 +317,7 @@ class Runner:
         if self.progress.satisfies(need):
             return True
         deadline = time.perf_counter() + self._budget
-        while not self.progress.satisfies(need) and not self.eof:
+        while not self.progress.satisfies(need) and not self.eof and not self.abandoned:
             left = deadline - time.perf_counter()
             if left <= 0:
                 break
@@ -322,7 +327,7 @@ class Runner:
         self._budget = max(0.0, deadline - time.perf_counter())
         if self.progress.satisfies(need):
             return True
-        if not self.eof and not self.outcome.stalled:
+        if not self.eof and not self.abandoned and not self.outcome.stalled:
             self.outcome.stalled = True
             self.outcome.faults.append(
                 f"stalled: no answer within {self.timeout:g} s while waiting for "
@@ -338,10 +343,10 @@ class Runner:
                 ev = self._fired.get(w.gate)
                 if ev is not None:
                     await self._gate(ev)
-            if self.eof:
+            if self.eof or self.abandoned:
                 break
             await self._wait(w.need, f"chunk {w.index}")
-            if self.eof:
+            if self.eof or self.abandoned:
                 break
             if self._not_websocket():
                 break
@@ -360,6 +365,8 @@ class Runner:
                 self.outcome.notes.append(
                     f"the peer {who} the connection before {left} recorded write(s)"
                 )
+            elif self.abandoned:
+                self.outcome.notes.append(f"{left} recorded write(s) not sent after that close")
 
     def _anchor(self, need: Need) -> float:
         """When the recorded pause starts: after our previous write, or when
