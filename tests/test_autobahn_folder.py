@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from wirelog.capture import detect, read
+from wirelog.capture import detect, read, stream
 from wirelog.errors import InputError
+from wirelog.model import Recording
 from wirelog.parsers.autobahn import case_key
 
 REPORTS = Path(__file__).resolve().parents[2] / "shared" / "autobahn-reports"
@@ -56,8 +57,9 @@ def test_a_folder_without_index_lists_its_case_files(tmp_path: Path) -> None:
 
 
 @needs_corpus
-def test_a_broken_case_names_its_file(tmp_path: Path) -> None:
-    shutil.copy(SERVER / "websock_server_case_2_1.json", tmp_path)
+def test_a_broken_case_names_its_file_and_the_others_are_kept(tmp_path: Path) -> None:
+    for name in ("2_1", "2_3"):
+        shutil.copy(SERVER / f"websock_server_case_{name}.json", tmp_path)
     bad = tmp_path / "websock_server_case_2_2.json"
     doc = json.loads((SERVER / bad.name).read_text())
     doc["wirelog"][3][1][1] = "nothex"
@@ -65,6 +67,17 @@ def test_a_broken_case_names_its_file(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         read(str(tmp_path))
     assert err.value.source == str(bad) and err.value.location == "entry 3"
+    partial = err.value.partial
+    assert isinstance(partial, Recording)
+    # conn stays the position in case order, so numbering does not shift.
+    assert [(c.meta["case_id"], c.conn) for c in partial.connections] == [("2.1", 0), ("2.3", 2)]
+    # Streaming (what the CLI does) yields the readable cases, then raises.
+    seen: list[int] = []
+    with pytest.raises(InputError):
+        for conn, _item in stream(str(tmp_path)):
+            if conn.conn not in seen:
+                seen.append(conn.conn)
+    assert seen == [0, 2]
 
 
 def test_an_empty_folder_is_not_a_report_folder(tmp_path: Path) -> None:

@@ -212,3 +212,17 @@ def test_check_lists_the_violations_frames_carry() -> None:
     run = wirelog("check", str(SERVER / "websock_server_case_5_1.json"), "--format", "json")
     kinds = [(v["kind"], v["frame"]) for v in json.loads(run.stdout)]
     assert kinds == [("control_frame_fragmented", 0), ("continuation_without_start", 1)]
+
+
+@needs_corpus
+def test_a_folder_with_one_unreadable_case(tmp_path: Path) -> None:
+    for name in ("2_1", "2_3"):
+        (tmp_path / f"websock_server_case_{name}.json").write_bytes(
+            (SERVER / f"websock_server_case_{name}.json").read_bytes()
+        )
+    (tmp_path / "websock_server_case_2_2.json").write_text('{"wirelog": [')
+    run = wirelog("stats", str(tmp_path), "--format", "json")
+    assert run.returncode == 2
+    assert [e["conn"] for e in json.loads(run.stdout)] == [0, 2]
+    (line,) = run.stderr.splitlines()
+    assert "websock_server_case_2_2.json" in line and "line 1" in line

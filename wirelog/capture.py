@@ -152,12 +152,22 @@ def stream(path: str, options: Options | None = None) -> Iterator[tuple[Connecti
 
         yield from stream_capture(path, opts)
         return
-    recording = read(path, opts)
+    failure: InputError | None = None
+    try:
+        recording = read(path, opts)
+    except InputError as exc:
+        # A folder with an unreadable case: the readable ones still stream,
+        # then the error is raised.
+        if not isinstance(exc.partial, Recording):
+            raise
+        recording, failure = exc.partial, exc
     for dc in decode_recording(recording):
         conn = dc.connection
         if opts.conns and conn.conn not in opts.conns:
             continue
         yield from _replay_events(dc)
+    if failure is not None:
+        raise failure
 
 
 def _replay_events(dc: DecodedConnection) -> Iterator[tuple[Connection, StreamItem]]:

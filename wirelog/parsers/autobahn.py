@@ -113,18 +113,26 @@ def parse_folder(
 
     files = case_files(path, kind)
     recording = Recording(source=path, kind=kind)
+    failed: list[InputError] = []
     with progress("Autobahn cases", len(files)) as bar:
-        for case_id, file in files:
+        for position, (case_id, file) in enumerate(files):
             if on_case is not None:
                 on_case(case_id, file)
-            sub = detect(file)
-            if sub not in ("autobahn-json", "autobahn-html", "autobahn-text"):
-                raise InputError(file, f"listed as case {case_id} but is {sub}")
             try:
+                sub = detect(file)
+                if sub not in ("autobahn-json", "autobahn-html", "autobahn-text"):
+                    raise InputError(file, f"listed as case {case_id} but is {sub}")
                 report = read_report(file, sub)
             except InputError as exc:
-                exc.partial = recording
-                raise
-            recording.connections.append(build_connection(report, len(recording.connections)))
-            bar.advance(1)
+                # One unreadable case must not hide the others: they are
+                # kept, and the error travels with them (``partial``).
+                failed.append(exc)
+                continue
+            finally:
+                bar.advance(1)
+            recording.connections.append(build_connection(report, position))
+    if failed:
+        first = failed[0]
+        more = f" (and {len(failed) - 1} more unreadable cases)" if len(failed) > 1 else ""
+        raise type(first)(first.source, first.message + more, first.location, partial=recording)
     return recording

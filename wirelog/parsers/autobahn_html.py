@@ -63,7 +63,7 @@ STAT_TITLES = {
 _HEAD = re.compile(r"^(\d{3,}) (.*)$")
 _KV = re.compile(r"([A-Z][A-Z-]*)=([^,]*)(?:, |$)")
 _TAG = re.compile(r"<[^>]*>")
-_PRE = re.compile(r'<pre class="([^"]*)">(.*?)</pre>', re.DOTALL)
+_PRE = re.compile(r"""<pre class=["']?([\w ]*)["']?>(.*?)</pre>""", re.DOTALL)
 _ROW = re.compile(r"<tr[^>]*>(.*?)</tr>", re.DOTALL)
 _CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.DOTALL)
 SUMMARY = re.compile(
@@ -324,7 +324,7 @@ def parse_report(path: str) -> Report:
     if m:
         facts["resultClose"], facts["behaviorClose"] = m.group(1), m.group(2)
 
-    dumps = re.findall(r'<pre class="http_dump">(.*?)</pre>', page, re.DOTALL)
+    dumps = [m.group(2) for m in _PRE.finditer(page) if m.group(1) == "http_dump"]
     request = restore_head(dumps[0]) if len(dumps) > 0 else None
     response = restore_head(dumps[1]) if len(dumps) > 1 else None
 
