@@ -140,7 +140,9 @@ def register(app: typer.Typer) -> None:
                 sys.stdout.write("\n")
             else:
                 sys.stdout.write(_header(report))
-                sys.stdout.write(render(v, title=title, a_name="recording", b_name="replay"))
+                sys.stdout.write(
+                    render(v, title=title, a_name="recording", b_name="replay", ref="the recording")
+                )
             sys.stdout.flush()
             raise typer.Exit(_exit_for(v, report.result.target))
         except typer.Exit:
@@ -202,9 +204,12 @@ def _header(report: Any) -> str:
     got = [c for c in report.result.connection.chunks if c.direction.value == "rx"]
     rebuilt = sum(1 for w in plan.writes if w.rebuilt)
     synth = sum(w.synthesized for w in plan.writes)
+    sizes = [len(w.data) for w in plan.writes]
+    shown = ", ".join(str(n) for n in sizes[:12]) + (", ..." if len(sizes) > 12 else "")
     lines = [
         f"writes    {o.writes_sent} of {o.writes_planned} sent, {sent} octets"
         f" ({rebuilt} rebuilt from the log, {synth} octets synthesized)",
+        f"chops     {shown}",
         f"received  {len(got)} chunks, {sum(c.length for c in got)} octets"
         f" in {o.duration * 1000:.1f} ms",
     ]

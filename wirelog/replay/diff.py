@@ -58,18 +58,14 @@ def _events(events: list[tuple[object, ...]]) -> str:
     return "[" + ", ".join("(" + ", ".join(repr(x) for x in e) + ")" for e in events) + "]"
 
 
-def render(v: Verdict, *, title: str, a_name: str = "A", b_name: str = "B") -> str:
+def render(v: Verdict, *, title: str, a_name: str = "A", b_name: str = "B", ref: str = "A") -> str:
     lines = [title, ""]
     lines.append(f"  {a_name}: {v.a}")
     lines.append(f"  {b_name}: {v.b}")
     lines.append("")
     lines.append("Case Outcome")
     same_events = v.a_events == v.b_events
-    lines.append(
-        "  Actual events match the recording."
-        if same_events
-        else "  Actual events differ from the recording."
-    )
+    lines.append(f"  Actual events {'match' if same_events else 'differ from'} {ref}.")
     lines.append(f"  Expected: {_events(v.a_events)}")
     lines.append(f"  Observed: {_events(v.b_events)}")
     lines.append("")

@@ -73,7 +73,7 @@ def judge(original: DecodedConnection, result: ReplayResult, plan: Plan) -> Verd
         original,
         replayed,
         a_label=original.connection.label,
-        b_label=f"replay against {result.target}",
+        b_label=f"{result.target} (live)",
     )
     o = result.outcome
     faults: list[str] = []
