@@ -204,3 +204,30 @@ def test_a_claim_that_completes_a_cut_frame_clears_its_missing_octets() -> None:
         (b"q" * 60, True, False, ()),
         (b"r" * 60, True, True, ()),
     ]
+
+
+def test_a_tf_whose_header_was_cut_is_a_truncated_frame_from_the_log() -> None:
+    """4.1.5 in chop-1 mode: the connection ended after 3 octets of a frame
+    (spec §3.2); the octets cannot show it, the TF entry can. The close
+    queued behind it never left."""
+    text = encode_frame(1, b"x", mask=MASK)
+    odd = encode_frame(7, b"abc", mask=MASK)
+    conn = client_conn(
+        [
+            Chunk(TX, REQ, len(REQ), 0),
+            Chunk(RX, RESP, len(RESP), 1),
+            Chunk(TX, text, len(text), 3),
+            *[Chunk(TX, odd[i : i + 1], 1, 6 + i) for i in range(3)],
+        ],
+        [
+            claim(TX, 2, 1, b"x", mask=MASK),
+            claim(TX, 4, 7, b"abc", mask=MASK),
+            claim(TX, 5, 9, b"", mask=MASK),
+        ],
+    )
+    dc = decode_connection(conn, reconcile=reconcile)
+    got = [(f.opcode, f.from_log, f.violations) for f in dc.frames]
+    assert got == [
+        (1, False, ()),
+        (7, True, (ViolationKind.RESERVED_OPCODE, ViolationKind.TRUNCATED_FRAME)),
+    ]

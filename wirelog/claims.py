@@ -129,6 +129,7 @@ def reconcile(
     tx_chunks = [ch.index for ch in conn.chunks if ch.direction is Direction.TX]
     allowed_rsv = _allowed_rsv(conn)
     sender = conn.sender(direction)
+    leftover = _octets_after_frames(conn, direction, frames)
     out: list[Frame] = []
     for n, (f, c) in enumerate(pairs):
         if f is not None and c is not None:
@@ -150,8 +151,16 @@ def reconcile(
         elif c is not None:
             if n > last_decoded and not lost:
                 if direction is Direction.TX:
-                    # The octets are complete and in step, yet show no such
-                    # frame: it was queued but never written (§3.2).
+                    if leftover > 0:
+                        # Octets after the last whole frame: this frame's
+                        # start was written, its header never completed
+                        # (a chop-1 write cut by the connection's end).
+                        leftover = 0
+                        frame = claimed_frame(c, sender, allowed_rsv)
+                        cut = (*frame.violations, V.TRUNCATED_FRAME)
+                        out.append(replace(frame, violations=cut))
+                    # Otherwise the octets are complete and in step, yet show
+                    # no such frame: it was queued but never written (§3.2).
                     continue
                 findings.append(
                     Violation(
@@ -183,6 +192,24 @@ def reconcile(
                 continue
             out.append(claimed_frame(c, sender, allowed_rsv))
     return [replace(f, index=i) if f.index != i else f for i, f in enumerate(out)], findings
+
+
+def _octets_after_frames(conn: Connection, direction: Direction, frames: list[Frame]) -> int:
+    """Octets of a direction beyond its head and its last decoded frame."""
+    ends = [f.offset + f.wire_length for f in frames if f.offset is not None]
+    if ends:
+        end = max(ends)
+    else:
+        head = (
+            conn.handshake_request
+            if conn.sender(direction) is Role.CLIENT
+            else conn.handshake_response
+        )
+        if head is None:
+            return 0
+        end = len(head)
+    total = sum(ch.length for ch in conn.chunks if ch.direction is direction)
+    return total - end
 
 
 def cross_check(frame: Frame, claim: ClaimedFrame, failed_by_me: bool) -> list[str]:

@@ -253,6 +253,10 @@ def check(
         seen: set[tuple[int, str, int, str]] = set()
         for c, item in stream(path, opts):
             if isinstance(item, Violation):
+                if item.frame is not None and item.direction is not None:
+                    key = (c.conn, item.direction.value, item.frame, item.kind.value)
+                    if key in seen:
+                        continue
                 found.append(out.violation_row(c, item))
                 continue
             if isinstance(item, Frame):
