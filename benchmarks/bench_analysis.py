@@ -20,6 +20,7 @@ import random
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from wirelog.decoder import encode_frame
@@ -87,21 +88,13 @@ def synthetic_recording(frames: int = 200_000, seed: int = 1) -> Recording:
 
 
 def _pcap(frames: int) -> str | None:
-    """A pcap from the capture benchmark's generator, when it exists."""
+    """A pcap from the capture benchmark's generator (``bench_capture.synthesize``)."""
     try:
-        import bench_capture  # type: ignore[import-not-found]
+        from bench_capture import synthesize  # type: ignore[import-not-found]
     except ImportError:
         return None
-    make: Any = getattr(bench_capture, "make_capture", None) or getattr(
-        bench_capture, "generate", None
-    )
-    if make is None:
-        return None
     path = os.path.join(tempfile.mkdtemp(), "bench.pcap")
-    try:
-        make(path, frames)
-    except TypeError:
-        return None
+    synthesize(Path(path), frames)
     return path
 
 

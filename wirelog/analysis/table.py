@@ -165,6 +165,11 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
     ),
 }
 
+STRING = "string[python]"
+"""The pandas dtype of ``string`` columns: pandas' nullable string type with
+Python storage. Arrow storage would copy every payload's hex on the way in
+(measured: 5.8 s against 0.04 s for 200,000 2 KiB payloads)."""
+
 LEVELS = ("chops", "frames", "messages", "violations")
 DERIVED = frozenset({"time", "t"})
 """Columns computed from others when a table is built."""
@@ -287,7 +292,7 @@ def _convert(c: Column, values: Sequence[Any], n: int) -> Any:
     if dt == "float64":
         return np.array([math.nan if v is None else v for v in values], dtype="float64")
     if dt == "string":
-        return pd.array(values, dtype="string")
+        return pd.array(values, dtype=STRING)
     if dt == "Int64":
         return pd.array(values, dtype="Int64")
     if dt == "list":
@@ -364,6 +369,8 @@ def read_parquet(path: str, level: str | None = None) -> pd.DataFrame:
             continue
         if c.dtype == "list":
             df[c.name] = pd.Series([list(v) for v in df[c.name]], index=df.index, dtype=object)
+        elif c.dtype == "string":
+            df[c.name] = df[c.name].astype(STRING)
         elif c.dtype.startswith("category:"):
             cats = list(CATEGORIES[c.dtype.split(":", 1)[1]])
             df[c.name] = pd.Categorical(df[c.name].astype(object), categories=cats)
