@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from wirelog.analysis.table import CATEGORIES, STRING
+from wirelog.analysis.table import CATEGORIES
 from wirelog.model import Opcode
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def _frame(cols: dict[str, list[Any]], key: str) -> pd.DataFrame:
 
     df = pd.DataFrame(
         {
-            "source": pd.array(cols["source"], dtype=STRING),
+            "source": pd.array(cols["source"], dtype=pd.StringDtype("python")),
             "conn": pd.array(cols["conn"], dtype="int64"),
             "dir": pd.Categorical(cols["dir"], categories=list(CATEGORIES["dir"])),
             key: pd.array(cols["key"], dtype="int64"),

@@ -292,7 +292,7 @@ def _convert(c: Column, values: Sequence[Any], n: int) -> Any:
     if dt == "float64":
         return np.array([math.nan if v is None else v for v in values], dtype="float64")
     if dt == "string":
-        return pd.array(values, dtype=STRING)
+        return pd.array(values, dtype=pd.StringDtype("python"))
     if dt == "Int64":
         return pd.array(values, dtype="Int64")
     if dt == "list":
