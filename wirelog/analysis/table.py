@@ -370,7 +370,7 @@ def read_parquet(path: str, level: str | None = None) -> pd.DataFrame:
         if c.dtype == "list":
             df[c.name] = pd.Series([list(v) for v in df[c.name]], index=df.index, dtype=object)
         elif c.dtype == "string":
-            df[c.name] = df[c.name].astype(STRING)
+            df[c.name] = df[c.name].astype(pd.StringDtype("python"))
         elif c.dtype.startswith("category:"):
             cats = list(CATEGORIES[c.dtype.split(":", 1)[1]])
             df[c.name] = pd.Categorical(df[c.name].astype(object), categories=cats)
