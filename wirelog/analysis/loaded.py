@@ -181,7 +181,17 @@ class Capture:
         dcs = [d for d in self.decoded() if conn is None or d.conn == conn]
         if not dcs:
             raise UsageError(f"no connection {conn}")
-        return render_html(dcs) if fmt == "html" else render_text(dcs)
+        render = render_html if fmt == "html" else render_text
+        if len(dcs) < 50:
+            return render(dcs)
+        with progress("rendering", len(dcs)) as bar:  # a folder of Autobahn cases
+
+            def counted() -> Iterator[DecodedConnection]:
+                for d in dcs:
+                    yield d
+                    bar.advance(1)
+
+            return render(counted())
 
     # -- pictures -------------------------------------------------------------------
 

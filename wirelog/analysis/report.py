@@ -602,9 +602,14 @@ def render_html_one(dc: DecodedConnection, anchor: str) -> str:
     return "\n".join(parts)
 
 
-def render_html(dcs: Sequence[DecodedConnection], title: str | None = None) -> str:
+def render_html(dcs: Iterable[DecodedConnection], title: str | None = None) -> str:
     """A complete, self-contained HTML page (inline CSS, no scripts, no fetches)."""
-    dcs = list(dcs)
+    done: list[DecodedConnection] = []
+    parts: list[str] = []
+    for i, dc in enumerate(dcs):
+        parts.append(render_html_one(dc, f"c{i}"))
+        done.append(dc)
+    dcs = done
     title = title or (summary_line(dcs[0]) if len(dcs) == 1 else f"{len(dcs)} connections")
     nav = ""
     if len(dcs) > 1:
@@ -612,7 +617,7 @@ def render_html(dcs: Sequence[DecodedConnection], title: str | None = None) -> s
             f'<a href="#c{i}">{_h(dc.connection.label)}</a>' for i, dc in enumerate(dcs)
         )
         nav = f"<nav>{links}</nav>"
-    sections = "\n<hr>\n".join(render_html_one(dc, f"c{i}") for i, dc in enumerate(dcs))
+    sections = "\n<hr>\n".join(parts)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{_h(title)}</title><style>{CSS}</style></head>\n<body>\n"
