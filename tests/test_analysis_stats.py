@@ -124,3 +124,22 @@ def test_violations_dataframe_lists_what_wirelog_check_lists(path: Path) -> None
     assert rows == found
     counts = wirelog.load(str(path)).connections()[["violations", "findings"]].iloc[0]
     assert int(counts.sum()) == len(found)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared Autobahn corpus not present")
+def test_a_whole_report_folder_matches_wirelog_stats() -> None:
+    folder = CORPUS / "testing-a-client"
+    cap = wirelog.load(str(folder))
+    assert len(cap.connections()) == 517
+    assert cap.stats_entries() == _cli_stats(folder)
+    overall = cap.octet_stats(overall=True)
+    assert list(overall.columns) == ["dir", "chop_size", "count", "octets", "reported", "hidden"]
+    # Everything Autobahn counted is either in the logs or reported as hidden.
+    index = json.loads((folder / "index.json").read_text())
+    assert sum(len(cases) for cases in index.values()) == 517
+    total_reported = 0
+    for case in sorted(folder.glob("*_case_*.json")):
+        report = json.loads(case.read_text(encoding="utf-8", errors="surrogateescape"))
+        total_reported += sum(int(k) * v for k, v in report["txOctetStats"].items())
+    tx = overall[overall["dir"] == "tx"]
+    assert int((tx["chop_size"] * tx["reported"]).sum()) == total_reported

@@ -75,7 +75,8 @@ def _frame(cols: dict[str, list[Any]], key: str) -> pd.DataFrame:
 def _overall(df: pd.DataFrame, key: str) -> pd.DataFrame:
     num = ["count", "reported", "hidden"] + (["octets"] if "octets" in df else [])
     out = df.groupby(["dir", key], observed=True, sort=True)[num].sum(min_count=1).reset_index()
-    return out
+    first = ["dir", key, "count"] + (["octets"] if "octets" in df else [])
+    return out[[*first, "reported", "hidden"]]
 
 
 def octet_stats(entries: Iterable[dict[str, Any]], overall: bool = False) -> pd.DataFrame:
