@@ -187,3 +187,29 @@ def test_the_logging_disabled_note_is_a_finding(tmp_path: Path) -> None:
     path = variant(tmp_path, page, lambda t: t.replace('<div id="wirelog">', note))
     assert ViolationKind.LOGGING_OFF in [v.kind for v in only(path).findings]
     assert ViolationKind.LOGGING_OFF not in [v.kind for v in only(page).findings]
+
+
+def test_whitespace_the_renderer_changed_is_no_mismatch(tmp_path: Path) -> None:
+    """textwrap turns a tab or newline in a text payload into a space
+    (spec §2.2): the page's claim then differs from the octets, and must not
+    be reported as a mismatch nor fill a frame."""
+    from wirelog.model import ViolationKind
+
+    page = SERVER / "websock_server_case_2_2.html"
+
+    def edit(text: str) -> str:
+        # A ping whose payload had a tab where the page shows a space:
+        # TO octets of "Hello,\tworld!" masked with the logged key.
+        from wirelog.decoder import encode_frame
+
+        wire = encode_frame(9, b"Hello,\tworld!", mask=bytes.fromhex("d8014d48"))
+        old = re.search(r"003 TX OCTETS: ([0-9a-f]+)", text)
+        assert old is not None
+        return text.replace(old.group(1), wire.hex())
+
+    path = variant(tmp_path, page, edit)
+    (dc,) = decode(path)
+    assert ViolationKind.CLAIM_MISMATCH not in [v.kind for v in dc.violations]
+    ping = dc.frames[0]
+    assert ping.payload == b"Hello,\tworld!"
+    assert dc.connection.meta["lossy_claims"] == [2, 6]

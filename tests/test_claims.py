@@ -231,3 +231,22 @@ def test_a_tf_whose_header_was_cut_is_a_truncated_frame_from_the_log() -> None:
         (1, False, ()),
         (7, True, (ViolationKind.RESERVED_OPCODE, ViolationKind.TRUNCATED_FRAME)),
     ]
+
+
+def test_a_frame_the_wire_cut_is_not_filled_from_its_claim() -> None:
+    """3.4 in chop-1 mode: two octets of "Hello, world!" left before the
+    connection died; the TF says what was meant, the wire what was sent."""
+    wire = encode_frame(1, b"Hello, world!", mask=MASK)
+    conn = client_conn(
+        [
+            Chunk(TX, REQ, len(REQ), 0),
+            Chunk(RX, RESP, len(RESP), 1),
+            *[Chunk(TX, wire[i : i + 1], 1, 3 + i) for i in range(8)],
+        ],
+        [claim(TX, 2, 1, b"Hello, world!", mask=MASK)],
+    )
+    dc = decode_connection(conn, reconcile=reconcile)
+    (f,) = dc.frames
+    assert (f.payload, f.complete, f.from_log) == (b"He", False, False)
+    assert ViolationKind.TRUNCATED_FRAME in f.violations
+    assert not [v for v in dc.violations if v.kind is ViolationKind.CLAIM_MISMATCH]

@@ -21,6 +21,7 @@ a frame cut by the connection's end), RF ``len`` 0 for data frames after
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from wirelog.handshake import deflate_params, parse_extensions
@@ -36,6 +37,9 @@ from wirelog.model import (
 )
 
 V = ViolationKind
+_WS = re.compile(rb"\s+")
+#: Payload bytes an Autobahn log keeps (spec §1.4).
+MAXLEN = 64
 #: How far alignment looks ahead for a frame or claim that matches.
 LOOKAHEAD = 16
 _KNOWN = frozenset(int(o) for o in Opcode)
@@ -126,6 +130,7 @@ def reconcile(
     pairs = align(frames, claims)
     last_decoded = max((n for n, (f, _) in enumerate(pairs) if f is not None), default=-1)
     failed = bool(conn.meta.get("failedByMe"))
+    lossy = set(conn.meta.get("lossy_claims") or ())
     tx_chunks = [ch.index for ch in conn.chunks if ch.direction is Direction.TX]
     allowed_rsv = _allowed_rsv(conn)
     sender = conn.sender(direction)
@@ -133,7 +138,7 @@ def reconcile(
     out: list[Frame] = []
     for n, (f, c) in enumerate(pairs):
         if f is not None and c is not None:
-            problems = cross_check(f, c, failed)
+            problems = cross_check(f, c, failed, c.index in lossy)
             if problems:
                 findings.append(
                     Violation(
@@ -145,7 +150,7 @@ def reconcile(
                         c.index,
                     )
                 )
-            out.append(_fill_payload(f, c) if not problems else f)
+            out.append(_fill_payload(f, c) if not problems and c.index not in lossy else f)
         elif f is not None:
             out.append(f)
         elif c is not None:
@@ -212,8 +217,13 @@ def _octets_after_frames(conn: Connection, direction: Direction, frames: list[Fr
     return total - end
 
 
-def cross_check(frame: Frame, claim: ClaimedFrame, failed_by_me: bool) -> list[str]:
-    """What a decoded frame and its claim disagree on (empty when nothing)."""
+def cross_check(
+    frame: Frame, claim: ClaimedFrame, failed_by_me: bool, lossy: bool = False
+) -> list[str]:
+    """What a decoded frame and its claim disagree on (empty when nothing).
+
+    ``lossy``: the claim's payload text went through the HTML renderer's
+    whitespace changes, so payloads are compared with whitespace removed."""
     problems: list[str] = []
     for name, got, said in (
         ("opcode", frame.opcode, claim.opcode),
@@ -230,8 +240,11 @@ def cross_check(frame: Frame, claim: ClaimedFrame, failed_by_me: bool) -> list[s
             problems.append(
                 f"payload length is {frame.length} on the wire but {claim.length} in the log"
             )
-        n = min(len(frame.payload), len(claim.payload))
-        if frame.payload[:n] != claim.payload[:n]:
+        got, said = frame.payload, claim.payload
+        if lossy:
+            got, said = _WS.sub(b"", got[:MAXLEN]), _WS.sub(b"", said)
+        n = min(len(got), len(said))
+        if got[:n] != said[:n]:
             problems.append(
                 f"payload differs: {frame.payload[:n][:16].hex()} on the wire, "
                 f"{claim.payload[:n][:16].hex()} in the log"
@@ -252,6 +265,8 @@ def _fill_payload(frame: Frame, claim: ClaimedFrame) -> Frame:
     """A frame whose octets were cut keeps the longer prefix the claim logged."""
     if frame.complete or len(claim.payload) <= len(frame.payload):
         return frame
+    if V.TRUNCATED_FRAME in frame.violations:
+        return frame  # the wire itself ended: what the log meant to send never left
     if claim.length != frame.length or not claim.payload.startswith(frame.payload):
         return frame
     if claim.direction is Direction.RX and claim.rsv & 4:

@@ -26,6 +26,7 @@ from wirelog.errors import InputError, TruncatedInputError
 from wirelog.model import Direction, MarkerKind
 from wirelog.parsers.autobahn_log import (
     ELLIPSIS,
+    MAXLEN,
     Entry,
     FrameEntry,
     MarkerEntry,
@@ -171,7 +172,7 @@ def _entry(source: str, i: int, body: str, more: list[str], css: str | None, whe
         fields = dict(_KV.findall(rest))
         try:
             length = int(fields["PAYLOAD-LEN"])
-            payload = _payload(more, length)
+            payload, lossy = _payload(more, length)
             opcode = int(fields["OPCODE"])
             fin = fields["FIN"] == "True"
             rsv = int(fields["RSV"])
@@ -187,6 +188,7 @@ def _entry(source: str, i: int, body: str, more: list[str], css: str | None, whe
                     rsv,
                     masked,
                     _rx_mask(fields["MASK"]),
+                    lossy=lossy,
                 )
             mask = None if fields["MASK"] == "None" else bytes.fromhex(fields["MASK"])
             repeat = fields["PAYLOAD-REPEAT-LEN"]
@@ -204,22 +206,26 @@ def _entry(source: str, i: int, body: str, more: list[str], css: str | None, whe
                 None if repeat == "None" else int(repeat),
                 None if chop == "None" else int(chop),
                 fields["SYNC"] == "True",
+                lossy=lossy,
             )
         except (KeyError, ValueError):
             raise InputError(source, f"malformed frame line: {body[:80]!r}", where) from None
     return _marker(source, i, body, where)
 
 
-def _payload(lines: list[str], length: int) -> bytes:
+def _payload(lines: list[str], length: int) -> tuple[bytes, bool]:
     """The payload lines of RF/TF: hex forms wrap without spaces, text forms
-    wrap at whitespace (which textwrap drops, so it is put back as one space)."""
+    wrap at whitespace. The second value says the text may differ from the
+    payload: textwrap turned tabs and line breaks into spaces and dropped
+    whitespace at line ends (spec §2.2), and the page cannot say where."""
     if not lines:
-        return b""
+        return b"", length > 0
     if lines[0].startswith("0x"):
         joined = _join_hex(lines)
         if is_hex_form(joined, length):
-            return payload_from_log(joined, length)
-    return payload_from_log(" ".join(lines), length, "surrogateescape")
+            return payload_from_log(joined, length), False
+    data = payload_from_log(" ".join(lines), length, "surrogateescape")
+    return data, len(data) != min(length, MAXLEN) or b" " in data
 
 
 def _join_hex(lines: list[str]) -> str:

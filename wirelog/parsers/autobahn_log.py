@@ -74,6 +74,8 @@ class FrameEntry:
     repeat_len: int | None = None
     chopsize: int | None = None
     sync: bool = False
+    lossy: bool = False
+    """The payload text went through the HTML renderer's whitespace changes."""
 
 
 @dataclass(slots=True)
@@ -485,6 +487,11 @@ def build_connection(report: Report, conn: int = 0) -> Connection:
     connection.findings = findings
     meta = dict(facts)
     meta["form"] = report.form
+    lossy = [e.index for e in report.entries if isinstance(e, FrameEntry) and e.lossy]
+    if lossy:
+        # Claims whose payload text may differ from the bytes in whitespace
+        # only (HTML/text forms): compared and used accordingly (claims.py).
+        meta["lossy_claims"] = lossy
     meta["case_id"] = case_id
     meta["agent"] = facts.get("agent")
     if report.stats is not None:
