@@ -240,11 +240,11 @@ def cross_check(
             problems.append(
                 f"payload length is {frame.length} on the wire but {claim.length} in the log"
             )
-        got, said = frame.payload, claim.payload
+        wire, logged = frame.payload, claim.payload
         if lossy:
-            got, said = _WS.sub(b"", got[:MAXLEN]), _WS.sub(b"", said)
-        n = min(len(got), len(said))
-        if got[:n] != said[:n]:
+            wire, logged = _WS.sub(b"", wire[:MAXLEN]), _WS.sub(b"", logged)
+        n = min(len(wire), len(logged))
+        if wire[:n] != logged[:n]:
             problems.append(
                 f"payload differs: {frame.payload[:n][:16].hex()} on the wire, "
                 f"{claim.payload[:n][:16].hex()} in the log"
