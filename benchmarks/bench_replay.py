@@ -8,6 +8,11 @@
 * **Throughput**: sessions/s with ``--concurrency 100`` against the local
   echo server (the seed, case 2.2), with latency percentiles and mismatches.
 
+The Autobahn cases among the fidelity inputs were recorded against another
+server (nim-websock), so their verdicts against the local echo server may
+differ; fidelity is about the octets on the wire. A chunk larger than the
+loopback MSS (7.1.6's 262158-octet frame) cannot leave as one segment.
+
 Usage: ``python benchmarks/bench_replay.py [--sessions 2000] [--json]``
 (tcpdump needs root; without it fidelity is skipped). Everything runs on
 127.0.0.1 against servers this script starts and stops.

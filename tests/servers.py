@@ -127,7 +127,7 @@ def run_server(kind: str, timeout: float = 20.0) -> Iterator[Server]:
                 pipe.close()
 
 
-def _child_websockets() -> None:
+def _child_websockets(host: str = "127.0.0.1") -> None:
     import asyncio
 
     from websockets.asyncio.server import ServerConnection, serve
@@ -138,7 +138,7 @@ def _child_websockets() -> None:
                 await ws.send(msg)
 
     async def main() -> None:
-        async with serve(echo, "127.0.0.1", 0, max_size=None) as server:
+        async with serve(echo, host, 0, max_size=None) as server:
             port = next(iter(server.sockets)).getsockname()[1]
             print(f"READY {port}", flush=True)
             await asyncio.Future()
@@ -440,6 +440,7 @@ def segments(path: str) -> list[Segment]:
 if __name__ == "__main__":
     {
         "websockets": _child_websockets,
+        "websockets6": lambda: _child_websockets("::1"),
         "websockets-tls": _child_websockets_tls,
         "autobahn": _child_autobahn,
     }[sys.argv[1]]()

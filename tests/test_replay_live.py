@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -366,3 +367,33 @@ def test_the_installed_wirelog_command(ab_echo: Server) -> None:
         timeout=60,
     )
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+
+
+def test_ipv6_loopback_capture_against_an_ipv6_server() -> None:
+    """The aiohttp sample was captured on ::1; replayed to a websockets echo
+    server on ::1 it differs exactly where the servers differ."""
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    with run_server("websockets6") as s6:
+        url = f"ws://[::1]:{s6.port}/"
+        report = run.replay(read(os.path.join(SAMPLES, "aiohttp_ipv6.pcap")), url)
+    assert report.result.target == f"[::1]:{s6.port}"
+    v = report.verdict
+    assert not v.faults
+    # aiohttp agreed on the offered subprotocol and answered the client's
+    # close 4000 with 1000; the websockets library does neither.
+    topics = {d.topic: d.lines for d in v.differences}
+    assert topics == {
+        "handshake": ["subprotocol: chat.v1 → None"],
+        "server messages": [
+            "- message 4: CLOSE len=2 code=1000 ''",
+            "+ message 4: CLOSE len=14 code=4000 'aiohttp done'",
+        ],
+        "server frames": [
+            "- frame 4: CLOSE fin=1 rsv=0 len=2 '0x03e8'",
+            "+ frame 4: CLOSE fin=1 rsv=0 len=14 '0x0fa061696f6874747020646f6e65'",
+        ],
+        "closing": ["serverCloseCode: 1000 → 4000"],
+    }
+    head = next(c.data for c in report.result.connection.chunks if c.direction is Direction.TX)
+    assert f"Host: [::1]:{s6.port}\r\n".encode() in head

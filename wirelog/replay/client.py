@@ -248,7 +248,9 @@ class Runner:
             for t in self._tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
-            self._close(abort=True)
+            # After the peer's FIN a plain close answers it; otherwise (a
+            # timeout, an error) abort so nothing lingers.
+            self._close(abort=not self.eof)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.done.wait(), 0.5)
             self.outcome.duration = time.perf_counter() - start
