@@ -59,6 +59,7 @@ def test_the_fuzzer_was_the_client() -> None:
     assert conn.meta["localCloseCode"] == 1000
     assert conn.meta["case_id"] == "2.2"
     assert conn.meta["agent"] == "AutobahnPython"
+    assert (conn.meta["outcome"], conn.meta["behavior"], conn.meta["duration"]) == ("Pass", "OK", 1)
 
 
 def test_handshake_from_the_opening_handshake_section() -> None:

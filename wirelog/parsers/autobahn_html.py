@@ -316,7 +316,10 @@ def parse_report(path: str) -> Report:
             facts["id"] = m.group("id")
             facts["duration"] = int(m.group("ms"))
             facts["started"] = m.group("at")
-            facts["behavior"] = OUTCOMES.get(m.group("outcome"), "FAILED")
+            facts["outcome"] = m.group("outcome")
+            if m.group("outcome") in OUTCOMES:
+                # "Fail" also stands for UNIMPLEMENTED and others (spec §2.1).
+                facts["behavior"] = OUTCOMES[m.group("outcome")]
     for cls, key in (("case_desc", "description"), ("case_expect", "expectation")):
         m = re.search(
             rf'<p class="case_text_block {cls}"><b>[^<]*</b><br/><br/>(.*?)</p>', page, re.S
