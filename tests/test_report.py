@@ -133,3 +133,20 @@ def test_pcap_report_has_every_section() -> None:
     from wirelog.capture import decode as dec
 
     assert len(frames) == sum(len(d.frames) for d in dec(str(path)))
+
+
+def test_rx_frames_of_a_deflate_capture_show_the_inflated_payload() -> None:
+    """Autobahn's RF shows a compressed frame's inflated output (spec §1.3)."""
+    import json
+
+    samples = Path(__file__).resolve().parent.parent / "samples"
+    manifest = json.loads((samples / "manifest.json").read_text())
+    sent = manifest["aiohttp_deflate"]["connections"][0]["client_sent"][0]
+    text = bytes.fromhex(sent["hex"]).decode()  # the server echoes it
+    (dc,) = decode(str(samples / "aiohttp_deflate.pcap"))
+    lines = [x for e in wire_log(dc) for x in e.lines]
+    rf = next(i for i, x in enumerate(lines) if "RX FRAME" in x)
+    assert "RSV=4" in lines[rf] and f"PAYLOAD-LEN={sent['length']}," in lines[rf]
+    assert lines[rf + 1] == " " * 15 + text
+    tf = next(i for i, x in enumerate(lines) if "TX FRAME" in x)
+    assert lines[tf + 1].strip().startswith("0x")  # TF keeps the compressed octets

@@ -142,10 +142,14 @@ def _claim(n: int, c: ClaimedFrame) -> LogLine:
     )
 
 
-def _frame(n: int, f: Frame) -> LogLine:
-    text = ascii_log(f.payload, f.length)
+def _frame(n: int, f: Frame, inflated: bytes | None = None) -> LogLine:
     if f.direction is Direction.RX:
-        return _rf(n, f.opcode, f.fin, f.rsv, f.length, f.masked, f.mask, text)
+        # Autobahn's RF shows what the frame inflated to (spec §1.3).
+        data = f.payload if inflated is None else inflated
+        plen = f.length if inflated is None else len(inflated)
+        text = ascii_log(data, plen)
+        return _rf(n, f.opcode, f.fin, f.rsv, plen, f.masked, f.mask, text)
+    text = ascii_log(f.payload, f.length)
     return _tf(n, f.opcode, f.fin, f.rsv, f.length, f.mask, None, None, False, text)
 
 
@@ -246,6 +250,12 @@ def wire_log(dc: DecodedConnection) -> list[LogLine]:
     """Every wire-log entry of a connection, rendered, with the final TCP line."""
     out: list[LogLine] = []
     n = 0
+    # A compressed message of one frame: that frame's inflated output is known.
+    inflated = {
+        (m.direction, m.first_frame): m.data
+        for m in dc.messages
+        if m.compressed and m.frames == 1 and m.complete
+    }
     dropped: bool | None = None
     for it in log_items(dc):
         if isinstance(it, Chunk):
@@ -253,7 +263,7 @@ def wire_log(dc: DecodedConnection) -> list[LogLine]:
         elif isinstance(it, ClaimedFrame):
             out.append(_claim(n, it))
         elif isinstance(it, Frame):
-            out.append(_frame(n, it))
+            out.append(_frame(n, it, inflated.get((it.direction, it.index))))
         else:
             if it.kind in (MarkerKind.DROPPED, MarkerKind.FIN, MarkerKind.RST):
                 if dropped is None and it.direction is not None:
