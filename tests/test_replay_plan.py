@@ -256,3 +256,20 @@ def test_server_mode_reports_replay_their_client_side_from_rx() -> None:
     ]
     assert plan.writes[0].data.startswith(b"GET /runCase?")
     assert plan.timers == ()
+
+
+def test_traffic_the_recording_never_held_is_refused() -> None:
+    """9.x/12.x switch Autobahn's wire log off for the data phase: replaying
+    only the handshake and the close would not be that session."""
+    for case in ("9_1_1", "9_7_1"):
+        path = os.path.join(REPORTS, "testing-a-server", f"websock_server_case_{case}.json")
+        conn = read(path).connections[0]
+        with pytest.raises(PlanError, match="wire log was switched off"):
+            build_plan(conn)
+        plan = build_plan(conn, fill=True)
+        assert plan.notes and "not replayed" in plan.notes[0]
+    conn = seed_connection()
+    conn.markers.append(Marker(MarkerKind.GAP, 6, TX, value=100))
+    with pytest.raises(PlanError, match="lost 100 octets of this side in 1 gap"):
+        build_plan(conn)
+    assert build_plan(conn, Role.SERVER).writes  # the gap is on the other side

@@ -114,6 +114,11 @@ def register(app: typer.Typer) -> None:
                 assert target is not None
                 t = parse_target(target)
                 if concurrency > 1 or repeat > 1:
+                    if record:
+                        error(
+                            "--record writes one replay; leave it out with --repeat/--concurrency"
+                        )
+                        raise typer.Exit(ExitCode.ERROR)
                     lr = run.load(recording, t, opts, concurrency=concurrency, repeat=repeat)
                     _print_load(lr.as_dict(), fmt)
                     code = (

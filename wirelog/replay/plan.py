@@ -32,7 +32,16 @@ from wirelog.connection import ConnectionDecoder, iter_items
 from wirelog.decoder import encode_frame
 from wirelog.errors import PlanError
 from wirelog.handshake import accept_for, head_length
-from wirelog.model import Chunk, Connection, Direction, Frame, Marker, MarkerKind, Role
+from wirelog.model import (
+    Chunk,
+    Connection,
+    Direction,
+    Frame,
+    Marker,
+    MarkerKind,
+    Role,
+    ViolationKind,
+)
 
 #: Timers a replay arms; the others (CTE/KLE/TIE) say the timer fired.
 _ARMING = {MarkerKind.DELAY, MarkerKind.KILL_AFTER, MarkerKind.CLOSE_AFTER}
@@ -202,6 +211,8 @@ class Plan:
     """The recording ended with a reset by ``dropped_by``."""
     handshake: bool = True
     request_key: str | None = None
+    notes: tuple[str, ...] = ()
+    """What the replay will not reproduce (said in the verdict)."""
 
     @property
     def octets(self) -> int:
@@ -331,6 +342,12 @@ def build_plan(
             "--fill repeats the known prefix to the recorded length"
         )
     rebuilt = {c.index: (_fill(c) if not c.complete else c) for c in chunks}
+    notes: list[str] = []
+    hidden = _hidden(conn, mine)
+    if hidden:
+        if not fill:
+            raise PlanError(f"{conn.label}: {hidden}; --fill replays what was recorded anyway")
+        notes.append(f"not replayed: {hidden}")
 
     scale = 0.0 if asap else 1.0 / speed
     peer_head = conn.handshake_response if role is Role.CLIENT else conn.handshake_request
@@ -421,7 +438,23 @@ def build_plan(
         request_key=_header(_stream_head(writes), "sec-websocket-key")
         if role is Role.CLIENT
         else None,
+        notes=tuple(notes),
     )
+
+
+def _hidden(conn: Connection, mine: Direction) -> str | None:
+    """Traffic of the replayed side that the recording does not hold at all:
+    Autobahn's wire log switched off (9.x, 12.x, 13.x data phases; only the
+    statistics saw it) or a capture gap."""
+    off = [m for m in conn.markers if m.kind is MarkerKind.WIRELOG and m.value is False]
+    if off or any(f.kind is ViolationKind.LOGGING_OFF for f in conn.findings):
+        where = f" at entry {off[0].index}" if off else ""
+        return f"the wire log was switched off{where}, so what was sent then is not recorded"
+    gaps = [m for m in conn.markers if m.kind is MarkerKind.GAP and m.direction is mine]
+    if gaps:
+        lost = sum(int(m.value or 0) for m in gaps)
+        return f"the capture lost {lost} octets of this side in {len(gaps)} gap(s)"
+    return None
 
 
 def _own_head_length(chunks: list[Chunk], rebuilt: dict[int, Chunk]) -> int:

@@ -95,6 +95,7 @@ def judge(original: DecodedConnection, result: ReplayResult, plan: Plan) -> Verd
             f"{o.writes_sent} of {o.writes_planned} writes"
         )
     v.faults = faults + o.faults
+    v.notes.extend(plan.notes)
     v.notes.extend(o.notes)
     synth = plan.synthesized
     if synth:
