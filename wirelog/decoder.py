@@ -171,6 +171,49 @@ class FrameDecoder:
                     pos += parsed.header_length - len(self._head)
                     self._head = b""
                 else:
+                    if n - pos >= 2 and not self._closed and data[pos + 1] & 0x7F < 126:
+                        # Fast path: a short, well-formed frame wholly inside
+                        # this chunk (most frames of most captures) becomes a
+                        # Frame at once; anything else takes the general path.
+                        b0 = data[pos]
+                        b1 = data[pos + 1]
+                        op = b0 & 0x0F
+                        masked = b1 >= 0x80
+                        hlen = 6 if masked else 2
+                        end = pos + hlen + (b1 & 0x7F)
+                        if (
+                            end <= n
+                            and masked is self._expect_masked
+                            and not (b0 >> 4) & 7 & ~self.allowed_rsv
+                            and (op <= 2 or (8 <= op <= 10 and b0 >= 0x80))
+                        ):
+                            mask = bytes(data[pos + 2 : pos + 6]) if masked else None
+                            payload = bytes(data[pos + hlen : end])
+                            if mask is not None and payload:
+                                payload = unmask(payload, mask)
+                            events.append(
+                                Frame(
+                                    self.direction,
+                                    self.sender,
+                                    self.count,
+                                    b0 >= 0x80,
+                                    (b0 >> 4) & 7,
+                                    op,
+                                    masked,
+                                    mask,
+                                    end - pos - hlen,
+                                    payload,
+                                    hlen,
+                                    self.offset + pos,
+                                    ts,
+                                    chunk,
+                                )
+                            )
+                            self.count += 1
+                            if op == 8:
+                                self._closed = True
+                            pos = end
+                            continue
                     parsed = self._parse_header(data, pos, self.offset + pos, chunk, ts)
                     if parsed is None:
                         self._head = bytes(data[pos:])
