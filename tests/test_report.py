@@ -150,3 +150,13 @@ def test_rx_frames_of_a_deflate_capture_show_the_inflated_payload() -> None:
     assert lines[rf + 1] == " " * 15 + text
     tf = next(i for i, x in enumerate(lines) if "TX FRAME" in x)
     assert lines[tf + 1].strip().startswith("0x")  # TF keeps the compressed octets
+
+
+def test_log_switched_off_at_the_end_is_noted_like_autobahn() -> None:
+    conn = Connection(0, "t", Role.CLIENT, meta={"createWirelog": False, "droppedByMe": False})
+    (dc,) = decode_recording_one(conn)
+    text = render_text([dc])  # type: ignore[list-item]
+    assert section(text, "Wire Log", None) == [
+        "Wirelogafterhandshakedisabled!",
+        "000TCPDROPPEDBYPEER",
+    ]

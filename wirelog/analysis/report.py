@@ -334,6 +334,8 @@ CLOSING_KEYS: tuple[tuple[str, str], ...] = (
 )
 
 UNKNOWN = "?"
+LOG_OFF_NOTE = "Wire log after handshake disabled!"
+"""Autobahn's note when the log was off at the end (``createWirelog`` false, spec §2.1)."""
 
 
 def closing_behavior(dc: DecodedConnection) -> tuple[list[tuple[str, str, str]], bool]:
@@ -514,6 +516,8 @@ def render_text_one(dc: DecodedConnection) -> str:
     for title, trows in tables:
         lines += [title, "", *_table_text(trows), ""]
     lines += ["", "Wire Log", ""]
+    if dc.connection.meta.get("createWirelog") is False:
+        lines += [LOG_OFF_NOTE, ""]
     lines += [line for entry_ in wire_log(dc) for line in entry_.lines]
     return "\n".join(lines) + "\n"
 
@@ -605,7 +609,10 @@ def render_html_one(dc: DecodedConnection, anchor: str) -> str:
         parts.append(f'<p class="note">{_h(note)}</p>')
     for title, trows in tables:
         parts.append(f"<h3>{_h(title)}</h3>" + _table_html(trows, "stats"))
-    parts.append('<h2>Wire Log</h2><div class="wirelog" id="wirelog">')
+    parts.append("<h2>Wire Log</h2>")
+    if dc.connection.meta.get("createWirelog") is False:
+        parts.append(f'<p class="note">{LOG_OFF_NOTE}</p>')
+    parts.append('<div class="wirelog" id="wirelog">')
     for entry_ in wire_log(dc):
         parts += [f'<pre class="{entry_.css}">{_h(line)}</pre>' for line in entry_.lines]
     parts.append("</div></section>")
