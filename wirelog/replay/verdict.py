@@ -263,13 +263,15 @@ def compare(
     v = Verdict(a_label or a.connection.label, b_label or b.connection.label)
     _handshake(a, b, v)
     for role in roles:
-        ma = [m for m in a.messages if m.sender is role]
-        mb = [m for m in b.messages if m.sender is role]
+        # Per-direction indexes are the decoder's emission order, the same
+        # whichever path (octets or log claims) produced the list.
+        ma = sorted((m for m in a.messages if m.sender is role), key=lambda m: m.index)
+        mb = sorted((m for m in b.messages if m.sender is role), key=lambda m: m.index)
         lines = _seq_diff(ma, mb, _message_key, _describe_message, _full_payload)
         if lines:
             v.differences.append(Difference(f"{role.value} messages", lines))
-        fa = [f for f in a.frames if f.sender is role]
-        fb = [f for f in b.frames if f.sender is role]
+        fa = sorted((f for f in a.frames if f.sender is role), key=lambda f: f.index)
+        fb = sorted((f for f in b.frames if f.sender is role), key=lambda f: f.index)
         lines = _seq_diff(fa, fb, _frame_key, _describe_frame, _full_payload)
         if lines:
             v.differences.append(Difference(f"{role.value} frames", lines))
