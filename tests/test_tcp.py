@@ -267,3 +267,30 @@ def test_random_garbage_packets_never_raise(tmp_path: Path) -> None:
         junk.append(replace(p, data=os.urandom(rng.randrange(0, 80))))
     path = write_pcap(tmp_path / "junk.pcap", 1, junk)
     list(stream(str(path)))
+
+
+def test_ended_connections_are_forgotten_so_memory_follows_open_ones(tmp_path: Path) -> None:
+    from wirelog.parsers.pcap import FORGET_AFTER, Engine, records
+
+    _, packets = read_pcap(SAMPLES / MANIFEST["ws_fragmented"]["file"])
+    many: list[Packet] = []
+    for i in range(40):  # 40 connections, one every FORGET_AFTER / 2 seconds
+        for p in packets:
+            t = tcp_of(p.data)
+            assert t is not None
+            frame = bytearray(p.data)
+            port = 20000 + i
+            if t.flow[1] != 8766:
+                struct.pack_into("!H", frame, t.tcp, port)
+            else:
+                struct.pack_into("!H", frame, t.tcp + 2, port)
+            many.append(replace(p, data=bytes(frame), ts_sec=p.ts_sec + i * int(FORGET_AFTER / 2)))
+    path = write_pcap(tmp_path / "many.pcap", 1, many)
+    engine = Engine(str(path), Options())
+    engine.sweep_every = 16
+    ends = sum(1 for _ in engine.packets(records(str(path))))
+    assert ends > 0 and engine.next_conn == 40
+    assert len(engine.flows) <= 2 * 4  # a few recent ones, not all 40
+    # and numbering is unaffected
+    conns = [c.conn for c, item in stream(str(path)) if isinstance(item, Handshake)]
+    assert conns == list(range(40))

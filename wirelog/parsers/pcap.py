@@ -41,6 +41,7 @@ from __future__ import annotations
 import logging
 import struct
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
@@ -316,6 +317,11 @@ def fallback_segment(linktype: int, pkt: bytes) -> linklayer.Segment:
 
 # -- 3-5. connections ------------------------------------------------------------
 
+#: Seconds of capture time after which a connection that ended (or was
+#: skipped) is forgotten; a segment on its 4-tuple after that starts a new
+#: connection number. Longer than TCP's TIME_WAIT (2 MSL, at most 240 s).
+FORGET_AFTER = 600.0
+
 _UNDECIDED = 0
 _WEBSOCKET = 1
 _IGNORED = 2
@@ -355,6 +361,9 @@ class _Flow:
     ended: bool = False
     reset: bool = False
     packets: int = 0
+    last: float = 0.0
+    """Capture time of the latest packet."""
+    idle_since: float = 0.0
 
 
 @dataclass(slots=True)
@@ -407,6 +416,11 @@ class Engine:
         self._ws_ports = frozenset(options.ws_ports)
         self._ports = frozenset(options.ports)
         self._conns = frozenset(options.conns)
+        self.sweep_every = 4096
+        """Look for flows to forget every this many packets (a power of 2)."""
+        self.inactive: deque[_Flow] = deque()
+        """Flows that ended or are skipped, oldest first, to be forgotten
+        once silent for :data:`FORGET_AFTER` seconds."""
 
     # -- packets -------------------------------------------------------------
 
@@ -418,6 +432,7 @@ class Engine:
         flows = self.flows
         summary = self.summary
         pieces = self._pieces
+        sweep = self.sweep_every - 1
         for number, linktype, ts, buf, start, end in recs:
             if out:
                 yield from out
@@ -446,6 +461,9 @@ class Engine:
                 from_a = True
             else:
                 flow, from_a = found
+            flow.last = ts
+            if not number & sweep:
+                self._forget(ts)
             state = flow.state
             if state >= _IGNORED:
                 if flags & (FIN | RST) and state != _CLOSED:
@@ -494,6 +512,7 @@ class Engine:
         k1 = (src, sport, dst, dport)
         k2 = (dst, dport, src, sport)
         flow = _Flow(conn, (src, sport), (dst, dport), HalfStream(), HalfStream(), (k1, k2), ts)
+        flow.last = ts
         self.flows[k1] = (flow, True)
         self.flows[k2] = (flow, False)
         if (self._conns and conn not in self._conns) or (
@@ -501,6 +520,7 @@ class Engine:
         ):
             flow.state = _FILTERED
             self.summary.filtered += 1
+            self._idle(flow)
         elif sport in self._ws_ports or dport in self._ws_ports:
             flow.handshake = False
             # The ws port is the server's, unless a SYN says otherwise later.
@@ -532,6 +552,7 @@ class Engine:
         flow.state = _IGNORED
         flow.watch_a = flow.watch_b = None
         self.open.pop(flow.conn, None)
+        self._idle(flow)
         if http:
             self.summary.http += 1
         else:
@@ -557,9 +578,32 @@ class Engine:
         self.open.pop(flow.conn, None)
         flow.state = _CLOSED
         flow.watch_a = flow.watch_b = None
+        self._idle(flow)
         # The flow stays in the table as a tombstone so that late
         # retransmissions are not taken for a new connection; a SYN with a new
         # sequence number replaces it.
+
+    def _idle(self, flow: _Flow) -> None:
+        flow.idle_since = flow.last
+        self.inactive.append(flow)
+
+    def _forget(self, now: float) -> None:
+        """Drop flows silent for :data:`FORGET_AFTER` seconds after they
+        ended (or were skipped), so that memory follows open connections,
+        not every connection the capture ever held."""
+        cutoff = now - FORGET_AFTER
+        inactive = self.inactive
+        flows = self.flows
+        while inactive and inactive[0].idle_since < cutoff:
+            flow = inactive.popleft()
+            if flow.last >= cutoff:
+                flow.idle_since = flow.last
+                inactive.append(flow)
+                continue
+            for k in flow.keys:
+                entry = flows.get(k)
+                if entry is not None and entry[0] is flow:
+                    del flows[k]
 
     def _reset(self, flow: _Flow, from_a: bool, ts: float, number: int) -> None:
         pieces = self._pieces
