@@ -251,7 +251,9 @@ class Capture:
         objs = self._objs
         chops, frames, msgs, viols = (objs[lv] for lv in table.LEVELS)
         summaries: dict[int, _ConnSummary] = {}
-        with progress("decoding", len(self.sources)) as bar:
+        # The unit is octets decoded (what DownloadColumn shows): a capture's
+        # size is known only after it has been read, so the total stays open.
+        with progress("decoding", None) as bar:
             for src in self.sources:
                 for conn, item in self._items(src):
                     s = summaries.get(id(conn))
@@ -268,6 +270,7 @@ class Capture:
                                 s.first_ts = item.ts
                             s.last_ts = item.ts
                         chops.append((conn, item))
+                        bar.advance(item.length)
                     elif isinstance(item, Frame):
                         s.acc.frame(item)
                         s.frames[item.direction] += 1
@@ -292,7 +295,6 @@ class Capture:
                         self._conns.add(_connection_row(s))
                         if s.start is not None:
                             self._starts[(conn.source, conn.conn)] = s.start
-                bar.advance(1)
         self._walked = True
 
     def _items(self, src: Source) -> Iterator[tuple[Connection, StreamItem]]:
