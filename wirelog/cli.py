@@ -85,6 +85,8 @@ def each_input(inputs: list[str], body: Callable[[str], None]) -> ExitCode:
     for path in inputs:
         try:
             body(path)
+        except BrokenPipeError:
+            raise
         except (WirelogError, OSError) as exc:
             report_exception(exc, path)
             code = ExitCode.ERROR
@@ -241,38 +243,13 @@ def check(
 ) -> None:
     """Every protocol violation and finding, with where it is. Exit 1 if any."""
     from wirelog import output as out
-    from wirelog.capture import stream
-    from wirelog.model import Frame, Message, Violation
+    from wirelog.problems import problems
 
     opts = _options(port, ws_port, conn)
     found: list[dict[str, Any]] = []
 
     def body(path: str) -> None:
-        # Problems of one frame or message travel on it; list each once, at
-        # its frame (a message repeats what its frames already say).
-        seen: set[tuple[int, str, int, str]] = set()
-        for c, item in stream(path, opts):
-            if isinstance(item, Violation):
-                if item.frame is not None and item.direction is not None:
-                    key = (c.conn, item.direction.value, item.frame, item.kind.value)
-                    if key in seen:
-                        continue
-                found.append(out.violation_row(c, item))
-                continue
-            if isinstance(item, Frame):
-                frame, offset, chunk = item.index, item.offset, item.chunk
-                what = f"{item.opcode_name} frame of {item.length} bytes"
-            elif isinstance(item, Message):
-                frame, offset, chunk = item.first_frame, None, None
-                what = f"{item.opcode_name} message of {item.frames} frame(s)"
-            else:
-                continue
-            for kind in item.violations:
-                key = (c.conn, item.direction.value, frame, kind.value)
-                if key not in seen:
-                    seen.add(key)
-                    v = Violation(kind, what, item.direction, frame, offset, chunk)
-                    found.append(out.violation_row(c, v))
+        found.extend(out.violation_row(c, v) for c, v in problems(path, opts))
 
     code = each_input(inputs, body)
     if fmt is ReportFormat.json:
@@ -308,3 +285,8 @@ def main() -> None:
     except KeyboardInterrupt:
         error("interrupted")
         sys.exit(130)
+    except BrokenPipeError:
+        # The reader (``| head``) has all it wanted: stop quietly, as cat does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(ExitCode.OK)

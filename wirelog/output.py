@@ -230,7 +230,9 @@ TABLE_SKIP = {"source", "opcode", "sender", "header_length", "chunk", "from_log"
 
 def render_table(rows: list[dict[str, Any]], columns: tuple[str, ...], width: int = 48) -> str:
     """Aligned plain-text columns; long cells are cut so a line stays readable."""
-    cols = [c for c in columns if c not in TABLE_SKIP]
+    # The source is noise for one input and essential for several.
+    several = len({r.get("source") for r in rows}) > 1
+    cols = [c for c in columns if c not in TABLE_SKIP or (several and c == "source")]
     cells = [[_cell(r.get(c), width) for c in cols] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip()]
