@@ -516,6 +516,11 @@ class MessageAssembler:
             out.append(self._control(frame))
             return out
         pending = self._pending
+        if pending is None and frame.fin and op != 0 and not frame.rsv and frame.complete:
+            # The common case (one whole, uncompressed frame) skips the
+            # fragment bookkeeping: this is most of the work per message.
+            out.append(self._whole(frame))
+            return out
         if op == Opcode.CONT:
             if pending is None:
                 out.append(self._single(frame, [V.CONTINUATION_WITHOUT_START]))
@@ -602,6 +607,34 @@ class MessageAssembler:
             close_code=code,
             close_reason=reason,
             violations=tuple(problems),
+        )
+        self.count += 1
+        return msg
+
+    def _whole(self, frame: Frame) -> Message:
+        data = frame.payload
+        text = None
+        violations: tuple[ViolationKind, ...] = ()
+        if frame.opcode == Opcode.TEXT:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = data.decode("utf-8", "replace")
+                violations = (V.INVALID_UTF8,)
+        keep = self.keep_data
+        msg = Message(
+            direction=self.direction,
+            sender=self.sender,
+            index=self.count,
+            opcode=frame.opcode,
+            data=data if keep else b"",
+            length=len(data),
+            frames=1,
+            first_frame=frame.index,
+            ts=frame.ts,
+            wire_length=frame.length,
+            text=text if keep else None,
+            violations=violations,
         )
         self.count += 1
         return msg
