@@ -120,3 +120,44 @@ def test_decode_other_link_type(link: int, tmp_path: Path) -> None:
     assert [r["payload"] for r in jsonl(str(path))] == [
         r["payload"] for r in jsonl(sample("ws_basic"))
     ]
+
+
+def test_fast_frame_lines_equal_the_generic_rows() -> None:
+    """decode --format jsonl --level frames builds its lines directly; they
+    must be byte for byte what the generic row writer prints."""
+    import io
+
+    from wirelog import output as out
+    from wirelog.capture import stream
+    from wirelog.model import Frame, Violation
+
+    n = 0
+    for name in sorted(MANIFEST):
+        for c, item in stream(sample(name)):
+            if isinstance(item, Frame):
+                generic = io.StringIO()
+                out.Writer("jsonl", out.FRAME_COLUMNS, generic).row(out.frame_row(c, item))
+                assert out.frame_jsonl(c, item) == generic.getvalue()
+                n += 1
+            elif isinstance(item, Violation):
+                pass
+    assert n > 100
+    # frames with violations, no timestamp and odd sources too
+    from dataclasses import replace
+
+    from wirelog.model import Connection, Role, ViolationKind
+
+    odd = Connection(conn=3, source='we"ird\\path é', recorder=Role.CLIENT)
+    for _c, item in stream(sample("ws_basic")):
+        if isinstance(item, Frame):
+            f = replace(
+                item,
+                ts=None,
+                violations=(ViolationKind.MISSING_OCTETS, ViolationKind.RESERVED_OPCODE),
+                payload=item.payload[:3],
+                offset=None,
+                chunk=None,
+            )
+            generic = io.StringIO()
+            out.Writer("jsonl", out.FRAME_COLUMNS, generic).row(out.frame_row(odd, f))
+            assert out.frame_jsonl(odd, f) == generic.getvalue()

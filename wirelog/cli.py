@@ -189,6 +189,14 @@ def decode(
 
         def body(path: str) -> None:
             try:
+                if fmt is DecodeFormat.jsonl and level is Level.frames:
+                    # The hot path of big captures: one string per frame,
+                    # equal to the generic row's JSON (tests hold them equal).
+                    write = sink.write
+                    for c, item in stream(path, opts):
+                        if isinstance(item, Frame):
+                            write(out.frame_jsonl(c, item))
+                    return
                 for r in rows(path):
                     writer.row(r)
             finally:

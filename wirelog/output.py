@@ -92,6 +92,70 @@ def frame_row(conn: Connection, f: Frame) -> dict[str, Any]:
     }
 
 
+_prefixes: dict[tuple[str, int], str] = {}
+
+
+def frame_jsonl(conn: Connection, f: Frame) -> str:
+    """``_jsonl(frame_row(conn, f)) + "\n"``, built directly: the line
+    ``decode --format jsonl`` prints per frame, without a dict and a JSON
+    encoder per frame (three times faster; tests hold the two equal)."""
+    key = (conn.source, conn.conn)
+    prefix = _prefixes.get(key)
+    if prefix is None:
+        if len(_prefixes) > 4096:
+            _prefixes.clear()
+        prefix = _prefixes[key] = (
+            '{"source":' + _dumps(conn.source) + ',"conn":' + _dumps(conn.conn) + ',"dir":"'
+        )
+    ts = f.ts
+    if ts is None:
+        t = "null"
+    elif type(ts) is float and ts - ts == 0:  # finite: repr is what json writes
+        t = repr(ts)
+    else:
+        return _jsonl(frame_row(conn, f)) + "\n"
+    mask = f.mask
+    payload = f.payload
+    offset = f.offset
+    chunk = f.chunk
+    violations = f.violations
+    return "".join(
+        (
+            prefix,
+            "tx" if f.direction is Direction.TX else "rx",
+            '","sender":"client","index":'
+            if f.sender is Role.CLIENT
+            else '","sender":"server","index":',
+            str(f.index),
+            ',"ts":',
+            t,
+            ',"fin":true,"rsv":' if f.fin else ',"fin":false,"rsv":',
+            str(f.rsv),
+            ',"opcode":',
+            str(f.opcode),
+            ',"opcode_name":"',
+            _OPCODE_NAMES[f.opcode & 15],
+            '","masked":true,"mask":' if f.masked else '","masked":false,"mask":',
+            "null" if mask is None else '"' + mask.hex() + '"',
+            ',"length":',
+            str(f.length),
+            ',"header_length":',
+            str(f.header_length),
+            ',"offset":',
+            "null" if offset is None else str(offset),
+            ',"chunk":',
+            "null" if chunk is None else str(chunk),
+            ',"payload":"',
+            payload.hex(),
+            '","complete":true' if len(payload) == f.length else '","complete":false',
+            ',"from_log":true' if f.from_log else ',"from_log":false',
+            ',"violations":[',
+            ",".join(['"' + v.value + '"' for v in violations]) if violations else "",
+            "]}\n",
+        )
+    )
+
+
 def message_row(conn: Connection, m: Message) -> dict[str, Any]:
     is_text = m.text is not None
     return {
@@ -185,7 +249,7 @@ def _make_encoder() -> Any:
 _C_ENCODER = _make_encoder()
 
 
-def _dumps(row: dict[str, Any]) -> str:
+def _dumps(row: Any) -> str:
     if _C_ENCODER is not None:
         return "".join(_C_ENCODER(row, 0))
     return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
