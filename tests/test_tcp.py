@@ -241,6 +241,14 @@ def test_syn_less_capture_with_ws_port(clean: list[tuple[Any, ...]], tmp_path: P
     assert not [v for v in violations if not v.kind.is_finding]
     strip = [(d, i, op, fin, n, p) for d, i, op, fin, n, _, p in clean]
     assert [(f.direction, f.index, f.opcode, f.fin, f.length, f.payload) for f in frames] == strip
+    # the materialized path (read, then decode) agrees
+    from wirelog.capture import decode
+
+    (dc,) = decode(str(path), Options(ws_ports=(MANIFEST[SOURCE]["port"],)))
+    assert dc.handshake is None
+    assert [(f.direction, f.index, f.opcode, f.fin, f.length, f.payload) for f in dc.frames] == [
+        (f.direction, f.index, f.opcode, f.fin, f.length, f.payload) for f in frames
+    ]
 
 
 def test_reused_four_tuple_is_a_new_connection(tmp_path: Path) -> None:
