@@ -97,6 +97,9 @@ class ConnectionDecoder:
             side.head_len = len(known) if known is not None else None
             side.in_head = handshake
             self.sides[direction] = side
+        # Enum hashing runs Python code; the hot path picks a side by identity.
+        self._tx = self.sides[Direction.TX]
+        self._rx = self.sides[Direction.RX]
 
     # -- feeding -------------------------------------------------------------
 
@@ -110,7 +113,15 @@ class ConnectionDecoder:
         index: int | None = None,
     ) -> list[Event]:
         """``data`` arrived; ``length`` > len(data) means its tail is missing."""
-        side = self.sides[direction]
+        side = self._tx if direction is Direction.TX else self._rx
+        if (
+            side.messages is None
+            and not side.in_head
+            and not side.dead
+            and (length is None or length == len(data))
+        ):
+            # Frames only, past the handshake, nothing missing: the common case.
+            return side.frames.feed(data, ts, index)  # type: ignore[return-value]
         events: list[Event] = []
         total = len(data) if length is None else length
         if side.dead:

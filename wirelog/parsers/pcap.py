@@ -488,7 +488,12 @@ class Engine:
                 if pieces:
                     self._pieces_out(flow, from_a, pieces)
                     pieces.clear()
-                    if flow.ha.finished and flow.hb.finished:
+                    if (
+                        flow.ha.fin_at is not None
+                        and flow.hb.fin_at is not None
+                        and flow.ha.finished
+                        and flow.hb.finished
+                    ):
                         self._close(flow)
         if out:
             yield from out
