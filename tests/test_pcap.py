@@ -377,3 +377,36 @@ def test_chunks_not_kept_when_streaming() -> None:
         assert not c.chunks
         if isinstance(item, Chunk):
             assert item.length > 0
+
+
+@pytest.mark.parametrize("ng", [False, True])
+def test_fuzzed_files_raise_only_input_errors(ng: bool, tmp_path: Path) -> None:
+    """Bytes flipped anywhere, files cut anywhere: wirelog either decodes or
+    raises its own InputError, never anything else."""
+    import random
+
+    from wirelog.errors import WirelogError
+
+    src = sample("ws_fragmented")
+    if ng:
+        if shutil.which("editcap") is None:
+            pytest.skip("editcap not installed")
+        conv = tmp_path / "src.pcapng"
+        subprocess.run(["editcap", "-F", "pcapng", str(src), str(conv)], check=True)
+        src = conv
+    raw = src.read_bytes()
+    rng = random.Random(11)
+    errors = 0
+    for _ in range(60):
+        data = bytearray(raw)
+        for _ in range(rng.randint(1, 20)):
+            data[rng.randrange(8, len(data))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            data = data[: rng.randrange(8, len(data))]
+        path = tmp_path / "fuzz"
+        path.write_bytes(bytes(data))
+        try:
+            list(stream(str(path)))
+        except WirelogError:
+            errors += 1
+    assert 0 < errors < 60
