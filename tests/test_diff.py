@@ -175,3 +175,21 @@ def decode_all_of(rec: Recording) -> list[DecodedConnection]:
     from wirelog.capture import decode_recording
 
     return list(decode_recording(rec))
+
+
+def test_a_frame_cut_by_the_end_of_the_connection_is_not_compared() -> None:
+    """4.2.5 style: the peer dropped TCP while a frame was going out; where
+    exactly it was cut is an accident, a frame that did complete is not."""
+    whole = session([PING], [PONG])
+    cut = session([PING], [PONG])
+    frame = encode_frame(1, b"never finished", mask=b"abcd")
+    cut.chunks.append(Chunk(TX, frame[:9], 9, 90))  # header and 3 payload octets
+    done = session([PING], [PONG])
+    done.chunks.append(Chunk(TX, frame, len(frame), 90))
+    for c in (cut, done):
+        c.markers = [Marker(MarkerKind.FIN, 99, RX)]
+    dc_cut = decode_connection(cut)
+    assert any(v.value == "truncated_frame" for f in dc_cut.frames for v in f.violations)
+    assert compare(decode_connection(whole), dc_cut).equivalent
+    v = compare(dc_cut, decode_connection(done))
+    assert [d.topic for d in v.differences] == ["client messages", "client frames"]

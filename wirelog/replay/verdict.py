@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wirelog.connection import DecodedConnection
-from wirelog.model import Frame, Marker, MarkerKind, Message, Opcode, Role
+from wirelog.model import Frame, Marker, MarkerKind, Message, Opcode, Role, ViolationKind
+
+V_TRUNCATED = ViolationKind.TRUNCATED_FRAME
 
 #: Compare at most this much payload through the sequence matcher; longer
 #: complete payloads are then compared in full pair by pair.
@@ -240,14 +242,37 @@ def _full_payload(x: Any, y: Any) -> str | None:
     return None
 
 
-def _violations(dc: DecodedConnection, role: Role) -> set[str]:
+def _whole(dc: DecodedConnection, role: Role) -> tuple[list[Frame], list[Message]]:
+    """``role``'s frames and messages in the decoder's emission order (the
+    same whichever path, octets or log claims, built the lists), without
+    frames cut short by the end of the connection.
+
+    A frame the connection ended inside is an accident of when TCP went
+    down (an Autobahn log even claims the whole frame from its TF entry
+    while only a few octets left); who dropped TCP is compared on its own.
+    """
+    cut = {f.index for f in dc.frames if f.sender is role and V_TRUNCATED in f.violations}
+    frames = sorted(
+        (f for f in dc.frames if f.sender is role and f.index not in cut), key=lambda f: f.index
+    )
+    messages = sorted(
+        (
+            m
+            for m in dc.messages
+            if m.sender is role
+            and not any(i in cut for i in range(m.first_frame, m.first_frame + m.frames))
+        ),
+        key=lambda m: m.index,
+    )
+    return frames, messages
+
+
+def _violations(frames: list[Frame], messages: list[Message]) -> set[str]:
     out: set[str] = set()
-    for f in dc.frames:
-        if f.sender is role:
-            out.update(v.value for v in f.violations if not v.is_finding)
-    for m in dc.messages:
-        if m.sender is role:
-            out.update(v.value for v in m.violations if not v.is_finding)
+    for f in frames:
+        out.update(v.value for v in f.violations if not v.is_finding)
+    for m in messages:
+        out.update(v.value for v in m.violations if not v.is_finding)
     return out
 
 
@@ -263,19 +288,15 @@ def compare(
     v = Verdict(a_label or a.connection.label, b_label or b.connection.label)
     _handshake(a, b, v)
     for role in roles:
-        # Per-direction indexes are the decoder's emission order, the same
-        # whichever path (octets or log claims) produced the list.
-        ma = sorted((m for m in a.messages if m.sender is role), key=lambda m: m.index)
-        mb = sorted((m for m in b.messages if m.sender is role), key=lambda m: m.index)
+        fa, ma = _whole(a, role)
+        fb, mb = _whole(b, role)
         lines = _seq_diff(ma, mb, _message_key, _describe_message, _full_payload)
         if lines:
             v.differences.append(Difference(f"{role.value} messages", lines))
-        fa = sorted((f for f in a.frames if f.sender is role), key=lambda f: f.index)
-        fb = sorted((f for f in b.frames if f.sender is role), key=lambda f: f.index)
         lines = _seq_diff(fa, fb, _frame_key, _describe_frame, _full_payload)
         if lines:
             v.differences.append(Difference(f"{role.value} frames", lines))
-        va, vb = _violations(a, role), _violations(b, role)
+        va, vb = _violations(fa, ma), _violations(fb, mb)
         if va != vb:
             lines = [f"- {k}" for k in sorted(va - vb)] + [f"+ {k}" for k in sorted(vb - va)]
             v.differences.append(Difference(f"{role.value} protocol violations", lines))
