@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from wirelog.capture import read
 from wirelog.connection import decode_connection
 from wirelog.errors import TargetError, UsageError
-from wirelog.model import Direction, Marker, MarkerKind, Recording
+from wirelog.model import Direction, Marker, MarkerKind, Recording, Role
 from wirelog.replay import run
 from wirelog.replay.client import parse_target
 from wirelog.replay.commands import register
@@ -136,3 +136,21 @@ def test_autobahn_safety_timers_fire_when_the_target_is_mute(
     o = report.result.outcome
     assert o.writes_sent == 2 and not o.stalled and o.never_closed
     assert any("did not in the recording" in n for n in report.verdict.notes)
+
+
+def test_kill_after_drops_tcp_when_the_close_goes_unanswered() -> None:
+    """KL fires after our close was sent and never answered (the fuzzer is
+    CLOSING): it drops TCP, and the replay says the client dropped it."""
+    conn = seed_connection()
+    conn.markers[0] = Marker(MarkerKind.KILL_AFTER, 4, value=0.3)
+    rec = Recording("seed", "autobahn-text", [conn])
+    with Misbehaving("mute") as srv:
+        # Without the pong the close waits for the stall budget (0.2 s) and is
+        # then sent; KL fires 0.1 s later with the close unanswered.
+        report = run.replay(rec, srv.url, run.Options(timeout=0.2))
+    o = report.result.outcome
+    assert o.stalled and o.writes_sent == 3 and o.dropped_by_me and not o.eof_by_peer
+    kinds = [m.kind for m in report.result.connection.markers]
+    assert MarkerKind.KILL_FIRED in kinds
+    assert report.verdict.b_closing is not None
+    assert report.verdict.b_closing.dropped_by is Role.CLIENT

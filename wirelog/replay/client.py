@@ -304,7 +304,10 @@ class Runner:
             f"AFTER {t.delay:g} s fired, which it did not in the recording"
         )
         if self.own.close_seen:
-            if t.kind is MarkerKind.KILL_AFTER:
+            if t.kind is MarkerKind.KILL_AFTER:  # already CLOSING: drop TCP
+                self.outcome.dropped_by_me = True
+                self._marker(MarkerKind.FIN, Direction.TX)
+                self._marker(MarkerKind.DROPPED, Direction.TX)
                 self._close(abort=False)
             return
         payload = b"" if t.kind is MarkerKind.CLOSE_AFTER else b"\x03\xe9Going Away"
