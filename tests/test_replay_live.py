@@ -304,7 +304,7 @@ def test_recorded_pauses_are_kept_after_the_causal_waits(ws_echo: Server, speed:
     assert echo_two is not None
     gaps = [tx[1].ts - head_at, tx[2].ts - tx[1].ts, tx[3].ts - echo_two]
     for got, want in zip(gaps, [0.100, 0.150, 0.080], strict=True):
-        assert abs(got - want / speed) < 0.01, gaps
+        assert abs(got - want / speed) < 0.025, gaps
     asap = run.replay(_timed_session(), ws_echo.url, run.Options(asap=True))
     assert asap.result.outcome.duration < 0.05
 
@@ -324,7 +324,7 @@ def test_autobahn_delay_gates_the_next_write(ws_echo: Server) -> None:
     assert report.verdict.equivalent, report.verdict.as_dict()
     tx = [c for c in report.result.connection.chunks if c.direction is Direction.TX]
     assert tx[1].ts is not None and tx[2].ts is not None
-    assert 0.19 < tx[2].ts - tx[1].ts < 0.23
+    assert 0.19 < tx[2].ts - tx[1].ts < 0.26
     kinds = [m.kind for m in report.result.connection.markers]
     assert kinds[:2] == [MarkerKind.DELAY, MarkerKind.DELAY_FIRED]
 

@@ -12,6 +12,10 @@ then whole frames, then octets into the next frame. A different server (or
 the same one on another day, with another ``Date:`` header) answers with
 other octet counts but the same frames, and a replay must not stall on that.
 
+Every chunk is one write, and the replayer lets it leave before the next
+(see :mod:`~wirelog.replay.client`): what Autobahn's ``sync`` flag asks for
+(spec §3.2), for every chunk, so the flag is kept but needs nothing more.
+
 Chunks whose octets the recorder cut (Autobahn keeps 64 bytes, spec §1.4) are
 rebuilt by the parsers where the log determines them (``Chunk.rebuilt``);
 the handshake head is also rebuilt here from ``Connection.handshake_request``
