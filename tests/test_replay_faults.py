@@ -154,3 +154,11 @@ def test_kill_after_drops_tcp_when_the_close_goes_unanswered() -> None:
     assert MarkerKind.KILL_FIRED in kinds
     assert report.verdict.b_closing is not None
     assert report.verdict.b_closing.dropped_by is Role.CLIENT
+
+
+@pytest.mark.parametrize(
+    "args", [["--timeout", "0"], ["--speed", "-1"], ["--concurrency", "0"], ["--repeat", "0"]]
+)
+def test_impossible_options(args: list[str]) -> None:
+    code, _, err, took = cli("replay", SEED, "--target", "ws://127.0.0.1:1/", *args)
+    assert code == 2 and "must be positive" in _one_line(err) and took < 2

@@ -100,6 +100,11 @@ def register(app: typer.Typer) -> None:
             if (target is None) == (listen is None):
                 error("give exactly one of --target ws://HOST:PORT/ or --listen HOST:PORT")
                 raise typer.Exit(ExitCode.ERROR)
+            if timeout <= 0 or speed <= 0 or concurrency < 1 or repeat < 1:
+                error(
+                    "--timeout and --speed must be positive, --concurrency and --repeat at least 1"
+                )
+                raise typer.Exit(ExitCode.ERROR)
             recording = read(input)
             if listen is not None:
                 host, port = parse_listen(listen)
