@@ -44,6 +44,10 @@ _IPV6_EXT = frozenset(
 )  # hop-by-hop, routing, dest opts, mobility, HIP, shim6
 
 _TCP = struct.Struct("!HHIIBB")
+#: Ethernet + option-less IPv4 + the TCP fields reassembly needs, from the
+#: first octet of the frame: ethertype, version/IHL, total length, fragment
+#: field, protocol, addresses, ports, seq, ack, data offset, flags.
+_ETH_IP4_TCP = struct.Struct("!12xHBxH2xHxB2x4s4sHHIIBB")
 _U16 = struct.Struct("!H")
 
 #: (src address, src port, dst address, dst port, seq, ack, flags, payload,
@@ -94,6 +98,21 @@ def segment(linktype: int, pkt: bytes, start: int = 0, n: int | None = None) -> 
     link type (a slice of a larger read buffer is never copied)."""
     if n is None:
         n = len(pkt)
+    if linktype == ETHERNET and n - start >= 54:
+        # Most packets of most captures: Ethernet, IPv4 without options, not
+        # a fragment. One ``unpack_from`` instead of a walk byte by byte
+        # (a third of the per-packet cost); anything else takes the walk.
+        etype, vihl, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = (
+            _ETH_IP4_TCP.unpack_from(pkt, start)
+        )
+        if etype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF:
+            end = start + 14 + total if total else n
+            body = start + 34 + (doff >> 4) * 4
+            wire = end - body
+            if wire >= 0:
+                stop = end if end < n else n
+                payload = pkt[body:stop] if stop > body else b""
+                return src, sport, dst, dport, seq, ack, flags, payload, wire
     off = ip_offset(linktype, pkt, start, n)
     if off < 0:
         raise NotTcp("not IP")
