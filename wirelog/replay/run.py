@@ -97,11 +97,15 @@ def judge(original: DecodedConnection, result: ReplayResult, plan: Plan) -> Verd
     v.faults = faults + o.faults
     v.notes.extend(plan.notes)
     v.notes.extend(o.notes)
-    synth = plan.synthesized
+    synth = [w for w in plan.writes if w.synthesized]
     if synth:
-        total = sum(n for _, n in synth)
-        listed = ", ".join(f"chunk {i}: {n}" for i, n in synth[:10])
-        v.notes.append(f"--fill synthesized {total} octets ({listed})")
+        total = sum(w.synthesized for w in synth)
+        listed = ", ".join(
+            f"chunk {w.index} octets {len(w.data) - w.synthesized}-{len(w.data) - 1}"
+            for w in synth[:6]
+        )
+        more = f" and {len(synth) - 6} more chunks" if len(synth) > 6 else ""
+        v.notes.append(f"--fill synthesized {total} octets: {listed}{more}")
     return v
 
 
