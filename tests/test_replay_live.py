@@ -397,3 +397,17 @@ def test_ipv6_loopback_capture_against_an_ipv6_server() -> None:
     }
     head = next(c.data for c in report.result.connection.chunks if c.direction is Direction.TX)
     assert f"Host: [::1]:{s6.port}\r\n".encode() in head
+
+
+def test_a_recording_that_does_not_say_who_closed(ws_echo: Server) -> None:
+    """A capture that stopped before the end: no FIN/RST, no close frame.
+    The replay takes the last recorded answer, waits a moment, and closes."""
+    rec = _timed_session()
+    conn = rec.connections[0]
+    conn.chunks = conn.chunks[:-2]  # no close handshake
+    conn.markers = []
+    report = run.replay(rec, ws_echo.url, run.Options(asap=True, timeout=3))
+    o = report.result.outcome
+    assert report.verdict.equivalent, report.verdict.as_dict()
+    assert o.dropped_by_me and not o.never_closed
+    assert 0.5 <= o.duration < 1.5

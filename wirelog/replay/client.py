@@ -38,6 +38,9 @@ SIOCOUTQNSD = 0x894B
 """Linux ioctl: octets in the send queue not yet sent (``linux/sockios.h``)."""
 
 DEFAULT_TIMEOUT = 3.0
+#: How long a replay whose recording does not say who closed waits for the
+#: peer to close before closing itself.
+UNKNOWN_END_GRACE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -456,7 +459,14 @@ class Runner:
                 self._marker(MarkerKind.DROPPED, Direction.TX)
                 self._close(abort=plan.reset)
             return
-        deadline = time.perf_counter() + self.timeout
+        grace = self.timeout
+        if plan.dropped_by is None:
+            # The recording does not say who closed (a capture that stopped
+            # early): take the peer's last recorded answer, give it a moment
+            # to close on its own, then close as a client would.
+            await self._wait(plan.final, "the end of the session")
+            grace = min(self.timeout, UNKNOWN_END_GRACE)
+        deadline = time.perf_counter() + grace
         while not self.eof:
             left = deadline - time.perf_counter()
             if left <= 0:
@@ -465,6 +475,12 @@ class Runner:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), left)
         if not self.eof:
+            if plan.dropped_by is None:
+                self.outcome.dropped_by_me = True
+                self._marker(MarkerKind.FIN, Direction.TX)
+                self._marker(MarkerKind.DROPPED, Direction.TX)
+                self._close(abort=False)
+                return
             if plan.dropped_by is peer:
                 self.outcome.never_closed = True
                 self.outcome.faults.append(
