@@ -273,3 +273,20 @@ def test_traffic_the_recording_never_held_is_refused() -> None:
     with pytest.raises(PlanError, match="lost 100 octets of this side in 1 gap"):
         build_plan(conn)
     assert build_plan(conn, Role.SERVER).writes  # the gap is on the other side
+
+
+def test_the_recorded_pause_before_our_own_drop() -> None:
+    conn = _timed(
+        [
+            (TX, 10.0, _frame(1, b"a")),
+            (RX, 10.2, _frame(1, b"a", False)),
+        ]
+    )
+    conn.markers.append(Marker(MarkerKind.FIN, 5, TX, ts=10.5))
+    plan = build_plan(conn, handshake=False)
+    assert plan.dropped_by is Role.CLIENT and not plan.reset
+    assert round(plan.end_delay, 6) == 0.3  # after the echo, not after our write
+    assert plan.final.frames == 1
+    conn.markers[0] = Marker(MarkerKind.RST, 5, TX, ts=10.5)
+    assert build_plan(conn, handshake=False, speed=3).end_delay == pytest.approx(0.1)
+    assert build_plan(conn, handshake=False).reset

@@ -365,7 +365,7 @@ def build_plan(
     pos = 0
     dropped_by: Role | None = None
     reset = False
-    end_ts: float | None = None
+    end_gap = 0.0
     for it in items:
         if isinstance(it, Chunk):
             if it.direction is mine:
@@ -392,7 +392,6 @@ def build_plan(
                 progress.feed(it.data, it.length)
             if it.ts is not None:
                 last_ts = it.ts
-                end_ts = it.ts
             continue
         m: Marker = it
         # Autobahn's timers are the recorder's (the fuzzer's) own; the other
@@ -417,16 +416,13 @@ def build_plan(
         ):
             dropped_by = conn.sender(m.direction)
             reset = m.kind is MarkerKind.RST
-            if m.ts is not None:
-                end_ts = m.ts
+            if m.ts is not None and last_ts is not None:
+                end_gap = max(0.0, m.ts - last_ts)
         if m.ts is not None:
             last_ts = m.ts
     if dropped_by is None and "droppedByMe" in conn.meta:
         dropped_by = conn.recorder if conn.meta.get("droppedByMe") else conn.recorder.other
-    end_delay = 0.0
-    last_mine = max((c.ts for c in chunks if c.ts is not None), default=None)
-    if dropped_by is role and end_ts is not None and last_mine is not None:
-        end_delay = max(0.0, end_ts - last_mine) * scale
+    end_delay = end_gap * scale if dropped_by is role else 0.0
     return Plan(
         source=conn.source,
         conn=conn.conn,
