@@ -452,7 +452,7 @@ class Runner:
         if plan.dropped_by is plan.role:
             await self._wait(plan.final, "the end of the session")
             if plan.end_delay > 0 and not self.eof:
-                await asyncio.sleep(plan.end_delay)
+                await _pause_until(self._anchor(plan.final) + plan.end_delay)
             if not self.eof:
                 self.outcome.dropped_by_me = True
                 self._marker(MarkerKind.RST if plan.reset else MarkerKind.FIN, Direction.TX)
