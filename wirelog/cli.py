@@ -136,8 +136,9 @@ def decode(
 ) -> None:
     """List every chop, frame or message of the inputs."""
     from wirelog import output as out
-    from wirelog.capture import stream
+    from wirelog.capture import detect, stream
     from wirelog.model import Chunk, Frame, Message
+    from wirelog.parsers.pcap import frame_batches
 
     opts = _options(port, ws_port, conn)
     # Captures skip the layers this level does not list (see parsers.pcap.stream).
@@ -191,8 +192,13 @@ def decode(
             try:
                 if fmt is DecodeFormat.jsonl and level is Level.frames:
                     # The hot path of big captures: one string per frame,
-                    # equal to the generic row's JSON (tests hold them equal).
+                    # equal to the generic row's JSON (tests hold them equal),
+                    # written a batch at a time.
                     write = sink.write
+                    if detect(path) in ("pcap", "pcapng"):
+                        for lines in frame_batches(path, opts, out.frame_line_factory):
+                            write("".join(lines))
+                        return
                     for c, item in stream(path, opts):
                         if isinstance(item, Frame):
                             write(out.frame_jsonl(c, item))

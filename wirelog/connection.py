@@ -64,6 +64,8 @@ class ConnectionDecoder:
 
     ``handshake=False`` is for captures that start after the Upgrade
     exchange (the ``--ws-port`` option): frames begin at the first octet.
+    ``frame_factory`` goes to the frame decoders (see
+    :class:`~wirelog.decoder.FrameDecoder`); it needs ``messages=False``.
     """
 
     def __init__(
@@ -76,7 +78,10 @@ class ConnectionDecoder:
         deflate: DeflateParams | None = None,
         messages: bool = True,
         keep_data: bool = True,
+        frame_factory: Callable[..., Frame] = Frame,
     ) -> None:
+        if messages and frame_factory is not Frame:
+            raise ValueError("a frame_factory stands in for frames: no message layer")
         self.recorder = recorder
         self.handshake: Handshake | None = None
         self._request = request_head
@@ -89,7 +94,12 @@ class ConnectionDecoder:
             side = _Side(
                 direction,
                 sender,
-                FrameDecoder(direction, sender, allowed_rsv=4 if deflate else 0),
+                FrameDecoder(
+                    direction,
+                    sender,
+                    allowed_rsv=4 if deflate else 0,
+                    frame_factory=frame_factory,
+                ),
                 MessageAssembler(direction, sender, deflate, keep_data=keep_data)
                 if messages
                 else None,

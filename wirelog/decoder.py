@@ -21,7 +21,7 @@ from __future__ import annotations
 import codecs
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from wirelog.model import (
@@ -136,6 +136,13 @@ class FrameDecoder:
     :meth:`gap`; call :meth:`eof` when the stream ends. Each returns the events
     it produced: :class:`Frame` objects and stand-alone :class:`Violation`
     objects (gaps, desynchronisation, truncation).
+
+    ``frame_factory`` replaces the :class:`Frame` constructor (it gets the
+    same positional arguments): a caller that only prints each frame, such
+    as ``decode --format jsonl``, can make its line at once instead of a
+    frozen dataclass it would throw away, the costliest step per frame.
+    What it returns stands in the events where the frame would be, so such
+    a decoder must not feed a :class:`MessageAssembler`.
     """
 
     def __init__(
@@ -145,7 +152,9 @@ class FrameDecoder:
         *,
         offset: int = 0,
         allowed_rsv: int = 0,
+        frame_factory: Callable[..., Frame] = Frame,
     ) -> None:
+        self._make = frame_factory
         self.direction = direction
         self.sender = sender
         self.allowed_rsv = allowed_rsv
@@ -211,7 +220,7 @@ class FrameDecoder:
                             if mask is not None and payload:
                                 payload = unmask(payload, mask)
                             events.append(
-                                Frame(
+                                self._make(
                                     self.direction,
                                     self.sender,
                                     self.count,
@@ -399,22 +408,22 @@ class FrameDecoder:
             payload = unmask(payload, cur.mask)
         if cur.opcode == Opcode.CLOSE:
             self._closed = True
-        frame = Frame(
-            direction=self.direction,
-            sender=self.sender,
-            index=self.count,
-            fin=cur.fin,
-            rsv=cur.rsv,
-            opcode=cur.opcode,
-            masked=cur.masked,
-            mask=cur.mask,
-            length=cur.length,
-            payload=bytes(payload),
-            header_length=cur.header_length,
-            offset=cur.offset,
-            ts=ts if ts is not None else cur.ts,
-            chunk=cur.chunk,
-            violations=tuple(cur.violations),
+        frame = self._make(
+            self.direction,
+            self.sender,
+            self.count,
+            cur.fin,
+            cur.rsv,
+            cur.opcode,
+            cur.masked,
+            cur.mask,
+            cur.length,
+            bytes(payload),
+            cur.header_length,
+            cur.offset,
+            ts if ts is not None else cur.ts,
+            cur.chunk,
+            tuple(cur.violations),
         )
         self.count += 1
         return frame

@@ -12,10 +12,21 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import IO, Any
 
-from wirelog.model import Chunk, Connection, Direction, Frame, Message, Opcode, Role, Violation
+from wirelog.model import (
+    Chunk,
+    Connection,
+    Direction,
+    Frame,
+    Message,
+    Opcode,
+    Role,
+    Violation,
+    ViolationKind,
+)
 
 FRAME_COLUMNS = (
     "source", "conn", "dir", "sender", "index", "ts", "fin", "rsv", "opcode", "opcode_name",
@@ -95,6 +106,10 @@ def frame_row(conn: Connection, f: Frame) -> dict[str, Any]:
 _prefixes: dict[tuple[str, int], str] = {}
 
 
+def _line_prefix(conn: Connection) -> str:
+    return '{"source":' + _dumps(conn.source) + ',"conn":' + _dumps(conn.conn) + ',"dir":"'
+
+
 def frame_jsonl(conn: Connection, f: Frame) -> str:
     """``_jsonl(frame_row(conn, f)) + "\n"``, built directly: the line
     ``decode --format jsonl`` prints per frame, without a dict and a JSON
@@ -104,51 +119,97 @@ def frame_jsonl(conn: Connection, f: Frame) -> str:
     if prefix is None:
         if len(_prefixes) > 4096:
             _prefixes.clear()
-        prefix = _prefixes[key] = (
-            '{"source":' + _dumps(conn.source) + ',"conn":' + _dumps(conn.conn) + ',"dir":"'
-        )
-    ts = f.ts
+        prefix = _prefixes[key] = _line_prefix(conn)
+    return _frame_line(
+        conn,
+        prefix,
+        f.direction,
+        f.sender,
+        f.index,
+        f.fin,
+        f.rsv,
+        f.opcode,
+        f.masked,
+        f.mask,
+        f.length,
+        f.payload,
+        f.header_length,
+        f.offset,
+        f.ts,
+        f.chunk,
+        f.violations,
+        f.from_log,
+    )
+
+
+def frame_line_factory(conn: Connection) -> Callable[..., str]:
+    """A stand-in for the :class:`~wirelog.model.Frame` constructor (same
+    positional arguments) that returns ``frame_jsonl(conn, frame)`` without
+    building the frame: a frozen dataclass costs more to make than its line
+    (see :class:`~wirelog.decoder.FrameDecoder`'s ``frame_factory``)."""
+    return partial(_frame_line, conn, _line_prefix(conn))
+
+
+def _frame_line(
+    conn: Connection,
+    prefix: str,
+    direction: Direction,
+    sender: Role,
+    index: int,
+    fin: bool,
+    rsv: int,
+    opcode: int,
+    masked: bool,
+    mask: bytes | None,
+    length: int,
+    payload: bytes,
+    header_length: int,
+    offset: int | None,
+    ts: float | None = None,
+    chunk: int | None = None,
+    violations: tuple[ViolationKind, ...] = (),
+    from_log: bool = False,
+) -> str:
     if ts is None:
         t = "null"
     elif type(ts) is float and ts - ts == 0:  # finite: repr is what json writes
         t = repr(ts)
     else:
+        f = Frame(
+            direction, sender, index, fin, rsv, opcode, masked, mask, length, payload,
+            header_length, offset, ts, chunk, violations, from_log,
+        )  # fmt: skip
         return _jsonl(frame_row(conn, f)) + "\n"
-    mask = f.mask
-    payload = f.payload
-    offset = f.offset
-    chunk = f.chunk
-    violations = f.violations
     return "".join(
         (
             prefix,
-            "tx" if f.direction is Direction.TX else "rx",
+            "tx" if direction is Direction.TX else "rx",
             '","sender":"client","index":'
-            if f.sender is Role.CLIENT
+            if sender is Role.CLIENT
             else '","sender":"server","index":',
-            str(f.index),
+            str(index),
             ',"ts":',
             t,
-            ',"fin":true,"rsv":' if f.fin else ',"fin":false,"rsv":',
-            str(f.rsv),
+            ',"fin":true,"rsv":' if fin else ',"fin":false,"rsv":',
+            str(rsv),
             ',"opcode":',
-            str(f.opcode),
+            str(opcode),
             ',"opcode_name":"',
-            _OPCODE_NAMES[f.opcode & 15],
-            '","masked":true,"mask":' if f.masked else '","masked":false,"mask":',
+            _OPCODE_NAMES[opcode & 15],
+            '","masked":true,"mask":' if masked else '","masked":false,"mask":',
             "null" if mask is None else '"' + mask.hex() + '"',
             ',"length":',
-            str(f.length),
+            str(length),
             ',"header_length":',
-            str(f.header_length),
+            str(header_length),
             ',"offset":',
             "null" if offset is None else str(offset),
             ',"chunk":',
             "null" if chunk is None else str(chunk),
             ',"payload":"',
             payload.hex(),
-            '","complete":true' if len(payload) == f.length else '","complete":false',
-            ',"from_log":true' if f.from_log else ',"from_log":false',
+            '","complete":true' if len(payload) == length else '","complete":false',
+            ',"from_log":true' if from_log else ',"from_log":false',
             ',"violations":[',
             ",".join(['"' + v.value + '"' for v in violations]) if violations else "",
             "]}\n",

@@ -44,13 +44,14 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from wirelog.errors import InputError, TruncatedInputError
 from wirelog.model import (
     Chunk,
     Connection,
     Direction,
+    Handshake,
     Marker,
     MarkerKind,
     Recording,
@@ -65,6 +66,9 @@ from wirelog.parsers.tcp import DATA, GAP, HalfStream, Piece
 
 if TYPE_CHECKING:
     from wirelog.capture import Options, StreamItem
+    from wirelog.connection import ConnectionDecoder
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -770,6 +774,84 @@ def stream(path: str, options: Options) -> Iterator[tuple[Connection, StreamItem
                 yield conn, ConnectionEnd()
     finally:
         _report(engine, options)
+
+
+def frame_batches(
+    path: str,
+    options: Options,
+    factory_for: Callable[[Connection], Callable[..., T]],
+    batch: int = 512,
+) -> Iterator[list[T]]:
+    """Only the frames of a capture, each made by ``factory_for(connection)``
+    (a stand-in for the :class:`~wirelog.model.Frame` constructor, see
+    :class:`~wirelog.decoder.FrameDecoder`), in :func:`stream`'s order, in
+    lists of about ``batch``.
+
+    The fast lane of ``decode --format jsonl``: no message layer, no Frame
+    objects, and one hand-over per batch instead of two generator layers
+    per frame (together a third of the time on a big capture).
+    """
+    engine = Engine(path, options)
+    decoders: dict[int, ConnectionDecoder] = {}
+    out: list[T] = []
+    append = out.append
+    try:
+        try:
+            for flow, op in _ops(path, options, engine):
+                if type(op) is Chunk:
+                    dec = decoders.get(flow.conn)
+                    if dec is None:
+                        dec = decoders[flow.conn] = _frames_decoder(flow, factory_for)
+                    events = dec.feed(
+                        op.direction, op.data, length=op.length, ts=op.ts, index=op.index
+                    )
+                elif type(op) is Marker:
+                    dec = decoders.get(flow.conn)
+                    if dec is None:
+                        dec = decoders[flow.conn] = _frames_decoder(flow, factory_for)
+                    assert op.direction is not None
+                    if op.kind is MarkerKind.GAP:
+                        events = dec.gap(op.direction, int(op.value or 0), ts=op.ts, index=op.index)
+                    elif op.kind is MarkerKind.FIN:
+                        events = dec.finish(op.direction)
+                    else:
+                        events = dec.finish()
+                elif op is END:
+                    dec = decoders.pop(flow.conn, None) or _frames_decoder(flow, factory_for)
+                    events = dec.finish()
+                else:
+                    continue
+                for ev in events:
+                    # What is not a finding or the handshake is a frame stand-in.
+                    if type(ev) is not Violation and type(ev) is not Handshake:
+                        append(ev)  # type: ignore[arg-type]
+                if len(out) >= batch:
+                    yield out
+                    out = []
+                    append = out.append
+        except InputError:
+            # Everything before the damage is delivered, then the error.
+            if out:
+                yield out
+            raise
+        if out:
+            yield out
+    finally:
+        _report(engine, options)
+
+
+def _frames_decoder(
+    flow: _Flow, factory_for: Callable[[Connection], Callable[..., Any]]
+) -> ConnectionDecoder:
+    from wirelog.connection import ConnectionDecoder
+
+    assert flow.connection is not None
+    return ConnectionDecoder(
+        Role.CLIENT,
+        handshake=flow.handshake,
+        messages=False,
+        frame_factory=factory_for(flow.connection),
+    )
 
 
 def read(path: str, options: Options) -> Recording:
