@@ -165,13 +165,14 @@ def stream(path: str, options: Options | None = None) -> Iterator[tuple[Connecti
         conn = dc.connection
         if opts.conns and conn.conn not in opts.conns:
             continue
-        yield from _replay_events(dc)
+        yield from decoded_events(dc)
     if failure is not None:
         raise failure
 
 
-def _replay_events(dc: DecodedConnection) -> Iterator[tuple[Connection, StreamItem]]:
-    """Interleave a decoded connection's chunks and derived events in order."""
+def decoded_events(dc: DecodedConnection) -> Iterator[tuple[Connection, StreamItem]]:
+    """A decoded connection as stream items: the order :func:`stream` yields
+    for inputs decoded whole (handshake, chunks, frames, messages, problems)."""
     conn = dc.connection
     if dc.handshake is not None:
         yield conn, dc.handshake

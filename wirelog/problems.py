@@ -11,37 +11,49 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from wirelog.capture import Options, StreamItem, stream
-from wirelog.model import Connection, Frame, Message, Violation
+from wirelog.model import Connection, Direction, Frame, Message, Violation, ViolationKind
+
+
+class Problems:
+    """Turns stream items into located problems, remembering what it listed
+    so that a message does not repeat its frames' kinds."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[int, Direction, int, ViolationKind]] = set()
+
+    def of(self, conn: Connection, item: StreamItem) -> list[tuple[Violation, str]]:
+        """The problems ``item`` adds, each with what carries it: ``stream``
+        (a stand-alone event), ``frame`` or ``message``."""
+        if isinstance(item, Violation):
+            located_at_frame = item.frame is not None and item.direction is not None
+            if located_at_frame and (id(conn), item.direction, item.frame, item.kind) in self._seen:
+                return []
+            return [(item, "stream")]
+        if isinstance(item, Frame):
+            on, frame, offset, chunk = "frame", item.index, item.offset, item.chunk
+            what = f"{item.opcode_name} frame of {item.length} bytes"
+        elif isinstance(item, Message):
+            on, frame, offset, chunk = "message", item.first_frame, None, None
+            what = f"{item.opcode_name} message of {item.frames} frame(s)"
+        else:
+            return []
+        out: list[tuple[Violation, str]] = []
+        for kind in item.violations:
+            key = (id(conn), item.direction, frame, kind)
+            if key not in self._seen:
+                self._seen.add(key)
+                out.append((Violation(kind, what, item.direction, frame, offset, chunk), on))
+        return out
 
 
 def located(
     items: Iterable[tuple[Connection, StreamItem]],
 ) -> Iterator[tuple[Connection, Violation]]:
-    """Flatten the problems of a stream of events; a message's problems that
-    its frames already carry are not repeated."""
-    seen: set[tuple[int, int, str, int, str]] = set()
+    """The problems of a stream of items, in order."""
+    seen = Problems()
     for c, item in items:
-        if isinstance(item, Violation):
-            if item.frame is not None and item.direction is not None:
-                key = (id(c), c.conn, item.direction.value, item.frame, item.kind.value)
-                if key in seen:
-                    continue
-                seen.add(key)
-            yield c, item
-            continue
-        if isinstance(item, Frame):
-            frame, offset, chunk = item.index, item.offset, item.chunk
-            what = f"{item.opcode_name} frame of {item.length} bytes"
-        elif isinstance(item, Message):
-            frame, offset, chunk = item.first_frame, None, None
-            what = f"{item.opcode_name} message of {item.frames} frame(s)"
-        else:
-            continue
-        for kind in item.violations:
-            key = (id(c), c.conn, item.direction.value, frame, kind.value)
-            if key not in seen:
-                seen.add(key)
-                yield c, Violation(kind, what, item.direction, frame, offset, chunk)
+        for v, _ in seen.of(c, item):
+            yield c, v
 
 
 def problems(path: str, options: Options | None = None) -> Iterator[tuple[Connection, Violation]]:

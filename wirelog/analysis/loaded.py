@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 from wirelog import output
 from wirelog.analysis import table
-from wirelog.capture import ConnectionEnd, Options, StreamItem, decode, decode_recording, stream
+from wirelog.capture import (
+    ConnectionEnd,
+    Options,
+    StreamItem,
+    decode,
+    decode_recording,
+    decoded_events,
+    stream,
+)
 from wirelog.connection import DecodedConnection
 from wirelog.errors import UsageError
 from wirelog.model import (
@@ -39,6 +47,7 @@ from wirelog.model import (
     Violation,
     ViolationKind,
 )
+from wirelog.problems import Problems
 from wirelog.progress import progress
 from wirelog.stats import StatsAccumulator
 from wirelog.statsview import stats_entry
@@ -66,7 +75,6 @@ class _ConnSummary:
     )
     violations: int = 0
     findings: int = 0
-    seen: set[tuple[Direction, int, ViolationKind]] = field(default_factory=set)
 
     def count(self, *kinds: ViolationKind) -> None:
         for kind in kinds:
@@ -251,6 +259,7 @@ class Capture:
         objs = self._objs
         chops, frames, msgs, viols = (objs[lv] for lv in table.LEVELS)
         summaries: dict[int, _ConnSummary] = {}
+        problems = Problems()
         # The unit is octets decoded (what DownloadColumn shows): a capture's
         # size is known only after it has been read, so the total stays open.
         with progress("decoding", None) as bar:
@@ -276,17 +285,16 @@ class Capture:
                         s.frames[item.direction] += 1
                         frames.append((conn, item))
                         if item.violations:
-                            _attached(s, viols, conn, item)
+                            _listed(s, viols, conn, problems.of(conn, item))
                     elif isinstance(item, Message):
                         s.messages[item.direction] += 1
                         if item.opcode == Opcode.CLOSE and s.close[item.direction] is None:
                             s.close[item.direction] = item.close_code
                         msgs.append((conn, item))
                         if item.violations:
-                            _attached(s, viols, conn, item)
+                            _listed(s, viols, conn, problems.of(conn, item))
                     elif isinstance(item, Violation):
-                        s.count(item.kind)
-                        viols.append((conn, (item, "stream")))
+                        _listed(s, viols, conn, problems.of(conn, item))
                     elif isinstance(item, Handshake):
                         s.handshake = item
                     elif isinstance(item, ConnectionEnd):
@@ -299,33 +307,24 @@ class Capture:
 
     def _items(self, src: Source) -> Iterator[tuple[Connection, StreamItem]]:
         if isinstance(src, DecodedConnection):
-            yield from _events(src)
+            yield from decoded_events(src)
         elif isinstance(src, Recording | Connection):
             for dc in decode_recording(_as_recording(src)):
                 if not self.options.conns or dc.conn in self.options.conns:
-                    yield from _events(dc)
+                    yield from decoded_events(dc)
         else:
             yield from stream(os.fspath(src), self.options)
 
 
-def _attached(
-    s: _ConnSummary, out: list[tuple[Connection, Any]], conn: Connection, item: Frame | Message
+def _listed(
+    s: _ConnSummary,
+    out: list[tuple[Connection, Any]],
+    conn: Connection,
+    found: list[tuple[Violation, str]],
 ) -> None:
-    """The violation kinds a frame or message carries, as ``wirelog check``
-    lists them: once, at their frame (a message repeats its frames' kinds)."""
-    if isinstance(item, Frame):
-        on, frame, offset, chunk = "frame", item.index, item.offset, item.chunk
-        what = f"{item.opcode_name} frame of {item.length} bytes"
-    else:
-        on, frame, offset, chunk = "message", item.first_frame, None, None
-        what = f"{item.opcode_name} message of {item.frames} frame(s)"
-    for kind in item.violations:
-        key = (item.direction, frame, kind)
-        if key in s.seen:
-            continue
-        s.seen.add(key)
-        s.count(kind)
-        out.append((conn, (Violation(kind, what, item.direction, frame, offset, chunk), on)))
+    for v, on in found:
+        s.count(v.kind)
+        out.append((conn, (v, on)))
 
 
 @contextmanager
@@ -346,23 +345,6 @@ def _as_recording(src: Recording | Connection) -> Recording:
     if isinstance(src, Connection):
         return Recording(src.source, "memory", [src])
     return src
-
-
-def _events(dc: DecodedConnection) -> Iterator[tuple[Connection, StreamItem]]:
-    """A decoded connection's items in the order :func:`wirelog.capture.stream`
-    yields an Autobahn input's."""
-    conn = dc.connection
-    if dc.handshake is not None:
-        yield conn, dc.handshake
-    for ch in conn.chunks:
-        yield conn, ch
-    for f in dc.frames:
-        yield conn, f
-    for m in dc.messages:
-        yield conn, m
-    for v in dc.violations:
-        yield conn, v
-    yield conn, ConnectionEnd()
 
 
 def _connection_row(s: _ConnSummary) -> dict[str, Any]:
