@@ -138,7 +138,7 @@ def decode(
     from wirelog import output as out
     from wirelog.capture import detect, stream
     from wirelog.model import Chunk, Frame, Message
-    from wirelog.parsers.pcap import frame_batches
+    from wirelog.parsers.pcap import decode_frames
 
     opts = _options(port, ws_port, conn)
     # Captures skip the layers this level does not list (see parsers.pcap.stream).
@@ -196,8 +196,9 @@ def decode(
                     # written a batch at a time.
                     write = sink.write
                     if detect(path) in ("pcap", "pcapng"):
-                        for lines in frame_batches(path, opts, out.frame_line_factory):
-                            write("".join(lines))
+                        decode_frames(
+                            path, opts, out.frame_line_factory, lambda b: write("".join(b))
+                        )
                         return
                     for c, item in stream(path, opts):
                         if isinstance(item, Frame):

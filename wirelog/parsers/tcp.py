@@ -154,6 +154,20 @@ class HalfStream:
         ):
             self.flush(out, until=self._heap[0] + 1)
 
+    def take_in_order(self, seq: int, length: int, ts: float, packet: int) -> bool:
+        """The common case of :meth:`segment`, without pieces: when a data
+        segment (no FIN) of ``length`` > 0 octets is exactly the next in
+        order, nothing waits and no FIN is known, take it and return True;
+        its octets are then the caller's to deliver. Otherwise change
+        nothing and return False (call :meth:`segment`)."""
+        nxt = self.next
+        if (seq - nxt) & 0xFFFFFFFF or self._pending or self.fin_at is not None or not self.started:
+            return False
+        self.next = nxt + length
+        self.last_ts = ts
+        self.last_packet = packet
+        return True
+
     def flush(self, out: list[Piece], until: int | None = None) -> None:
         """Give up on holes: report each as a gap and release what waits
         behind it (all of it, or up to position ``until``)."""
