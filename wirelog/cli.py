@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
+from wirelog.cliopts import ConnOpt, InputsArg, PortOpt, WsPortOpt, options
 from wirelog.errors import InputError, WirelogError
 
 app = typer.Typer(
@@ -97,29 +98,6 @@ def each_input(inputs: list[str], body: Callable[[str], None]) -> ExitCode:
     return code
 
 
-def _options(ports: list[int], ws_ports: list[int], conns: list[int]) -> Any:
-    from wirelog.capture import Options
-
-    return Options(ws_ports=tuple(ws_ports), ports=tuple(ports), conns=tuple(conns))
-
-
-InputsArg = Annotated[
-    list[str], typer.Argument(help="Report files/folders or pcap/pcapng captures.")
-]
-ConnOpt = Annotated[
-    list[int], typer.Option("--conn", help="Only this connection number (repeatable).")
-]
-PortOpt = Annotated[
-    list[int], typer.Option("--port", help="Only connections on this TCP port (repeatable).")
-]
-WsPortOpt = Annotated[
-    list[int],
-    typer.Option(
-        "--ws-port", help="Decode this port as WebSocket even without a handshake (repeatable)."
-    ),
-]
-
-
 @app.command()
 def decode(
     inputs: InputsArg,
@@ -140,7 +118,7 @@ def decode(
     from wirelog.model import Chunk, Frame, Message
     from wirelog.parsers.pcap import decode_frames
 
-    opts = _options(port, ws_port, conn)
+    opts = options(port, ws_port, conn)
     # Captures skip the layers this level does not list (see parsers.pcap.stream).
     opts.extra["frames"] = level is not Level.chops
     opts.extra["messages"] = level is Level.messages
@@ -229,7 +207,7 @@ def stats(
     """Octets by chop size and frames by opcode, per connection, as Autobahn counts them."""
     from wirelog.statsview import connection_stats, render_stats_table
 
-    opts = _options(port, ws_port, conn)
+    opts = options(port, ws_port, conn)
     results: list[dict[str, Any]] = []
 
     def body(path: str) -> None:
@@ -260,7 +238,7 @@ def check(
     from wirelog import output as out
     from wirelog.problems import problems
 
-    opts = _options(port, ws_port, conn)
+    opts = options(port, ws_port, conn)
     found: list[dict[str, Any]] = []
 
     def body(path: str) -> None:

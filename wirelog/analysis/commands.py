@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from wirelog.cliopts import ConnOpt, PortOpt, WsPortOpt, options
+
 
 class PlotKind(enum.StrEnum):
     chops = "chops"
@@ -35,26 +37,10 @@ class PageFormat(enum.StrEnum):
     html = "html"
 
 
-# The same options as the core commands. Declared here, at module level,
-# because typer resolves the (string) annotations in this module's globals.
-ConnOpt = Annotated[
-    list[int], typer.Option("--conn", help="Only this connection number (repeatable).")
-]
-PortOpt = Annotated[
-    list[int], typer.Option("--port", help="Only connections on this TCP port (repeatable).")
-]
-WsPortOpt = Annotated[
-    list[int],
-    typer.Option(
-        "--ws-port", help="Decode this port as WebSocket even without a handshake (repeatable)."
-    ),
-]
-
-
 def register(app: typer.Typer) -> None:
     """Add this feature's commands to ``app`` (heavy imports inside each command)."""
-    from wirelog.cli import _options, each_input
-    from wirelog.errors import InputError
+    from wirelog.cli import each_input
+    from wirelog.errors import InputError, UsageError
 
     @app.command()
     def plot(
@@ -83,7 +69,9 @@ def register(app: typer.Typer) -> None:
             from wirelog.analysis import plots
             from wirelog.analysis.loaded import Capture
 
-            cap = Capture([path], _options(port, ws_port, conn))
+            cap = Capture([path], options(port, ws_port, conn))
+            if os.path.exists(outdir) and not os.path.isdir(outdir):
+                raise UsageError(f"--output {outdir}: exists and is not a directory")
             os.makedirs(outdir, exist_ok=True)
             stem = os.path.basename(os.path.normpath(path)).split(".")[0] or "input"
             for k in kinds:
@@ -119,7 +107,7 @@ def register(app: typer.Typer) -> None:
         def body(path: str) -> None:
             from wirelog.analysis.loaded import Capture
 
-            cap = Capture([path], _options(port, ws_port, conn))
+            cap = Capture([path], options(port, ws_port, conn))
             if not cap.decoded():
                 raise InputError(path, "no connections")
             from wirelog.analysis.report import encode_text

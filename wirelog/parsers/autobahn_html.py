@@ -302,6 +302,25 @@ def _line_of(page: str, pos: int) -> str:
     return f"line {page.count(chr(10), 0, pos) + 1}"
 
 
+def summary_facts(line: str) -> dict[str, Any]:
+    """The case summary line ("<agent> - Case <id> : <outcome> - <n> ms @ <time>"),
+    as the HTML page and its flattened text both print it; {} if it is not one."""
+    m = SUMMARY.match(" ".join(line.split()))
+    if not m:
+        return {}
+    facts: dict[str, Any] = {
+        "agent": m.group("agent"),
+        "id": m.group("id"),
+        "duration": int(m.group("ms")),
+        "started": m.group("at"),
+        "outcome": m.group("outcome"),
+    }
+    if m.group("outcome") in OUTCOMES:
+        # "Fail" also stands for UNIMPLEMENTED and others (spec §2.1).
+        facts["behavior"] = OUTCOMES[m.group("outcome")]
+    return facts
+
+
 def parse_report(path: str) -> Report:
     page = read_page(path)
     if "</html>" not in page[-4096:].lower():
@@ -310,16 +329,7 @@ def parse_report(path: str) -> Report:
     facts: dict[str, Any] = {}
     summary = re.search(r'<p class="case[^"]*">(.*?)</p>', page, re.DOTALL)
     if summary:
-        m = SUMMARY.match(" ".join(_text(summary.group(1)).split()))
-        if m:
-            facts["agent"] = m.group("agent")
-            facts["id"] = m.group("id")
-            facts["duration"] = int(m.group("ms"))
-            facts["started"] = m.group("at")
-            facts["outcome"] = m.group("outcome")
-            if m.group("outcome") in OUTCOMES:
-                # "Fail" also stands for UNIMPLEMENTED and others (spec §2.1).
-                facts["behavior"] = OUTCOMES[m.group("outcome")]
+        facts.update(summary_facts(_text(summary.group(1))))
     for cls, key in (("case_desc", "description"), ("case_expect", "expectation")):
         m = re.search(
             rf'<p class="case_text_block {cls}"><b>[^<]*</b><br/><br/>(.*?)</p>', page, re.S

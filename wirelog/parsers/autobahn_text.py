@@ -23,13 +23,12 @@ from wirelog.errors import InputError
 from wirelog.model import Direction, Violation, ViolationKind
 from wirelog.parsers.autobahn_html import (
     CLOSING_KEYS,
-    OUTCOMES,
     STAT_TITLES,
-    SUMMARY,
     parse_wirelog,
     python_value,
     read_page,
     restore_head,
+    summary_facts,
 )
 from wirelog.parsers.autobahn_log import FrameEntry, OctetsEntry, Report
 from wirelog.stats import STAT_KEYS, WireStats
@@ -221,16 +220,9 @@ def parse_report(path: str) -> Report:
         raise InputError(path, "text, but not an Autobahn case report (no Wire Log section)")
     facts: dict[str, Any] = {}
     for line in lines[:40]:
-        m = SUMMARY.match(" ".join(line.split()))
-        if m:
-            facts["agent"] = m.group("agent")
-            facts["id"] = m.group("id")
-            facts["duration"] = int(m.group("ms"))
-            facts["started"] = m.group("at")
-            facts["outcome"] = m.group("outcome")
-            if m.group("outcome") in OUTCOMES:
-                # "Fail" also stands for UNIMPLEMENTED and others (spec §2.1).
-                facts["behavior"] = OUTCOMES[m.group("outcome")]
+        found = summary_facts(line)
+        if found:
+            facts.update(found)
             break
     for title, key in (("Case Description", "description"), ("Case Expectation", "expectation")):
         if title in sections:
