@@ -3,8 +3,8 @@ captured by tcpdump, plus a JSON manifest of every message each side sent.
 
 Run as root (tcpdump needs it) from the repository root::
 
-    /tmp/venv/bin/python samples/make_captures.py            # all samples
-    /tmp/venv/bin/python samples/make_captures.py ws_basic   # one
+    .venv/bin/python samples/make_captures.py            # all samples
+    .venv/bin/python samples/make_captures.py ws_basic   # one
 
 Each scenario starts tcpdump (``-U``, full snap length, a filter on the
 scenario's port), runs a server and a client of the ``websockets`` or
