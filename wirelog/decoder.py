@@ -181,8 +181,17 @@ class FrameDecoder:
         if self.lost or not n:
             self.offset += n
             return events
+        if type(data) is not bytes:
+            data = bytes(data)  # slices below must be bytes, not views
         pos = 0
         cur = self._cur
+        # Per-call constants of the fast path, as locals.
+        make = self._make
+        direction = self.direction
+        sender = self.sender
+        expect_masked = self._expect_masked
+        bad_rsv = ~self.allowed_rsv & 7
+        base = self.offset
         while pos < n:
             if cur is None:
                 if self._head:
@@ -208,31 +217,40 @@ class FrameDecoder:
                         op = b0 & 0x0F
                         masked = b1 >= 0x80
                         hlen = 6 if masked else 2
-                        end = pos + hlen + (b1 & 0x7F)
+                        k = b1 & 0x7F
+                        end = pos + hlen + k
                         if (
                             end <= n
-                            and masked is self._expect_masked
-                            and not (b0 >> 4) & 7 & ~self.allowed_rsv
+                            and masked is expect_masked
+                            and not (b0 >> 4) & bad_rsv
                             and (op <= 2 or (8 <= op <= 10 and b0 >= 0x80))
                         ):
-                            mask = bytes(data[pos + 2 : pos + 6]) if masked else None
-                            payload = bytes(data[pos + hlen : end])
-                            if mask is not None and payload:
-                                payload = unmask(payload, mask)
+                            payload = data[pos + hlen : end]
+                            mask = None
+                            if masked:
+                                key = data[pos + 2 : pos + 6]
+                                mask = key
+                                if k:
+                                    # unmask(), inline: k <= 125 takes its int path.
+                                    key = (key * ((k >> 2) + 1))[:k]
+                                    payload = (
+                                        int.from_bytes(payload, "little")
+                                        ^ int.from_bytes(key, "little")
+                                    ).to_bytes(k, "little")
                             events.append(
-                                self._make(
-                                    self.direction,
-                                    self.sender,
+                                make(
+                                    direction,
+                                    sender,
                                     self.count,
                                     b0 >= 0x80,
                                     (b0 >> 4) & 7,
                                     op,
                                     masked,
                                     mask,
-                                    end - pos - hlen,
+                                    k,
                                     payload,
                                     hlen,
-                                    self.offset + pos,
+                                    base + pos,
                                     ts,
                                     chunk,
                                 )

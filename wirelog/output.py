@@ -123,6 +123,7 @@ def frame_jsonl(conn: Connection, f: Frame) -> str:
     return _frame_line(
         conn,
         prefix,
+        [None, ""],
         f.direction,
         f.sender,
         f.index,
@@ -147,12 +148,17 @@ def frame_line_factory(conn: Connection) -> Callable[..., str]:
     positional arguments) that returns ``frame_jsonl(conn, frame)`` without
     building the frame: a frozen dataclass costs more to make than its line
     (see :class:`~wirelog.decoder.FrameDecoder`'s ``frame_factory``)."""
-    return partial(_frame_line, conn, _line_prefix(conn))
+    return partial(_frame_line, conn, _line_prefix(conn), [None, ""])
+
+
+_TX = Direction.TX  # a module global is looked up ten times faster than an Enum member
+_CLIENT = Role.CLIENT
 
 
 def _frame_line(
     conn: Connection,
     prefix: str,
+    memo: list[Any],
     direction: Direction,
     sender: Role,
     index: int,
@@ -170,10 +176,15 @@ def _frame_line(
     violations: tuple[ViolationKind, ...] = (),
     from_log: bool = False,
 ) -> str:
-    if ts is None:
+    if ts is memo[0] and ts is not None:
+        # Frames of one segment share its time: repr of a float is the
+        # costliest cell of the line, so the last one is remembered.
+        t = memo[1]
+    elif ts is None:
         t = "null"
     elif type(ts) is float and ts - ts == 0:  # finite: repr is what json writes
-        t = repr(ts)
+        t = memo[1] = repr(ts)
+        memo[0] = ts
     else:
         f = Frame(
             direction, sender, index, fin, rsv, opcode, masked, mask, length, payload,
@@ -183,10 +194,8 @@ def _frame_line(
     return "".join(
         (
             prefix,
-            "tx" if direction is Direction.TX else "rx",
-            '","sender":"client","index":'
-            if sender is Role.CLIENT
-            else '","sender":"server","index":',
+            "tx" if direction is _TX else "rx",
+            '","sender":"client","index":' if sender is _CLIENT else '","sender":"server","index":',
             str(index),
             ',"ts":',
             t,
