@@ -18,7 +18,9 @@ API misuse::
     └── UsageError                the caller asked for something impossible
 
 A partial result travels with the error where one exists (``.partial``), so
-that nothing already decoded is lost.
+that nothing already decoded is lost. Where the library keeps going with a
+partial result (``wirelog.load`` on a cut capture), it warns with
+:class:`PartialInputWarning` instead.
 """
 
 from __future__ import annotations
@@ -66,3 +68,7 @@ class PlanError(ReplayError):
 
 class UsageError(WirelogError):
     pass
+
+
+class PartialInputWarning(UserWarning):
+    """An input failed part-way; what came before the failure was kept."""

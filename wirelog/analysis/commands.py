@@ -11,11 +11,16 @@ from __future__ import annotations
 import enum
 import os
 import sys
-from typing import Annotated
+import warnings
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from wirelog.cliopts import ConnOpt, PortOpt, WsPortOpt, options
+from wirelog.errors import PartialInputWarning
+
+if TYPE_CHECKING:
+    from wirelog.analysis.loaded import Capture
 
 
 class PlotKind(enum.StrEnum):
@@ -37,8 +42,17 @@ class PageFormat(enum.StrEnum):
     html = "html"
 
 
+def _raise_partial(cap: Capture) -> None:
+    """After drawing or rendering what a cut input held, fail with its error
+    (one line, exit 2) so a script still sees that the input was incomplete."""
+    if cap.errors:
+        raise cap.errors[0]
+
+
 def register(app: typer.Typer) -> None:
     """Add this feature's commands to ``app`` (heavy imports inside each command)."""
+    # The CLI prints a partial input's error itself, after what it could render.
+    warnings.filterwarnings("ignore", category=PartialInputWarning)
     from wirelog.cli import each_input
     from wirelog.errors import InputError, UsageError
 
@@ -86,6 +100,7 @@ def register(app: typer.Typer) -> None:
                 assert isinstance(fig, Figure)
                 fig.savefig(target, dpi=110)
                 sys.stdout.write(target + "\n")
+            _raise_partial(cap)
 
         raise typer.Exit(each_input([input], body))
 
@@ -120,5 +135,6 @@ def register(app: typer.Typer) -> None:
                 sys.stdout.flush()
                 sys.stdout.buffer.write(data)
                 sys.stdout.buffer.flush()
+            _raise_partial(cap)
 
         raise typer.Exit(each_input([input], body))

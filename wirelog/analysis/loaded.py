@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import os
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from wirelog.capture import (
     stream,
 )
 from wirelog.connection import DecodedConnection
-from wirelog.errors import UsageError
+from wirelog.errors import InputError, PartialInputWarning, UsageError
 from wirelog.model import (
     Chunk,
     Connection,
@@ -110,6 +111,9 @@ class Capture:
         self._starts: dict[tuple[str, int], float] = {}
         self._entries: list[dict[str, Any]] = []
         self._decoded: list[DecodedConnection] | None = None
+        self._taken = 0
+        self.errors: list[InputError] = []
+        """Inputs that failed part-way; what came before the failure is kept."""
 
     def __repr__(self) -> str:
         names = ", ".join(_name(s) for s in self.sources[:3])
@@ -176,7 +180,13 @@ class Capture:
                 elif isinstance(src, Recording | Connection):
                     out.extend(decode_recording(_as_recording(src)))
                 else:
-                    out.extend(decode(os.fspath(src), self.options))
+                    try:
+                        out.extend(decode(os.fspath(src), self.options))
+                    except InputError as exc:
+                        if not isinstance(exc.partial, Recording):
+                            raise
+                        out.extend(decode_recording(exc.partial))
+                        self._failed(exc)
             if self.options.conns:
                 out = [d for d in out if d.conn in self.options.conns]
             self._decoded = out
@@ -256,54 +266,83 @@ class Capture:
         stats`` counts, summarize each connection."""
         if self._walked:
             return
-        objs = self._objs
-        chops, frames, msgs, viols = (objs[lv] for lv in table.LEVELS)
         summaries: dict[int, _ConnSummary] = {}
         problems = Problems()
         # The unit is octets decoded (what DownloadColumn shows): a capture's
         # size is known only after it has been read, so the total stays open.
         with progress("decoding", None) as bar:
             for src in self.sources:
-                for conn, item in self._items(src):
-                    s = summaries.get(id(conn))
-                    if s is None:
-                        s = summaries[id(conn)] = _ConnSummary(conn)
-                        if conn.claims:
-                            s.acc.claims(conn.claims)
-                    if isinstance(item, Chunk):
-                        s.acc.chunk(item.direction, item.length)
-                        s.chops[item.direction] += 1
-                        s.octets[item.direction] += item.length
-                        if item.ts is not None:
-                            if s.first_ts is None:
-                                s.first_ts = item.ts
-                            s.last_ts = item.ts
-                        chops.append((conn, item))
-                        bar.advance(item.length)
-                    elif isinstance(item, Frame):
-                        s.acc.frame(item)
-                        s.frames[item.direction] += 1
-                        frames.append((conn, item))
-                        if item.violations:
-                            _listed(s, viols, conn, problems.of(conn, item))
-                    elif isinstance(item, Message):
-                        s.messages[item.direction] += 1
-                        if item.opcode == Opcode.CLOSE and s.close[item.direction] is None:
-                            s.close[item.direction] = item.close_code
-                        msgs.append((conn, item))
-                        if item.violations:
-                            _listed(s, viols, conn, problems.of(conn, item))
-                    elif isinstance(item, Violation):
-                        _listed(s, viols, conn, problems.of(conn, item))
-                    elif isinstance(item, Handshake):
-                        s.handshake = item
-                    elif isinstance(item, ConnectionEnd):
-                        del summaries[id(conn)]
-                        self._entries.append(stats_entry(conn, s.acc.stats))
-                        self._conns.add(_connection_row(s))
-                        if s.start is not None:
-                            self._starts[(conn.source, conn.conn)] = s.start
+                taken = self._taken
+                try:
+                    self._take(src, summaries, problems, bar)
+                except InputError as exc:
+                    if self._taken == taken:
+                        raise  # nothing readable at all: no partial result to keep
+                    # Cut or corrupt part-way: keep what came before it.
+                    self._failed(exc)
+                for s in summaries.values():
+                    self._close(s)
+                summaries.clear()
         self._walked = True
+
+    def _take(
+        self,
+        src: Source,
+        summaries: dict[int, _ConnSummary],
+        problems: Problems,
+        bar: Any,
+    ) -> None:
+        chops, frames, msgs, viols = (self._objs[lv] for lv in table.LEVELS)
+        for conn, item in self._items(src):
+            self._taken += 1
+            s = summaries.get(id(conn))
+            if s is None:
+                s = summaries[id(conn)] = _ConnSummary(conn)
+                if conn.claims:
+                    s.acc.claims(conn.claims)
+            if isinstance(item, Chunk):
+                s.acc.chunk(item.direction, item.length)
+                s.chops[item.direction] += 1
+                s.octets[item.direction] += item.length
+                if item.ts is not None:
+                    if s.first_ts is None:
+                        s.first_ts = item.ts
+                    s.last_ts = item.ts
+                chops.append((conn, item))
+                bar.advance(item.length)
+            elif isinstance(item, Frame):
+                s.acc.frame(item)
+                s.frames[item.direction] += 1
+                frames.append((conn, item))
+                if item.violations:
+                    _listed(s, viols, conn, problems.of(conn, item))
+            elif isinstance(item, Message):
+                s.messages[item.direction] += 1
+                if item.opcode == Opcode.CLOSE and s.close[item.direction] is None:
+                    s.close[item.direction] = item.close_code
+                msgs.append((conn, item))
+                if item.violations:
+                    _listed(s, viols, conn, problems.of(conn, item))
+            elif isinstance(item, Violation):
+                _listed(s, viols, conn, problems.of(conn, item))
+            elif isinstance(item, Handshake):
+                s.handshake = item
+            elif isinstance(item, ConnectionEnd):
+                self._close(summaries.pop(id(conn)))
+
+    def _close(self, s: _ConnSummary) -> None:
+        conn = s.conn
+        self._entries.append(stats_entry(conn, s.acc.stats))
+        self._conns.add(_connection_row(s))
+        if s.start is not None:
+            self._starts[(conn.source, conn.conn)] = s.start
+
+    def _failed(self, exc: InputError) -> None:
+        """Record an input that failed part-way; notebooks get a warning,
+        the CLI prints the error after rendering what there is."""
+        if all(str(e) != str(exc) for e in self.errors):
+            self.errors.append(exc)
+            warnings.warn(PartialInputWarning(str(exc)), stacklevel=4)
 
     def _items(self, src: Source) -> Iterator[tuple[Connection, StreamItem]]:
         if isinstance(src, DecodedConnection):

@@ -1,0 +1,73 @@
+"""A capture cut part-way: the analyzer keeps what came before the cut,
+says so, and still fails loudly on an input it cannot read at all."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import wirelog
+from wirelog.errors import PartialInputWarning, UnknownFormatError
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+WIRELOG = [sys.executable, "-c", "from wirelog.cli import main; main()"]
+
+
+def cut_inside_packet(src: Path, dst: Path, packet: int) -> None:
+    """Copy a little-endian pcap, ending halfway through record ``packet`` (1-based)."""
+    raw = src.read_bytes()
+    pos, n = 24, 0
+    while pos < len(raw):
+        n += 1
+        incl = struct.unpack_from("<I", raw, pos + 8)[0]
+        if n == packet:
+            dst.write_bytes(raw[: pos + 16 + incl // 2])
+            return
+        pos += 16 + incl
+    raise AssertionError("capture has fewer packets")
+
+
+@pytest.fixture
+def cut(tmp_path: Path) -> Path:
+    path = tmp_path / "cut.pcap"
+    cut_inside_packet(SAMPLES / "multi_conn.pcap", path, 42)
+    return path
+
+
+def test_load_keeps_frames_before_the_cut_and_warns(cut: Path) -> None:
+    full = wirelog.load(str(SAMPLES / "multi_conn.pcap")).frames()
+    with pytest.warns(PartialInputWarning, match="packet 42"):
+        cap = wirelog.load(str(cut))
+        part = cap.frames()
+    assert 0 < len(part) < len(full)
+    cols = ["conn", "dir", "index", "opcode", "length", "payload"]
+    # Every frame kept is a frame of the whole capture, unchanged.
+    whole = {tuple(r) for r in full[cols].itertuples(index=False)}
+    assert {tuple(r) for r in part[cols].itertuples(index=False)} <= whole
+    assert [type(e).__name__ for e in cap.errors] == ["TruncatedInputError"]
+
+
+def test_unreadable_input_still_raises(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x00\x01 not a capture " * 50)
+    with pytest.raises(UnknownFormatError):
+        wirelog.load(str(junk)).frames()
+
+
+@pytest.mark.parametrize("command", [["report"], ["plot", "-o", "PLOTS", "--kind", "chops"]])
+def test_report_and_plot_render_the_part_then_fail(
+    cut: Path, tmp_path: Path, command: list[str]
+) -> None:
+    args = [str(tmp_path / "plots") if a == "PLOTS" else a for a in command]
+    proc = subprocess.run([*WIRELOG, *args, str(cut)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1 and "packet 42" in err[0] and "Traceback" not in proc.stderr
+    if command[0] == "report":
+        assert "Wire Log" in proc.stdout and "TX FRAME" in proc.stdout
+    else:
+        assert (tmp_path / "plots" / "cut_chops.png").stat().st_size > 1000
