@@ -208,30 +208,39 @@ class FrameDecoder:
                     pos += parsed.header_length - len(self._head)
                     self._head = b""
                 else:
-                    if n - pos >= 2 and not self._closed and data[pos + 1] & 0x7F < 126:
-                        # Fast path: a short, well-formed frame wholly inside
-                        # this chunk (most frames of most captures) becomes a
-                        # Frame at once; anything else takes the general path.
+                    if n - pos >= 2 and not self._closed:
+                        # Fast path: a well-formed frame with a 7- or 16-bit
+                        # length, wholly inside this chunk (most frames of
+                        # most captures), becomes a Frame at once; anything
+                        # else (and anything to flag) takes the general path.
                         b0 = data[pos]
                         b1 = data[pos + 1]
                         op = b0 & 0x0F
                         masked = b1 >= 0x80
-                        hlen = 6 if masked else 2
                         k = b1 & 0x7F
+                        if k < 126:
+                            hlen = 6 if masked else 2
+                            ok = op <= 2 or (8 <= op <= 10 and b0 >= 0x80)
+                        elif k == 126 and n - pos >= 4:
+                            # Data frames only (control frames hold at most
+                            # 125 octets), and minimal lengths only.
+                            k = (data[pos + 2] << 8) | data[pos + 3]
+                            hlen = 8 if masked else 4
+                            ok = op <= 2 and k >= 126
+                        else:
+                            ok = False
+                            hlen = 2
                         end = pos + hlen + k
-                        if (
-                            end <= n
-                            and masked is expect_masked
-                            and not (b0 >> 4) & bad_rsv
-                            and (op <= 2 or (8 <= op <= 10 and b0 >= 0x80))
-                        ):
+                        if ok and end <= n and masked is expect_masked and not (b0 >> 4) & bad_rsv:
                             payload = data[pos + hlen : end]
                             mask = None
                             if masked:
-                                key = data[pos + 2 : pos + 6]
+                                key = data[pos + hlen - 4 : pos + hlen]
                                 mask = key
-                                if k:
-                                    # unmask(), inline: k <= 125 takes its int path.
+                                if k >= _NUMPY_FROM:
+                                    payload = _unmask_numpy(payload, key)
+                                elif k:
+                                    # unmask(), inline.
                                     key = (key * ((k >> 2) + 1))[:k]
                                     payload = (
                                         int.from_bytes(payload, "little")
