@@ -174,6 +174,10 @@ def decode(
                     # written a batch at a time.
                     write = sink.write
                     if detect(path) in ("pcap", "pcapng"):
+                        # numpy, imported to unmask large payloads, would
+                        # start BLAS threads this process never uses (50 ms
+                        # of CPU on a 2-core machine); a user's setting wins.
+                        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
                         decode_frames(
                             path, opts, out.frame_line_factory, lambda b: write("".join(b))
                         )
