@@ -10,6 +10,7 @@ independent: a bad one is reported and the others are still processed.
 from __future__ import annotations
 
 import enum
+import gc
 import json
 import os
 import sys
@@ -178,6 +179,10 @@ def decode(
                         # start BLAS threads this process never uses (50 ms
                         # of CPU on a 2-core machine); a user's setting wins.
                         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+                        # The loop makes no reference cycles, but the garbage
+                        # collector would still walk every object the CLI
+                        # imported at each full pass: set them aside.
+                        gc.freeze()
                         decode_frames(
                             path, opts, out.frame_line_factory, lambda b: write("".join(b))
                         )
