@@ -85,6 +85,7 @@ class ConnectionDecoder:
         if messages and frame_factory is not Frame:
             raise ValueError("a frame_factory stands in for frames: no message layer")
         self.recorder = recorder
+        self._heads = handshake
         self.handshake: Handshake | None = None
         self._request = request_head
         self._response = response_head
@@ -152,6 +153,19 @@ class ConnectionDecoder:
         if total > len(data):
             self._gap(side, total - len(data), ts, index, events)
         return events
+
+    def frames_feed(
+        self, direction: Direction
+    ) -> Callable[[bytes, float | None, int | None], list[Frame | Violation]] | None:
+        """The frame decoder's own ``feed(data, ts, index)`` for ``direction``
+        once nothing but frames can follow on it (past the heads, the
+        handshake settled, no message layer), else None. For whole chunks
+        (nothing missing) it is :meth:`feed` with one layer less per chunk."""
+        side = self._tx if direction is _TX else self._rx
+        settled = self.handshake is not None or not self._heads
+        if side.messages is None and not side.in_head and not side.dead and settled:
+            return side.frames.feed
+        return None
 
     def gap(
         self,

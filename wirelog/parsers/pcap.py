@@ -853,11 +853,33 @@ def decode_frames(
             )
         return dec
 
+    # Per connection, each direction's frame decoder once only frames follow.
+    feeds_tx: dict[int, Callable[[bytes, float | None, int | None], list[Any]]] = {}
+    feeds_rx: dict[int, Callable[[bytes, float | None, int | None], list[Any]]] = {}
+
     def sink(
         flow: _Flow, direction: Direction, data: bytes, length: int, ts: float | None, i: int
     ) -> None:
-        dec = decoders.get(flow.conn) or decoder(flow)
-        keep(dec.feed(direction, data, length=length, ts=ts, index=i))
+        # Once per segment: keep() is inlined, and in the steady state the
+        # frame decoder is called without the connection decoder around it.
+        nonlocal out
+        feeds = feeds_tx if direction is _TX else feeds_rx
+        feed = feeds.get(flow.conn)
+        if feed is not None and length == len(data):
+            events = feed(data, ts, i)
+        else:
+            dec = decoders.get(flow.conn) or decoder(flow)
+            events = dec.feed(direction, data, length=length, ts=ts, index=i)
+            if feed is None:
+                found = dec.frames_feed(direction)
+                if found is not None:
+                    feeds[flow.conn] = found
+        for ev in events:
+            if type(ev) is not Violation and type(ev) is not Handshake:
+                out.append(ev)
+        if len(out) >= batch:
+            deliver(out)
+            out = []
 
     engine.sink = sink
     try:
@@ -877,6 +899,8 @@ def decode_frames(
                 elif op is END:
                     keep(decoder(flow).finish())
                     del decoders[flow.conn]
+                    feeds_tx.pop(flow.conn, None)
+                    feeds_rx.pop(flow.conn, None)
         except InputError:
             # Everything before a read error is delivered, then the error.
             if out:
