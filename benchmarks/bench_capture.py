@@ -276,9 +276,11 @@ def main() -> None:
     print()
     for name, _cap, wall, cpu, _ in results[2:]:
         if name.startswith("tshark"):
+            # The target is against the same fields; the minimal run is a floor.
+            note = "for reference" if "minimal" in name else "target <= 0.25"
             print(
                 f"wirelog / {name}: {ours / cpu:.2f} of its CPU time, "
-                f"{ours_wall / wall:.2f} of its wall time (target <= 0.25)"
+                f"{ours_wall / wall:.2f} of its wall time ({note})"
             )
         else:
             print(
