@@ -150,102 +150,115 @@ class _Gunzip:
 
 
 def records(path: str) -> Iterator[Record]:
-    """Every packet of a pcap or pcapng file (plain or gzip), in file order."""
-    fh = _open(path)
+    """Every packet of a pcap or pcapng file (plain or gzip), in file order.
+
+    The reader's own generator is returned rather than wrapped in another
+    (a layer less per packet); any error is raised at the first ``next``."""
     try:
-        try:
-            magic = fh.read(4)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InputError(path, f"unreadable ({exc})") from None
-        if magic == b"\x0a\x0d\x0d\x0a":
-            fh.close()
-            yield from _pcapng_records(path)
-        else:
-            yield from _pcap_records(path, fh, magic)
-    finally:
+        fh = _open(path)
+    except InputError as exc:
+        return _raising(exc)
+    try:
+        magic = fh.read(4)
+    except (OSError, EOFError, zlib.error) as exc:
         fh.close()
+        return _raising(InputError(path, f"unreadable ({exc})"))
+    if magic == b"\x0a\x0d\x0d\x0a":
+        fh.close()
+        return _pcapng_records(path)
+    return _pcap_records(path, fh, magic)
+
+
+def _raising(exc: Exception) -> Iterator[Record]:
+    raise exc
+    yield  # a generator: raises at the first ``next``
 
 
 def _pcap_records(path: str, fh: IO[bytes], magic: bytes) -> Iterator[Record]:
-    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
-        endian = "<"
-    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
-        endian = ">"
-    else:
-        raise InputError(path, "not a pcap or pcapng capture (bad magic)")
-    scale = 1e-9 if magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d") else 1e-6
+    """Classic pcap records; closes ``fh`` when done."""
     try:
-        head = fh.read(20)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise TruncatedInputError(path, f"unreadable file header ({exc})", "byte 4") from None
-    if len(head) < 20:
-        raise TruncatedInputError(path, "capture ends inside the file header", "byte 4")
-    _vmaj, _vmin, _tz, _sig, snaplen, linktype_field = struct.unpack(endian + "HHiIII", head)
-    # The upper bits of the link type field carry FCS information (pcap-ng draft).
-    linktype = linktype_field & 0x0FFFFFFF
-    limit = max(MAX_RECORD, snaplen if snaplen < 1 << 30 else 0)
-    rec = struct.Struct(endian + "IIII")
-    unpack_from = rec.unpack_from
-    buf = b""
-    pos = 0
-    number = 0
-    offset = 24  # file offset of buf[0], for error messages
-    eof = False
-
-    def more(need: int) -> bool:
-        nonlocal buf, pos, offset, eof
-        if eof:
-            return False
+        if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+            endian = "<"
+        elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+            endian = ">"
+        else:
+            raise InputError(path, "not a pcap or pcapng capture (bad magic)")
+        scale = 1e-9 if magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d") else 1e-6
         try:
-            chunk = fh.read(max(_READ_SIZE, need))
-        except EOFError as exc:
-            raise TruncatedInputError(
-                path, f"{exc} (after packet {number})", f"packet {number + 1}"
-            ) from None
-        except (OSError, zlib.error) as exc:
-            raise TruncatedInputError(
-                path, f"unreadable after packet {number} ({exc})", f"packet {number + 1}"
-            ) from None
-        if not chunk:
-            eof = True
-            return False
-        offset += pos
-        buf = buf[pos:] + chunk
+            head = fh.read(20)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise TruncatedInputError(path, f"unreadable file header ({exc})", "byte 4") from None
+        if len(head) < 20:
+            raise TruncatedInputError(path, "capture ends inside the file header", "byte 4")
+        _vmaj, _vmin, _tz, _sig, snaplen, linktype_field = struct.unpack(endian + "HHiIII", head)
+        # The upper bits of the link type field carry FCS information (pcap-ng draft).
+        linktype = linktype_field & 0x0FFFFFFF
+        limit = max(MAX_RECORD, snaplen if snaplen < 1 << 30 else 0)
+        rec = struct.Struct(endian + "IIII")
+        unpack_from = rec.unpack_from
+        buf = b""
         pos = 0
-        return True
+        number = 0
+        offset = 24  # file offset of buf[0], for error messages
+        eof = False
 
-    while True:
-        if len(buf) - pos < 16:
-            while len(buf) - pos < 16 and more(16):
-                pass
-            if len(buf) - pos == 0:
-                return
+        def more(need: int) -> bool:
+            nonlocal buf, pos, offset, eof
+            if eof:
+                return False
+            try:
+                chunk = fh.read(max(_READ_SIZE, need))
+            except EOFError as exc:
+                raise TruncatedInputError(
+                    path, f"{exc} (after packet {number})", f"packet {number + 1}"
+                ) from None
+            except (OSError, zlib.error) as exc:
+                raise TruncatedInputError(
+                    path, f"unreadable after packet {number} ({exc})", f"packet {number + 1}"
+                ) from None
+            if not chunk:
+                eof = True
+                return False
+            offset += pos
+            buf = buf[pos:] + chunk
+            pos = 0
+            return True
+
+        while True:
             if len(buf) - pos < 16:
-                raise TruncatedInputError(
+                while len(buf) - pos < 16 and more(16):
+                    pass
+                if len(buf) - pos == 0:
+                    return
+                if len(buf) - pos < 16:
+                    raise TruncatedInputError(
+                        path,
+                        f"capture ends inside the header of packet {number + 1}",
+                        f"packet {number + 1}",
+                    )
+            sec, frac, incl, _orig = unpack_from(buf, pos)
+            number += 1
+            if incl > limit:
+                raise InputError(
                     path,
-                    f"capture ends inside the header of packet {number + 1}",
-                    f"packet {number + 1}",
-                )
-        sec, frac, incl, _orig = unpack_from(buf, pos)
-        number += 1
-        if incl > limit:
-            raise InputError(
-                path,
-                f"corrupt record header: packet {number} claims {incl} captured octets "
-                f"(at byte {offset + pos})",
-                f"packet {number}",
-            )
-        end = pos + 16 + incl
-        while end > len(buf):
-            if not more(end - len(buf)):
-                raise TruncatedInputError(
-                    path,
-                    f"capture ends inside packet {number} ({len(buf) - pos - 16} of {incl} octets)",
+                    f"corrupt record header: packet {number} claims {incl} captured octets "
+                    f"(at byte {offset + pos})",
                     f"packet {number}",
                 )
             end = pos + 16 + incl
-        yield number, linktype, sec + frac * scale, buf, pos + 16, end
-        pos = end
+            while end > len(buf):
+                if not more(end - len(buf)):
+                    raise TruncatedInputError(
+                        path,
+                        f"capture ends inside packet {number} "
+                        f"({len(buf) - pos - 16} of {incl} octets)",
+                        f"packet {number}",
+                    )
+                end = pos + 16 + incl
+            yield number, linktype, sec + frac * scale, buf, pos + 16, end
+            pos = end
+    finally:
+        fh.close()
 
 
 def _pcapng_records(path: str) -> Iterator[Record]:
