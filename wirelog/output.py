@@ -155,6 +155,25 @@ _TX = Direction.TX  # a module global is looked up ten times faster than an Enum
 _CLIENT = Role.CLIENT
 
 
+def _flags_cell(fin: bool, rsv: int, opcode: int, masked: bool) -> str:
+    """From ``,"fin":`` to ``"mask":`` (the mask itself excluded)."""
+    return (
+        (',"fin":true,"rsv":' if fin else ',"fin":false,"rsv":')
+        + f'{rsv},"opcode":{opcode},"opcode_name":"{_OPCODE_NAMES[opcode & 15]}'
+        + ('","masked":true,"mask":' if masked else '","masked":false,"mask":')
+    )
+
+
+#: The cells every frame line has one of 2 * 8 * 16 * 2 ways, made once.
+_FLAGS = {
+    (fin, rsv, op, masked): _flags_cell(fin, rsv, op, masked)
+    for fin in (False, True)
+    for rsv in range(8)
+    for op in range(16)
+    for masked in (False, True)
+}
+
+
 def _frame_line(
     conn: Connection,
     prefix: str,
@@ -191,6 +210,9 @@ def _frame_line(
             header_length, offset, ts, chunk, violations, from_log,
         )  # fmt: skip
         return _jsonl(frame_row(conn, f)) + "\n"
+    flags = _FLAGS.get((fin, rsv, opcode, masked))
+    if flags is None:
+        flags = _flags_cell(fin, rsv, opcode, masked)
     return "".join(
         (
             prefix,
@@ -199,13 +221,7 @@ def _frame_line(
             str(index),
             ',"ts":',
             t,
-            ',"fin":true,"rsv":' if fin else ',"fin":false,"rsv":',
-            str(rsv),
-            ',"opcode":',
-            str(opcode),
-            ',"opcode_name":"',
-            _OPCODE_NAMES[opcode & 15],
-            '","masked":true,"mask":' if masked else '","masked":false,"mask":',
+            flags,
             "null" if mask is None else '"' + mask.hex() + '"',
             ',"length":',
             str(length),
@@ -218,8 +234,7 @@ def _frame_line(
             ',"payload":"',
             payload.hex(),
             '","complete":true' if len(payload) == length else '","complete":false',
-            ',"from_log":true' if from_log else ',"from_log":false',
-            ',"violations":[',
+            ',"from_log":true,"violations":[' if from_log else ',"from_log":false,"violations":[',
             ",".join(['"' + v.value + '"' for v in violations]) if violations else "",
             "]}\n",
         )
