@@ -2,7 +2,7 @@
 
 A script, not a test::
 
-    /tmp/venv/bin/python benchmarks/bench_capture.py [--frames 200000] [--big 4]
+    .venv/bin/python benchmarks/bench_capture.py [--frames 200000] [--big 4]
         [--scapy-limit 0] [--keep DIR]
 
 It synthesizes pcap files (Ethernet/IPv4/TCP with valid headers, a real
