@@ -165,7 +165,7 @@ def decode(
 
     sink = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
     try:
-        writer = out.Writer(fmt.value, columns, sink)
+        writer = out.Writer(fmt.value, columns, sink, show_source=len(inputs) > 1)
 
         def body(path: str) -> None:
             try:

@@ -267,14 +267,24 @@ def violation_row(conn: Connection, v: Violation) -> dict[str, Any]:
 
 
 class Writer:
-    """Prints rows in one format. ``table`` aligns columns per batch."""
+    """Prints rows in one format. ``table`` prints in batches under one
+    header, with column widths that only grow, so a pager shows one table."""
 
-    def __init__(self, fmt: str, columns: tuple[str, ...], out: IO[str] | None = None) -> None:
+    def __init__(
+        self,
+        fmt: str,
+        columns: tuple[str, ...],
+        out: IO[str] | None = None,
+        *,
+        show_source: bool | None = None,
+    ) -> None:
         self.fmt = fmt
         self.columns = columns
         self.out = out or sys.stdout
+        self.show_source = show_source
         self._csv: Any = None
         self._table: list[dict[str, Any]] = []
+        self._layout: dict[str, int] = {}
 
     def row(self, row: dict[str, Any]) -> None:
         if self.fmt == "jsonl":
@@ -297,7 +307,11 @@ class Writer:
 
     def flush(self) -> None:
         if self._table:
-            self.out.write(render_table(self._table, self.columns))
+            self.out.write(
+                render_table(
+                    self._table, self.columns, show_source=self.show_source, layout=self._layout
+                )
+            )
             self._table = []
         self.out.flush()
 
@@ -363,17 +377,35 @@ def _csv_value(v: Any) -> Any:
 TABLE_SKIP = {"source", "opcode", "sender", "header_length", "chunk", "from_log"}
 
 
-def render_table(rows: list[dict[str, Any]], columns: tuple[str, ...], width: int = 48) -> str:
-    """Aligned plain-text columns; long cells are cut so a line stays readable."""
+def render_table(
+    rows: list[dict[str, Any]],
+    columns: tuple[str, ...],
+    width: int = 48,
+    *,
+    show_source: bool | None = None,
+    layout: dict[str, int] | None = None,
+) -> str:
+    """Aligned plain-text columns; long cells are cut so a line stays readable.
+
+    ``layout`` carries column widths from one batch to the next: the header
+    is printed only with the first batch, and widths never shrink.
+    """
     # The source is noise for one input and essential for several.
-    several = len({r.get("source") for r in rows}) > 1
+    several = len({r.get("source") for r in rows}) > 1 if show_source is None else show_source
     cols = [c for c in columns if c not in TABLE_SKIP or (several and c == "source")]
     cells = [[_cell(r.get(c), width) for c in cols] for r in rows]
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip()]
+    known = layout or {}
+    widths = [
+        max([len(c), known.get(c, 0)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)
+    ]
+    lines = []
+    if not known:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip())
     lines += [
         "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells
     ]
+    if layout is not None:
+        layout.update(zip(cols, widths, strict=True))
     return "\n".join(lines) + "\n"
 
 
