@@ -614,12 +614,7 @@ class Engine:
             return
         flow.ended = True
         if flow.state in (_UNDECIDED, _WEBSOCKET):
-            pieces = self._pieces
-            for from_a, half in ((True, flow.ha), (False, flow.hb)):
-                half.flush(pieces)
-                if pieces:
-                    self._pieces_out(flow, from_a, pieces)
-                    pieces.clear()
+            self._flush_halves(flow)
             if flow.state == _UNDECIDED:
                 self._ignore(flow, http=flow.watch_a is not None)
             if flow.state == _WEBSOCKET:
@@ -655,13 +650,17 @@ class Engine:
                 if entry is not None and entry[0] is flow:
                     del flows[k]
 
-    def _reset(self, flow: _Flow, from_a: bool, ts: float, number: int) -> None:
+    def _flush_halves(self, flow: _Flow) -> None:
+        """Hand on whatever both directions still hold (data behind a gap)."""
         pieces = self._pieces
-        for side_a, half in ((True, flow.ha), (False, flow.hb)):
+        for from_a, half in ((True, flow.ha), (False, flow.hb)):
             half.flush(pieces)
             if pieces:
-                self._pieces_out(flow, side_a, pieces)
+                self._pieces_out(flow, from_a, pieces)
                 pieces.clear()
+
+    def _reset(self, flow: _Flow, from_a: bool, ts: float, number: int) -> None:
+        self._flush_halves(flow)
         if flow.state == _WEBSOCKET:
             flow.reset = True
             self.out.append(
