@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from wirelog.decoder import encode_frame
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Recording, Role
+from wirelog.protocol.decoder import encode_frame
 
 REQUEST = (
     b"GET /chat HTTP/1.1\r\nHost: example.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

@@ -21,8 +21,8 @@ import os
 import time
 from collections.abc import Callable
 
-from wirelog.decoder import FrameDecoder, MessageAssembler, encode_frame
 from wirelog.model import Direction, Frame, Role
+from wirelog.protocol.decoder import FrameDecoder, MessageAssembler, encode_frame
 
 MASK = b"\x37\xfa\x21\x3d"
 

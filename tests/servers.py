@@ -30,9 +30,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from wirelog.decoder import encode_frame
-from wirelog.handshake import accept_for
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Role
+from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.handshake import accept_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = os.path.join(HERE, "..", "..", "shared", "seeds", "autobahnpython_case_2_2.txt")

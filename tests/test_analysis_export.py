@@ -11,9 +11,9 @@ from analysis_seed import SEED
 from typer.testing import CliRunner
 
 import wirelog
-from wirelog import output
 from wirelog.analysis import table
-from wirelog.cli import app
+from wirelog.cli.app import app
+from wirelog.outputs import formats as output
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 INPUTS = [SAMPLES / "ws_basic.pcap", SAMPLES / "multi_conn.pcap", SEED]

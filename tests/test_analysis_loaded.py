@@ -7,12 +7,12 @@ import pytest
 from analysis_seed import CLOSE_RX, PING, PONG, T0, seed_connection, seed_recording
 
 import wirelog
-from wirelog import output
 from wirelog.analysis import table
-from wirelog.capture import decode_recording
-from wirelog.decoder import encode_frame
 from wirelog.errors import UsageError
 from wirelog.model import Chunk, Connection, Direction, Recording, Role
+from wirelog.outputs import formats as output
+from wirelog.pipeline import decode_recording
+from wirelog.protocol.decoder import encode_frame
 
 
 def test_frames_hold_the_seed_frames() -> None:

@@ -11,7 +11,7 @@ from analysis_seed import SEED, seed_connection
 from typer.testing import CliRunner
 
 import wirelog
-from wirelog.cli import app
+from wirelog.cli.app import app
 from wirelog.model import Recording
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,7 +113,7 @@ VIOLATING = [
 @pytest.mark.skipif(not CORPUS.is_dir(), reason="shared Autobahn corpus not present")
 @pytest.mark.parametrize("path", VIOLATING, ids=lambda p: p.name)
 def test_violations_dataframe_lists_what_wirelog_check_lists(path: Path) -> None:
-    from wirelog import output
+    from wirelog.outputs import formats as output
 
     result = CliRunner().invoke(app, ["check", str(path), "--format", "json"])
     assert result.exit_code == 1, result.output  # something was found

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from wirelog.capture import detect, read, stream
 from wirelog.errors import InputError
 from wirelog.model import Recording
-from wirelog.parsers.autobahn import case_key
+from wirelog.pipeline import detect, read, stream
+from wirelog.sources.autobahn.reader import case_key
 
 REPORTS = Path(__file__).resolve().parents[2] / "shared" / "autobahn-reports"
 SERVER = REPORTS / "testing-a-server"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from wirelog.capture import decode, detect, read
 from wirelog.errors import InputError, TruncatedInputError
 from wirelog.model import Connection, Direction, MarkerKind
+from wirelog.pipeline import decode, detect, read
 
 REPORTS = Path(__file__).resolve().parents[2] / "shared" / "autobahn-reports"
 CLIENT = REPORTS / "testing-a-client"  # fuzzer = server (isServer true)
@@ -170,8 +170,8 @@ def test_a_truncated_page_says_so(tmp_path: Path) -> None:
     ],
 )
 def test_marker_lines(line: str, kind: MarkerKind, value: object, tag: str | None) -> None:
-    from wirelog.parsers.autobahn_html import parse_wirelog
-    from wirelog.parsers.autobahn_log import MarkerEntry
+    from wirelog.sources.autobahn.html_page import parse_wirelog
+    from wirelog.sources.autobahn.log import MarkerEntry
 
     entries, dropped = parse_wirelog("p", [(None, f"000 {line}"), (None, "001 TCP DROPPED BY ME")])
     (entry,) = entries
@@ -200,7 +200,7 @@ def test_whitespace_the_renderer_changed_is_no_mismatch(tmp_path: Path) -> None:
     def edit(text: str) -> str:
         # A ping whose payload had a tab where the page shows a space:
         # TO octets of "Hello,\tworld!" masked with the logged key.
-        from wirelog.decoder import encode_frame
+        from wirelog.protocol.decoder import encode_frame
 
         wire = encode_frame(9, b"Hello,\tworld!", mask=bytes.fromhex("d8014d48"))
         old = re.search(r"003 TX OCTETS: ([0-9a-f]+)", text)

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from wirelog.capture import decode, detect, read
-from wirelog.decoder import encode_frame
 from wirelog.errors import InputError, TruncatedInputError
-from wirelog.handshake import accept_for
 from wirelog.model import Direction, MarkerKind, Role, ViolationKind
-from wirelog.parsers.autobahn_log import payload_from_log
+from wirelog.pipeline import decode, detect, read
+from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.handshake import accept_for
+from wirelog.sources.autobahn.log import payload_from_log
 
 TX, RX = Direction.TX, Direction.RX
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="

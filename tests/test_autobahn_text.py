@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from wirelog.capture import decode, detect, read
 from wirelog.errors import InputError
-from wirelog.parsers.autobahn_text import closing_row, solve_table
+from wirelog.outputs.statsview import stats_entry
+from wirelog.pipeline import decode, detect, read
+from wirelog.sources.autobahn.text_page import closing_row, solve_table
 from wirelog.stats import STAT_KEYS, compute
-from wirelog.statsview import stats_entry
 
 REPORTS = Path(__file__).resolve().parents[2] / "shared" / "autobahn-reports"
 

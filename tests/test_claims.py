@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from wirelog.claims import align, cross_check, reconcile
-from wirelog.connection import decode_connection
-from wirelog.decoder import encode_frame
-from wirelog.handshake import accept_for
 from wirelog.model import (
     Chunk,
     ClaimedFrame,
@@ -15,6 +11,10 @@ from wirelog.model import (
     Role,
     ViolationKind,
 )
+from wirelog.protocol.claims import align, cross_check, reconcile
+from wirelog.protocol.connection import decode_connection
+from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.handshake import accept_for
 
 TX, RX = Direction.TX, Direction.RX
 MASK = bytes.fromhex("1bbc4f88")

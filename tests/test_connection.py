@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import zlib
 
-from wirelog.connection import ConnectionDecoder, decode_connection
-from wirelog.decoder import encode_frame
-from wirelog.handshake import accept_for
 from wirelog.model import Chunk, Connection, Direction, Frame, Handshake, Message, Role, Violation
 from wirelog.model import ViolationKind as V
+from wirelog.protocol.connection import ConnectionDecoder, decode_connection
+from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.handshake import accept_for
 
 TX, RX = Direction.TX, Direction.RX
 KEY = "pKZMnrfgxQewKsfiO39oBQ=="

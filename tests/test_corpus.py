@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from wirelog.capture import decode_recording, detect, read
-from wirelog.connection import DecodedConnection
 from wirelog.model import Direction, ViolationKind
+from wirelog.outputs.statsview import stats_entry
+from wirelog.pipeline import decode_recording, detect, read
+from wirelog.protocol.connection import DecodedConnection
 from wirelog.stats import STAT_KEYS, compute
-from wirelog.statsview import stats_entry
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REPORTS = SHARED / "autobahn-reports"

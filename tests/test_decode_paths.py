@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import wirelog
-from wirelog.output import frame_row
+from wirelog.outputs.formats import frame_row
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 CAPTURES = sorted(p for p in SAMPLES.iterdir() if ".pcap" in p.name)

@@ -10,8 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wirelog.decoder import FrameDecoder, MessageAssembler, decode_frames, encode_frame, unmask
 from wirelog.model import DeflateParams, Direction, Frame, Message, Role, Violation, ViolationKind
+from wirelog.protocol.decoder import (
+    FrameDecoder,
+    MessageAssembler,
+    decode_frames,
+    encode_frame,
+    unmask,
+)
 
 V = ViolationKind
 TX, RX = Direction.TX, Direction.RX

@@ -8,10 +8,10 @@ from dataclasses import replace
 
 from servers import SEED_REQUEST, SEED_RESPONSE, seed_connection
 
-from wirelog.capture import read
-from wirelog.connection import DecodedConnection, decode_connection
-from wirelog.decoder import encode_frame
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Recording, Role
+from wirelog.pipeline import read
+from wirelog.protocol.connection import DecodedConnection, decode_connection
+from wirelog.protocol.decoder import encode_frame
 from wirelog.replay.diff import diff_recordings, render
 from wirelog.replay.record import ascii_log, bin_log, to_autobahn, write_autobahn_json
 from wirelog.replay.verdict import closing_of, compare
@@ -172,7 +172,7 @@ def test_message_order_is_the_decoders_whichever_path_built_the_list() -> None:
 
 
 def decode_all_of(rec: Recording) -> list[DecodedConnection]:
-    from wirelog.capture import decode_recording
+    from wirelog.pipeline import decode_recording
 
     return list(decode_recording(rec))
 

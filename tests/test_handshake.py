@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from wirelog.handshake import accept_for, deflate_params, parse_extensions, parse_handshake
 from wirelog.model import DeflateParams, ViolationKind
+from wirelog.protocol.handshake import accept_for, deflate_params, parse_extensions, parse_handshake
 
 REQ = (
     b"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\n"

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from typer.testing import CliRunner
 
-from wirelog.cli import app
+from wirelog.cli.app import app
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from wirelog.output import FRAME_COLUMNS, Writer
+from wirelog.outputs.formats import FRAME_COLUMNS, Writer
 
 
 def rows(n: int, source: str = "a.pcap") -> list[dict[str, object]]:

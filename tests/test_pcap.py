@@ -26,9 +26,9 @@ from captures_util import (
     write_pcap,
 )
 
-from wirelog.capture import ConnectionEnd, Options, decode, read, stream
 from wirelog.errors import InputError, TruncatedInputError
 from wirelog.model import Chunk, Direction, Frame, Handshake, Message, ViolationKind
+from wirelog.pipeline import ConnectionEnd, Options, decode, read, stream
 
 V = ViolationKind
 NAMES = sorted(MANIFEST)

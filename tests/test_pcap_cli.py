@@ -10,7 +10,7 @@ import pytest
 from captures_util import MANIFEST, SAMPLES, read_pcap
 from typer.testing import CliRunner
 
-from wirelog.cli import app
+from wirelog.cli.app import app
 
 runner = CliRunner()
 
@@ -127,9 +127,9 @@ def test_fast_frame_lines_equal_the_generic_rows() -> None:
     must be byte for byte what the generic row writer prints."""
     import io
 
-    from wirelog import output as out
-    from wirelog.capture import stream
     from wirelog.model import Frame, Violation
+    from wirelog.outputs import formats as out
+    from wirelog.pipeline import stream
 
     n = 0
     for name in sorted(MANIFEST):

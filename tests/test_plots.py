@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 import wirelog
 from wirelog.analysis import plots
-from wirelog.cli import app
+from wirelog.cli.app import app
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))

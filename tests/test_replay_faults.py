@@ -7,17 +7,16 @@ import os
 import time
 
 import pytest
-import typer
 from servers import Misbehaving, refused_port, seed_connection
 from typer.testing import CliRunner
 
-from wirelog.capture import read
-from wirelog.connection import decode_connection
+from wirelog.cli import app
 from wirelog.errors import TargetError, UsageError
 from wirelog.model import Direction, Marker, MarkerKind, Recording, Role
+from wirelog.pipeline import read
+from wirelog.protocol.connection import decode_connection
 from wirelog.replay import run
 from wirelog.replay.client import parse_target
-from wirelog.replay.commands import register
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = os.path.join(ROOT, "samples", "autobahnpython_case_2_2.txt")
@@ -25,8 +24,6 @@ TIMEOUT = 1.0
 
 
 def cli(*args: str) -> tuple[int, str, str, float]:
-    app = typer.Typer()
-    register(app)
     start = time.monotonic()
     r = CliRunner().invoke(app, list(args))
     return r.exit_code, r.stdout, r.stderr, time.monotonic() - start

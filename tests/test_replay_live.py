@@ -11,15 +11,14 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-import typer
 from servers import Server, have_tcpdump, run_server, segments, tcpdump
 from typer.testing import CliRunner
 
-from wirelog.capture import read
-from wirelog.connection import decode_connection
+from wirelog.cli import app
 from wirelog.model import Direction, Marker, MarkerKind, Opcode, Recording, Role
+from wirelog.pipeline import read
+from wirelog.protocol.connection import decode_connection
 from wirelog.replay import run
-from wirelog.replay.commands import register
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLES = os.path.join(ROOT, "samples")
@@ -28,8 +27,6 @@ REPORTS = os.path.join(ROOT, "..", "shared", "autobahn-reports")
 
 
 def cli(*args: str) -> tuple[int, str, str]:
-    app = typer.Typer()
-    register(app)
     r = CliRunner().invoke(app, list(args))
     return r.exit_code, r.stdout, r.stderr
 
@@ -258,9 +255,9 @@ def test_chopped_autobahn_case_with_fill(ws_echo: Server) -> None:
 
 def _timed_session() -> Recording:
     """A client that writes, pauses, waits for the echo, pauses again."""
-    from wirelog.decoder import encode_frame
-    from wirelog.handshake import accept_for
     from wirelog.model import Chunk, Connection
+    from wirelog.protocol.decoder import encode_frame
+    from wirelog.protocol.handshake import accept_for
 
     key = "dGhlIHNhbXBsZSBub25jZQ=="
     req = (

@@ -15,10 +15,7 @@ from servers import (
     seed_connection,
 )
 
-from wirelog.capture import read
-from wirelog.decoder import decode_frames, encode_frame
 from wirelog.errors import PlanError
-from wirelog.handshake import accept_for
 from wirelog.model import (
     Chunk,
     ClaimedFrame,
@@ -29,6 +26,9 @@ from wirelog.model import (
     MarkerKind,
     Role,
 )
+from wirelog.pipeline import read
+from wirelog.protocol.decoder import decode_frames, encode_frame
+from wirelog.protocol.handshake import accept_for
 from wirelog.replay.plan import Need, Progress, build_plan, edit_head
 
 TX, RX = Direction.TX, Direction.RX

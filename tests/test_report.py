@@ -16,16 +16,16 @@ import pytest
 from analysis_seed import SEED, section, seed_recording
 from typer.testing import CliRunner
 
-from wirelog.analysis.report import (
+from wirelog.cli.app import app
+from wirelog.model import ClaimedFrame, Connection, Direction, Role
+from wirelog.outputs.report import (
     ascii_log,
     bin_log,
     encode_text,
     render_text,
     wire_log,
 )
-from wirelog.capture import decode, decode_recording
-from wirelog.cli import app
-from wirelog.model import ClaimedFrame, Connection, Direction, Role
+from wirelog.pipeline import decode, decode_recording
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "autobahn-reports"
 PRE = re.compile(r'<pre class="(wirelog_[a-z_]+)">(.*?)</pre>', re.S)
@@ -130,7 +130,7 @@ def test_pcap_report_has_every_section() -> None:
     assert log[-1].endswith("TCPDROPPEDBYPEER") or log[-1].endswith("TCPDROPPEDBYME")
     # every frame of the capture shows as a TF/RF line
     frames = [x for x in log if "FRAME:" in x]
-    from wirelog.capture import decode as dec
+    from wirelog.pipeline import decode as dec
 
     assert len(frames) == sum(len(d.frames) for d in dec(str(path)))
 

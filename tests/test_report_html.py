@@ -11,7 +11,7 @@ import pytest
 from analysis_seed import SEED
 from typer.testing import CliRunner
 
-from wirelog.cli import app
+from wirelog.cli.app import app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [

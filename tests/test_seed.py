@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from wirelog.capture import decode, detect, read
-from wirelog.decoder import parse_close
 from wirelog.model import Direction, MarkerKind, Role
+from wirelog.outputs.statsview import stats_entry
+from wirelog.pipeline import decode, detect, read
+from wirelog.protocol.decoder import parse_close
 from wirelog.stats import compute
-from wirelog.statsview import stats_entry
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "samples" / "autobahnpython_case_2_2.txt"

@@ -32,10 +32,10 @@ from captures_util import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wirelog.capture import Options, stream
 from wirelog.model import Frame, Handshake, Violation, ViolationKind
-from wirelog.parsers.linklayer import NotTcp, ip_segment
-from wirelog.parsers.tcp import DATA, FIN, GAP, HalfStream, Piece
+from wirelog.pipeline import Options, stream
+from wirelog.sources.pcap.linklayer import NotTcp, ip_segment
+from wirelog.sources.pcap.tcp import DATA, FIN, GAP, HalfStream, Piece
 
 V = ViolationKind
 
@@ -242,7 +242,7 @@ def test_syn_less_capture_with_ws_port(clean: list[tuple[Any, ...]], tmp_path: P
     strip = [(d, i, op, fin, n, p) for d, i, op, fin, n, _, p in clean]
     assert [(f.direction, f.index, f.opcode, f.fin, f.length, f.payload) for f in frames] == strip
     # the materialized path (read, then decode) agrees
-    from wirelog.capture import decode
+    from wirelog.pipeline import decode
 
     (dc,) = decode(str(path), Options(ws_ports=(MANIFEST[SOURCE]["port"],)))
     assert dc.handshake is None
@@ -278,7 +278,7 @@ def test_random_garbage_packets_never_raise(tmp_path: Path) -> None:
 
 
 def test_ended_connections_are_forgotten_so_memory_follows_open_ones(tmp_path: Path) -> None:
-    from wirelog.parsers.pcap import FORGET_AFTER, Engine, records
+    from wirelog.sources.pcap.capture import FORGET_AFTER, Engine, records
 
     _, packets = read_pcap(SAMPLES / MANIFEST["ws_fragmented"]["file"])
     many: list[Packet] = []

@@ -3,7 +3,7 @@
 The public API, shared by the CLI and notebooks:
 
 * :func:`load` (``wirelog.load(path)``) for DataFrames and plots,
-* :func:`read`, :func:`decode` and :func:`stream` in :mod:`wirelog.capture`,
+* :func:`read`, :func:`decode` and :func:`stream` in :mod:`wirelog.pipeline`,
 * the model types in :mod:`wirelog.model`.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from wirelog.capture import decode, detect, read, stream
 from wirelog.model import (
     Chunk,
     ClaimedFrame,
@@ -29,6 +28,7 @@ from wirelog.model import (
     Violation,
     ViolationKind,
 )
+from wirelog.pipeline import decode, detect, read, stream
 
 if TYPE_CHECKING:
     from wirelog.analysis.loaded import Capture

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from wirelog.capture import Options, StreamItem, stream
 from wirelog.model import Connection, Direction, Frame, Message, Violation, ViolationKind
+from wirelog.pipeline import Options, StreamItem, stream
 
 
 class Problems:

@@ -3,7 +3,7 @@
 :func:`load` takes what the CLI takes (report files, report folders,
 pcap/pcapng captures, several at once) and also in-memory
 :class:`~wirelog.model.Recording` / :class:`~wirelog.model.Connection`
-objects. It walks :func:`wirelog.capture.stream` (the same walk ``wirelog
+objects. It walks :func:`wirelog.pipeline.stream` (the same walk ``wirelog
 decode`` and ``wirelog stats`` make), so a DataFrame row is exactly the row
 the CLI prints and a statistics table holds exactly the numbers ``wirelog
 stats`` prints. The schema of every table is declared once, in
@@ -23,18 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from wirelog import output
 from wirelog.analysis import table
-from wirelog.capture import (
-    ConnectionEnd,
-    Options,
-    StreamItem,
-    decode,
-    decode_recording,
-    decoded_events,
-    stream,
-)
-from wirelog.connection import DecodedConnection
 from wirelog.errors import InputError, PartialInputWarning, UsageError
 from wirelog.model import (
     Chunk,
@@ -48,10 +37,21 @@ from wirelog.model import (
     Violation,
     ViolationKind,
 )
+from wirelog.outputs import formats as output
+from wirelog.outputs.statsview import stats_entry
+from wirelog.pipeline import (
+    ConnectionEnd,
+    Options,
+    StreamItem,
+    decode,
+    decode_recording,
+    decoded_events,
+    stream,
+)
 from wirelog.problems import Problems
 from wirelog.progress import progress
+from wirelog.protocol.connection import DecodedConnection
 from wirelog.stats import StatsAccumulator
-from wirelog.statsview import stats_entry
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -194,7 +194,7 @@ class Capture:
 
     def report(self, conn: int | None = None, fmt: str = "text") -> str:
         """Autobahn-style report of every connection (or one), text or html."""
-        from wirelog.analysis.report import render_html, render_text
+        from wirelog.outputs.report import render_html, render_text
 
         dcs = [d for d in self.decoded() if conn is None or d.conn == conn]
         if not dcs:
@@ -438,7 +438,7 @@ def load(paths: Source | Iterable[Source], **options: Any) -> Capture:
 
     ``paths``: a path (report, report folder, pcap/pcapng), a list of them,
     or in-memory Recording / Connection / DecodedConnection objects.
-    Options are those of :class:`wirelog.capture.Options` (``ws_ports``,
+    Options are those of :class:`wirelog.pipeline.Options` (``ws_ports``,
     ``ports``, ``conns``; single ints are accepted).
     """
     if isinstance(paths, str | os.PathLike | Recording | Connection | DecodedConnection):

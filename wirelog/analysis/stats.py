@@ -1,7 +1,7 @@
 """Autobahn's four histograms as DataFrames.
 
 Built from the very objects ``wirelog stats --format json`` prints
-(:func:`wirelog.statsview.stats_entry`), so a notebook and the CLI cannot
+(:func:`wirelog.outputs.statsview.stats_entry`), so a notebook and the CLI cannot
 disagree: same counting rules (a chunk is a chop; Autobahn tx frames are
 counted from its TF claims), same numbers.
 

@@ -5,7 +5,7 @@ Every DataFrame wirelog hands out (``Capture.chops()``, ``frames()``,
 ``wirelog decode --format parquet`` writes and every CSV
 :func:`read_csv` reads back is described by :data:`SCHEMAS` and nowhere
 else. The first columns of the four event tables are exactly the keys of the
-row functions in :mod:`wirelog.output` (the JSONL/CSV contract), in the same
+row functions in :mod:`wirelog.outputs.formats` (the JSONL/CSV contract), in the same
 order and with the same values; the schema only adds derived columns
 (``time``, ``t``, ``opcode_name``...) and gives every column a dtype.
 
@@ -173,7 +173,7 @@ Python storage. Arrow storage would copy every payload's hex on the way in
 LEVELS = ("chops", "frames", "messages", "violations")
 DERIVED = frozenset({"time", "t"})
 """Columns computed from others when a table is built."""
-"""The tables whose rows come from :mod:`wirelog.output` row functions."""
+"""The tables whose rows come from :mod:`wirelog.outputs.formats` row functions."""
 
 
 def columns(level: str) -> tuple[str, ...]:
@@ -202,7 +202,7 @@ def _schema(level: str) -> tuple[Column, ...]:
 class Builder:
     """Collects rows of one level; :meth:`frame` makes the DataFrame.
 
-    Rows are the dicts of :mod:`wirelog.output` (the JSONL contract), so a
+    Rows are the dicts of :mod:`wirelog.outputs.formats` (the JSONL contract), so a
     DataFrame holds exactly what ``wirelog decode --format jsonl`` prints.
     Columns are pulled out of the rows one column at a time (a list
     comprehension per column beats transposing tuples), then one DataFrame.
@@ -346,7 +346,7 @@ def write_parquet(
     *,
     starts: Mapping[tuple[str, int], float] | None = None,
 ) -> None:
-    """Write :mod:`wirelog.output` rows as Parquet in the declared schema."""
+    """Write :mod:`wirelog.outputs.formats` rows as Parquet in the declared schema."""
     write_frame_parquet(from_rows(rows, level, starts), level, path)
 
 

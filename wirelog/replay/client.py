@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from wirelog.decoder import encode_frame
 from wirelog.errors import TargetError, UsageError
-from wirelog.handshake import accept_for
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Recording, Role
+from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.handshake import accept_for
 from wirelog.replay.plan import Need, Plan, Progress, Write, edit_head, new_key, request_key
 
 SIOCOUTQNSD = 0x894B

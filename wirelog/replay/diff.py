@@ -9,9 +9,9 @@ what only A has and ``+`` for what only B has.
 
 from __future__ import annotations
 
-from wirelog.connection import DecodedConnection
 from wirelog.errors import UsageError
 from wirelog.model import Recording
+from wirelog.protocol.connection import DecodedConnection
 from wirelog.replay.verdict import Verdict, compare
 
 
@@ -37,7 +37,7 @@ def pick(decoded: list[DecodedConnection], conn: int | None, source: str) -> Dec
 
 
 def decode_all(recording: Recording) -> list[DecodedConnection]:
-    from wirelog.capture import decode_recording
+    from wirelog.pipeline import decode_recording
 
     return decode_recording(recording)
 

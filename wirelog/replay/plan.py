@@ -32,10 +32,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 
-from wirelog.connection import ConnectionDecoder, iter_items
-from wirelog.decoder import encode_frame
 from wirelog.errors import PlanError
-from wirelog.handshake import accept_for, head_length
 from wirelog.model import (
     Chunk,
     Connection,
@@ -46,6 +43,9 @@ from wirelog.model import (
     Role,
     ViolationKind,
 )
+from wirelog.protocol.connection import ConnectionDecoder, iter_items
+from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.handshake import accept_for, head_length
 
 #: Timers a replay arms; the others (CTE/KLE/TIE) say the timer fired.
 _ARMING = {MarkerKind.DELAY, MarkerKind.KILL_AFTER, MarkerKind.CLOSE_AFTER}

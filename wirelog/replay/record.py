@@ -22,8 +22,8 @@ import time
 from collections import Counter
 from typing import Any
 
-from wirelog.connection import decode_connection, iter_items
 from wirelog.model import Chunk, Connection, Direction, Frame, MarkerKind, Role
+from wirelog.protocol.connection import decode_connection, iter_items
 from wirelog.replay.verdict import closing_of, events_of
 
 MAXLEN = 64

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from wirelog.connection import DecodedConnection, decode_connection
 from wirelog.errors import ReplayError, WirelogError
 from wirelog.model import Recording, Role
+from wirelog.protocol.connection import DecodedConnection, decode_connection
 from wirelog.replay.client import (
     DEFAULT_TIMEOUT,
     ReplayResult,

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wirelog.connection import DecodedConnection
 from wirelog.model import Frame, Marker, MarkerKind, Message, Opcode, Role, ViolationKind
+from wirelog.protocol.connection import DecodedConnection
 
 V_TRUNCATED = ViolationKind.TRUNCATED_FRAME
 

@@ -21,7 +21,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from wirelog.decoder import encode_frame, unmask
 from wirelog.errors import InputError
 from wirelog.model import (
     Chunk,
@@ -34,6 +33,7 @@ from wirelog.model import (
     Violation,
     ViolationKind,
 )
+from wirelog.protocol.decoder import encode_frame, unmask
 from wirelog.stats import WireStats
 
 #: Autobahn's ``binLogData``/``asciiLogData`` keep this many bytes (spec §1.4).

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from wirelog.capture import Options
+from wirelog.sources.options import Options
 
 InputsArg = Annotated[
     list[str], typer.Argument(help="Report files/folders or pcap/pcapng captures.")

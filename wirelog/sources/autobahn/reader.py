@@ -1,6 +1,6 @@
 """Autobahn Testsuite reports: one entry point for every form.
 
-``parse(path, kind)`` takes the kind :func:`wirelog.capture.detect` found:
+``parse(path, kind)`` takes the kind :func:`wirelog.pipeline.detect` found:
 
 * ``autobahn-json``: a per-case JSON report (:mod:`.autobahn_json`);
 * ``autobahn-html``: a per-case HTML page (:mod:`.autobahn_html`);
@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 from wirelog.errors import InputError, UnknownFormatError
 from wirelog.model import Recording
-from wirelog.parsers.autobahn_log import Report, build_connection
 from wirelog.progress import progress
+from wirelog.sources.autobahn.log import Report, build_connection
 
 _CASE_FILE = re.compile(r"_case_(\d+(?:_\d+)*)\.(json|html?)$", re.IGNORECASE)
 
@@ -38,15 +38,15 @@ def case_key(case_id: str) -> tuple[int, ...]:
 def read_report(path: str, kind: str) -> Report:
     """One case report in any of the three forms."""
     if kind == "autobahn-json":
-        from wirelog.parsers.autobahn_json import parse_report
+        from wirelog.sources.autobahn.json_report import parse_report
 
         return parse_report(path)
     if kind == "autobahn-html":
-        from wirelog.parsers.autobahn_html import parse_report as parse_html
+        from wirelog.sources.autobahn.html_page import parse_report as parse_html
 
         return parse_html(path)
     if kind == "autobahn-text":
-        from wirelog.parsers.autobahn_text import parse_report as parse_text
+        from wirelog.sources.autobahn.text_page import parse_report as parse_text
 
         return parse_text(path)
     raise UnknownFormatError(path, f"not an Autobahn case report ({kind})")
@@ -66,7 +66,7 @@ def case_files(path: str, kind: str) -> list[tuple[str, str]]:
     index = path if kind == "autobahn-index" else os.path.join(folder, "index.json")
     found: list[tuple[str, str, str]] = []
     if os.path.isfile(index):
-        from wirelog.parsers.autobahn_json import load_json
+        from wirelog.sources.autobahn.json_report import load_json
 
         doc = load_json(index)
         if not isinstance(doc, dict):
@@ -109,7 +109,7 @@ def parse_folder(
 ) -> Recording:
     """Every case of a reports folder (or its ``index.json``): connection
     ``conn`` = position in numeric case order, ``source`` = the case file."""
-    from wirelog.capture import detect
+    from wirelog.sources.detect import detect
 
     files = case_files(path, kind)
     recording = Recording(source=path, kind=kind)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-from wirelog.handshake import MAX_HEAD, head_length, split_head
-from wirelog.parsers.tcp import DATA, Piece
+from wirelog.protocol.handshake import MAX_HEAD, head_length, split_head
+from wirelog.sources.pcap.tcp import DATA, Piece
 
 _METHOD = re.compile(rb"[A-Z]{1,16}( |$)")
 

@@ -12,13 +12,13 @@ connections and their in-flight frames, never by the file size:
    raises :class:`~wirelog.errors.TruncatedInputError` /
    :class:`~wirelog.errors.InputError` naming the packet, after everything
    before it has been delivered.
-2. **Headers.** :mod:`wirelog.parsers.linklayer` reads link, IP and TCP
+2. **Headers.** :mod:`wirelog.sources.pcap.linklayer` reads link, IP and TCP
    headers with ``struct``; rare link types go through scapy's dissectors.
 3. **Connections.** A 4-tuple is one connection until a SYN with a new
    initial sequence number reuses it; connections are numbered in order of
    first appearance, counting every TCP connection, exactly like
    Wireshark's ``tcp.stream``, so ``--conn 3`` is ``tcp.stream == 3``.
-4. **Reassembly.** :mod:`wirelog.parsers.tcp` orders each direction by
+4. **Reassembly.** :mod:`wirelog.sources.pcap.tcp` orders each direction by
    sequence number; retransmitted octets are dropped, lost ones reported
    as a gap (a :class:`~wirelog.model.MarkerKind.GAP` marker and a
    ``capture_gap`` finding), never zero-filled.
@@ -30,7 +30,7 @@ connections and their in-flight frames, never by the file size:
    captured) is skipped and counted in one ``ignored_traffic`` finding.
 
 :func:`stream` feeds each WebSocket connection's chunks to a
-:class:`~wirelog.connection.ConnectionDecoder` as they come; :func:`read`
+:class:`~wirelog.protocol.connection.ConnectionDecoder` as they come; :func:`read`
 materializes the chunks and markers as a :class:`~wirelog.model.Recording`.
 This is the only module that imports scapy, and only for pcapng and rare
 link types.
@@ -59,14 +59,16 @@ from wirelog.model import (
     Violation,
     ViolationKind,
 )
-from wirelog.parsers import linklayer
-from wirelog.parsers.httpwatch import HttpWatch, looks_like_request
-from wirelog.parsers.linklayer import ACK, FIN, RST, SYN, NotTcp
-from wirelog.parsers.tcp import DATA, GAP, HalfStream, Piece
+from wirelog.protocol.events import ConnectionEnd, StreamItem
+from wirelog.sources.detect import detect
+from wirelog.sources.options import Options
+from wirelog.sources.pcap import linklayer
+from wirelog.sources.pcap.httpwatch import HttpWatch, looks_like_request
+from wirelog.sources.pcap.linklayer import ACK, FIN, RST, SYN, NotTcp
+from wirelog.sources.pcap.tcp import DATA, GAP, HalfStream, Piece
 
 if TYPE_CHECKING:
-    from wirelog.capture import Options, StreamItem
-    from wirelog.connection import ConnectionDecoder
+    from wirelog.protocol.connection import ConnectionDecoder
 
 T = TypeVar("T")
 
@@ -766,9 +768,8 @@ def _ops(path: str, options: Options, engine: Engine) -> Iterator[tuple[_Flow, O
 
 
 def stream(path: str, options: Options) -> Iterator[tuple[Connection, StreamItem]]:
-    """Decode a capture as it is read; see :func:`wirelog.capture.stream`."""
-    from wirelog.capture import ConnectionEnd
-    from wirelog.connection import ConnectionDecoder
+    """Decode a capture as it is read; see :func:`wirelog.pipeline.stream`."""
+    from wirelog.protocol.connection import ConnectionDecoder
 
     engine = Engine(path, options)
     decoders: dict[int, ConnectionDecoder] = {}
@@ -829,7 +830,7 @@ def decode_frames(
 ) -> None:
     """Only the frames of a capture, each made by ``factory_for(connection)``
     (a stand-in for the :class:`~wirelog.model.Frame` constructor, see
-    :class:`~wirelog.decoder.FrameDecoder`), in :func:`stream`'s order,
+    :class:`~wirelog.protocol.decoder.FrameDecoder`), in :func:`stream`'s order,
     handed to ``deliver`` in lists of about ``batch``.
 
     The fast lane of ``decode --format jsonl``: no message layer, no Frame
@@ -839,7 +840,7 @@ def decode_frames(
     as it is full. After a read error, what came before it is delivered,
     then the error is raised.
     """
-    from wirelog.connection import ConnectionDecoder
+    from wirelog.protocol.connection import ConnectionDecoder
 
     engine = Engine(path, options)
     decoders: dict[int, ConnectionDecoder] = {}
@@ -963,8 +964,6 @@ def _finish_recording(recording: Recording, engine: Engine) -> None:
 
 
 def _kind(path: str) -> str:
-    from wirelog.capture import detect
-
     return detect(path)
 
 

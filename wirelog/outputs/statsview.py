@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from wirelog.capture import ConnectionEnd, Options, stream
 from wirelog.model import Chunk, Connection, Frame
+from wirelog.pipeline import ConnectionEnd, Options, stream
 from wirelog.stats import STAT_KEYS, StatsAccumulator, WireStats, reported
 
 

@@ -37,7 +37,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wirelog.connection import DecodedConnection
 from wirelog.model import (
     Chunk,
     ClaimedFrame,
@@ -48,8 +47,9 @@ from wirelog.model import (
     Opcode,
     Role,
 )
+from wirelog.outputs.statsview import TITLES, stats_entry
+from wirelog.protocol.connection import DecodedConnection
 from wirelog.stats import STAT_KEYS, compute
-from wirelog.statsview import TITLES, stats_entry
 
 MAXLEN = 64
 """Autobahn's ``maxlen`` for logged octets and payloads (spec §1.4)."""

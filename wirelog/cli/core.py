@@ -1,15 +1,7 @@
-"""The ``wirelog`` command: thin wrappers over the library calls.
-
-Heavy packages (pandas, matplotlib, scapy) are imported inside the commands
-that need them so that ``wirelog --help`` stays instant. A known error
-prints one line on stderr and sets a non-zero exit code; the traceback is
-shown only with ``WIRELOG_DEBUG=1``. Several inputs in one call are
-independent: a bad one is reported and the others are still processed.
-"""
+"""``decode``, ``stats`` and ``check``: the commands every input kind has."""
 
 from __future__ import annotations
 
-import enum
 import gc
 import json
 import os
@@ -19,84 +11,16 @@ from typing import Annotated, Any
 
 import typer
 
-from wirelog.cliopts import ConnOpt, InputsArg, PortOpt, WsPortOpt, options
-from wirelog.errors import InputError, WirelogError
-
-app = typer.Typer(
-    name="wirelog",
-    help="Decode, measure, draw and replay WebSocket traffic "
-    "(Autobahn Testsuite reports and pcap/pcapng captures).",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from wirelog.cli.app import (
+    DecodeFormat,
+    ExitCode,
+    Level,
+    ReportFormat,
+    app,
+    each_input,
+    error,
 )
-
-
-class ExitCode(enum.IntEnum):
-    OK = 0
-    FOUND = 1
-    """check: violations found; replay/diff: recordings differ."""
-    ERROR = 2
-    """An input could not be read, or a target could not be talked to."""
-
-
-class Level(enum.StrEnum):
-    chops = "chops"
-    frames = "frames"
-    messages = "messages"
-
-
-class DecodeFormat(enum.StrEnum):
-    table = "table"
-    jsonl = "jsonl"
-    csv = "csv"
-    parquet = "parquet"
-
-
-class ReportFormat(enum.StrEnum):
-    table = "table"
-    json = "json"
-
-
-def error(message: str) -> None:
-    """One line on stderr, whatever the message holds."""
-    line = " ".join(str(message).split())
-    sys.stderr.write(f"wirelog: {line}\n")
-    sys.stderr.flush()
-
-
-def report_exception(exc: BaseException, source: str | None = None) -> None:
-    if os.environ.get("WIRELOG_DEBUG"):
-        import traceback
-
-        traceback.print_exception(exc)
-    if isinstance(exc, WirelogError):
-        error(str(exc))
-    elif isinstance(exc, OSError):
-        error(f"{source or exc.filename}: {exc.strerror or exc}")
-    else:
-        where = f"{source}: " if source else ""
-        error(
-            f"{where}internal error: {type(exc).__name__}: {exc} (set WIRELOG_DEBUG=1 for details)"
-        )
-
-
-def each_input(inputs: list[str], body: Callable[[str], None]) -> ExitCode:
-    """Run ``body`` per input; a failing input does not stop the others."""
-    code = ExitCode.OK
-    for path in inputs:
-        try:
-            body(path)
-        except BrokenPipeError:
-            raise
-        except (WirelogError, OSError) as exc:
-            report_exception(exc, path)
-            code = ExitCode.ERROR
-        except Exception as exc:  # an analyzer must never die on one bad input
-            report_exception(exc, path)
-            code = ExitCode.ERROR
-    sys.stdout.flush()
-    return code
+from wirelog.cli.opts import ConnOpt, InputsArg, PortOpt, WsPortOpt, options
 
 
 @app.command()
@@ -114,10 +38,10 @@ def decode(
     ws_port: WsPortOpt = [],  # noqa: B006
 ) -> None:
     """List every chop, frame or message of the inputs."""
-    from wirelog import output as out
-    from wirelog.capture import detect, stream
     from wirelog.model import Chunk, Frame, Message
-    from wirelog.parsers.pcap import decode_frames
+    from wirelog.outputs import formats as out
+    from wirelog.pipeline import detect, stream
+    from wirelog.sources.pcap.capture import decode_frames
 
     opts = options(port, ws_port, conn)
     # Captures skip the layers this level does not list (see parsers.pcap.stream).
@@ -214,7 +138,7 @@ def stats(
     ws_port: WsPortOpt = [],  # noqa: B006
 ) -> None:
     """Octets by chop size and frames by opcode, per connection, as Autobahn counts them."""
-    from wirelog.statsview import connection_stats, render_stats_table
+    from wirelog.outputs.statsview import connection_stats, render_stats_table
 
     opts = options(port, ws_port, conn)
     results: list[dict[str, Any]] = []
@@ -244,7 +168,7 @@ def check(
     ws_port: WsPortOpt = [],  # noqa: B006
 ) -> None:
     """Every protocol violation and finding, with where it is. Exit 1 if any."""
-    from wirelog import output as out
+    from wirelog.outputs import formats as out
     from wirelog.problems import problems
 
     opts = options(port, ws_port, conn)
@@ -264,31 +188,3 @@ def check(
     if code is ExitCode.OK and found:
         code = ExitCode.FOUND
     raise typer.Exit(code)
-
-
-def _register_optional_commands() -> None:
-    """Commands that live with their feature (analysis, replay)."""
-    from wirelog.analysis import commands as analysis_commands
-    from wirelog.replay import commands as replay_commands
-
-    analysis_commands.register(app)
-    replay_commands.register(app)
-
-
-_register_optional_commands()
-
-
-def main() -> None:
-    try:
-        app()
-    except InputError as exc:  # pragma: no cover - commands catch their own
-        report_exception(exc)
-        sys.exit(ExitCode.ERROR)
-    except KeyboardInterrupt:
-        error("interrupted")
-        sys.exit(130)
-    except BrokenPipeError:
-        # The reader (``| head``) has all it wanted: stop quietly, as cat does.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(ExitCode.OK)

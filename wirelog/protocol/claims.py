@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from wirelog.handshake import deflate_params, parse_extensions
 from wirelog.model import (
     ClaimedFrame,
     Connection,
@@ -35,6 +34,7 @@ from wirelog.model import (
     Violation,
     ViolationKind,
 )
+from wirelog.protocol.handshake import deflate_params, parse_extensions
 
 V = ViolationKind
 _WS = re.compile(rb"\s+")
@@ -283,7 +283,7 @@ def _allowed_rsv(conn: Connection) -> int:
     response = conn.handshake_response
     if response is None:
         return 0
-    from wirelog.handshake import split_head
+    from wirelog.protocol.handshake import split_head
 
     _, headers = split_head(response)
     value = ", ".join(v for k, v in headers if k.lower() == "sec-websocket-extensions")

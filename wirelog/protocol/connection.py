@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from wirelog.decoder import FrameDecoder, MessageAssembler
-from wirelog.handshake import MAX_HEAD, head_length, parse_handshake
 from wirelog.model import (
     Chunk,
     ClaimedFrame,
@@ -31,13 +29,14 @@ from wirelog.model import (
     Violation,
     ViolationKind,
 )
-
-Event = Frame | Message | Violation | Handshake
+from wirelog.protocol.decoder import FrameDecoder, MessageAssembler
+from wirelog.protocol.events import Event
+from wirelog.protocol.handshake import MAX_HEAD, head_length, parse_handshake
 
 _TX = Direction.TX  # a module global: ten times faster to look up than an Enum member
 
 #: A hook that merges frames decoded from octets with frames a log claims
-#: (see :mod:`wirelog.claims`). It returns the final frames of one direction
+#: (see :mod:`wirelog.protocol.claims`). It returns the final frames of one direction
 #: plus any findings.
 Reconciler = Callable[
     [Connection, Direction, list[Frame], list[ClaimedFrame], bool],
@@ -67,7 +66,7 @@ class ConnectionDecoder:
     ``handshake=False`` is for captures that start after the Upgrade
     exchange (the ``--ws-port`` option): frames begin at the first octet.
     ``frame_factory`` goes to the frame decoders (see
-    :class:`~wirelog.decoder.FrameDecoder`); it needs ``messages=False``.
+    :class:`~wirelog.protocol.decoder.FrameDecoder`); it needs ``messages=False``.
     """
 
     def __init__(

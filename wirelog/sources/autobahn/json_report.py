@@ -14,7 +14,7 @@ from typing import Any
 
 from wirelog.errors import InputError, TruncatedInputError
 from wirelog.model import Direction, MarkerKind
-from wirelog.parsers.autobahn_log import (
+from wirelog.sources.autobahn.log import (
     Entry,
     FrameEntry,
     MarkerEntry,

@@ -21,7 +21,7 @@ from typing import Any
 
 from wirelog.errors import InputError
 from wirelog.model import Direction, Violation, ViolationKind
-from wirelog.parsers.autobahn_html import (
+from wirelog.sources.autobahn.html_page import (
     CLOSING_KEYS,
     STAT_TITLES,
     parse_wirelog,
@@ -30,7 +30,7 @@ from wirelog.parsers.autobahn_html import (
     restore_head,
     summary_facts,
 )
-from wirelog.parsers.autobahn_log import FrameEntry, OctetsEntry, Report
+from wirelog.sources.autobahn.log import FrameEntry, OctetsEntry, Report
 from wirelog.stats import STAT_KEYS, WireStats
 
 #: How each Closing Behavior description begins (both suite generations).

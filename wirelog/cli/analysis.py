@@ -1,0 +1,139 @@
+"""CLI commands of this feature.
+
+``wirelog plot`` and ``wirelog report`` are thin wrappers over the calls a
+notebook makes (``wirelog.load(...)``, :mod:`wirelog.analysis.plots`,
+``Capture.report``). pandas and matplotlib are imported inside the commands
+so that ``wirelog --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+import warnings
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from wirelog.cli.app import app, each_input
+from wirelog.cli.opts import ConnOpt, PortOpt, WsPortOpt, options
+from wirelog.errors import InputError, PartialInputWarning, UsageError
+
+if TYPE_CHECKING:
+    from wirelog.analysis.loaded import Capture
+
+
+class PlotKind(enum.StrEnum):
+    chops = "chops"
+    opcodes = "opcodes"
+    ladder = "ladder"
+    throughput = "throughput"
+    messages = "messages"
+    rtt = "rtt"
+
+
+class ImageFormat(enum.StrEnum):
+    png = "png"
+    svg = "svg"
+
+
+class PageFormat(enum.StrEnum):
+    text = "text"
+    html = "html"
+
+
+def _raise_partial(cap: Capture) -> None:
+    """After drawing or rendering what a cut input held, fail with its error
+    (one line, exit 2) so a script still sees that the input was incomplete."""
+    if cap.errors:
+        raise cap.errors[0]
+
+
+# The CLI prints a partial input's error itself, after what it could render.
+warnings.filterwarnings("ignore", category=PartialInputWarning)
+
+
+@app.command()
+def plot(
+    input: Annotated[str, typer.Argument(help="A report, report folder or capture.")],
+    outdir: Annotated[str, typer.Option("--output", "-o", help="Directory for the images.")],
+    kind: Annotated[
+        list[PlotKind],
+        typer.Option("--kind", "-k", help="Which plot (repeatable; default all)."),
+    ] = [],  # noqa: B006 - typer reads the default, it is never mutated
+    fmt: Annotated[
+        ImageFormat, typer.Option("--format", "-f", help="Image format.")
+    ] = ImageFormat.png,
+    conn: ConnOpt = [],  # noqa: B006
+    port: PortOpt = [],  # noqa: B006
+    ws_port: WsPortOpt = [],  # noqa: B006
+) -> None:
+    """Draw chop sizes, opcodes, a ladder diagram, throughput, message sizes, RTTs."""
+    kinds = list(dict.fromkeys(kind)) or list(PlotKind)
+
+    def body(path: str) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib.figure import Figure
+
+        from wirelog.analysis import plots
+        from wirelog.analysis.loaded import Capture
+
+        cap = Capture([path], options(port, ws_port, conn))
+        if os.path.exists(outdir) and not os.path.isdir(outdir):
+            raise UsageError(f"--output {outdir}: exists and is not a directory")
+        os.makedirs(outdir, exist_ok=True)
+        stem = os.path.basename(os.path.normpath(path)).split(".")[0] or "input"
+        for k in kinds:
+            table, draw = plots.KINDS[k.value]
+            df = cap.table(table)
+            if k is PlotKind.ladder:
+                ax = plots.ladder(df, conn=conn[0] if conn else None)
+            else:
+                ax = draw(df)
+            target = os.path.join(outdir, f"{stem}_{k.value}.{fmt.value}")
+            fig = ax.get_figure(root=True)
+            assert isinstance(fig, Figure)
+            fig.savefig(target, dpi=110)
+            sys.stdout.write(target + "\n")
+        _raise_partial(cap)
+
+    raise typer.Exit(each_input([input], body))
+
+
+@app.command()
+def report(
+    input: Annotated[str, typer.Argument(help="A report, report folder or capture.")],
+    fmt: Annotated[
+        PageFormat, typer.Option("--format", "-f", help="text or a self-contained html page.")
+    ] = PageFormat.text,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    conn: ConnOpt = [],  # noqa: B006
+    port: PortOpt = [],  # noqa: B006
+    ws_port: WsPortOpt = [],  # noqa: B006
+) -> None:
+    """Autobahn-style case report (handshake, closing, wire statistics, wire log)."""
+
+    def body(path: str) -> None:
+        from wirelog.analysis.loaded import Capture
+
+        cap = Capture([path], options(port, ws_port, conn))
+        if not cap.decoded():
+            raise InputError(path, "no connections")
+        from wirelog.outputs.report import encode_text
+
+        data = encode_text(cap.report(fmt=fmt.value))
+        if output:
+            with open(output, "wb") as fh:
+                fh.write(data)
+        else:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        _raise_partial(cap)
+
+    raise typer.Exit(each_input([input], body))
