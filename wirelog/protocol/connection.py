@@ -153,6 +153,30 @@ class ConnectionDecoder:
             self._gap(side, total - len(data), ts, index, events)
         return events
 
+    def push(self, item: Chunk | Marker) -> list[Event]:
+        """The one place recorded items reach the decoder, whatever the source.
+
+        A chunk is fed; a ``GAP`` marker reports missing octets; ``FIN`` ends
+        the sender's direction; ``RST`` ends both (a reset aborts the whole
+        connection: nothing more arrives either way). Timers and wire-log
+        switches carry no octets and produce nothing here.
+        """
+        if type(item) is Chunk:
+            return self.feed(
+                item.direction, item.data, length=item.length, ts=item.ts, index=item.index
+            )
+        assert isinstance(item, Marker)
+        kind = item.kind
+        if item.direction is None:
+            return []
+        if kind is MarkerKind.GAP:
+            return self.gap(item.direction, int(item.value or 0), ts=item.ts, index=item.index)
+        if kind is MarkerKind.FIN:
+            return self.finish(item.direction)
+        if kind is MarkerKind.RST:
+            return self.finish()
+        return []
+
     def frames_feed(
         self, direction: Direction
     ) -> Callable[[bytes, float | None, int | None], list[Frame | Violation]] | None:
@@ -367,17 +391,7 @@ def decode_connection(
     )
     events: list[Event] = []
     for item in iter_items(conn):
-        if isinstance(item, Chunk):
-            events.extend(
-                dec.feed(
-                    item.direction, item.data, length=item.length, ts=item.ts, index=item.index
-                )
-            )
-        elif item.kind is MarkerKind.GAP and item.direction is not None:
-            gap = int(item.value or 0)
-            events.extend(dec.gap(item.direction, gap, ts=item.ts, index=item.index))
-        elif item.kind in (MarkerKind.FIN, MarkerKind.RST) and item.direction is not None:
-            events.extend(dec.finish(item.direction))
+        events.extend(dec.push(item))
     events.extend(dec.finish())
     frames = [e for e in events if isinstance(e, Frame)]
     messages = [e for e in events if isinstance(e, Message)]
