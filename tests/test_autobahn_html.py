@@ -170,8 +170,8 @@ def test_a_truncated_page_says_so(tmp_path: Path) -> None:
     ],
 )
 def test_marker_lines(line: str, kind: MarkerKind, value: object, tag: str | None) -> None:
-    from wirelog.sources.autobahn.html_page import parse_wirelog
-    from wirelog.sources.autobahn.log import MarkerEntry
+    from wirelog.sources.autobahn.grammar import parse_wirelog
+    from wirelog.sources.autobahn.entries import MarkerEntry
 
     entries, dropped = parse_wirelog("p", [(None, f"000 {line}"), (None, "001 TCP DROPPED BY ME")])
     (entry,) = entries

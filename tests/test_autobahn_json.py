@@ -19,7 +19,7 @@ from wirelog.model import Direction, MarkerKind, Role, ViolationKind
 from wirelog.pipeline import decode, detect, read
 from wirelog.protocol.decoder import encode_frame
 from wirelog.protocol.handshake import accept_for
-from wirelog.sources.autobahn.log import payload_from_log
+from wirelog.sources.autobahn.encoding import payload_from_log
 
 TX, RX = Direction.TX, Direction.RX
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="

@@ -2,14 +2,14 @@
 
 ``parse(path, kind)`` takes the kind :func:`wirelog.pipeline.detect` found:
 
-* ``autobahn-json``: a per-case JSON report (:mod:`.autobahn_json`);
-* ``autobahn-html``: a per-case HTML page (:mod:`.autobahn_html`);
-* ``autobahn-text``: the text of such a page, flattened (:mod:`.autobahn_text`);
+* ``autobahn-json``: a per-case JSON report (:mod:`.json_report`);
+* ``autobahn-html``: a per-case HTML page (:mod:`.html_page`);
+* ``autobahn-text``: the text of such a page, flattened (:mod:`.text_page`);
 * ``autobahn-folder`` / ``autobahn-index``: a reports folder or its
   ``index.json``: every case, sorted by case id numerically ("2.10" after
   "2.9", which the string-sorted index gets wrong), one connection each.
 
-Every form is reduced to a :class:`~.autobahn_log.Report` and built into a
+Every form is reduced to a :class:`~.entries.Report` and built into a
 connection by the same code, so they decode alike.
 """
 
@@ -22,7 +22,8 @@ from collections.abc import Callable
 from wirelog.errors import InputError, UnknownFormatError
 from wirelog.model import Recording
 from wirelog.progress import progress
-from wirelog.sources.autobahn.log import Report, build_connection
+from wirelog.sources.autobahn.build import build_connection
+from wirelog.sources.autobahn.entries import Report
 
 _CASE_FILE = re.compile(r"_case_(\d+(?:_\d+)*)\.(json|html?)$", re.IGNORECASE)
 
