@@ -35,7 +35,6 @@ from wirelog.model import (
     ViolationKind,
 )
 from wirelog.protocol.handshake import deflate_params, parse_extensions, split_head
-from wirelog.sources.autobahn.encoding import MAXLEN
 
 V = ViolationKind
 _WS = re.compile(rb"\s+")
@@ -241,7 +240,9 @@ def cross_check(
             )
         wire, logged = frame.payload, claim.payload
         if lossy:
-            wire, logged = _WS.sub(b"", wire[:MAXLEN]), _WS.sub(b"", logged)
+            # The logged text stands for the payload's first bytes (at most
+            # ``logged_len``); only its whitespace is in doubt.
+            wire, logged = _WS.sub(b"", wire[: claim.logged_len]), _WS.sub(b"", logged)
         n = min(len(wire), len(logged))
         if wire[:n] != logged[:n]:
             problems.append(
