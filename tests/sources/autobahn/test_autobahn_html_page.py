@@ -14,7 +14,7 @@ from wirelog.errors import InputError, TruncatedInputError
 from wirelog.model import Connection, Direction, MarkerKind
 from wirelog.pipeline import decode, detect, read
 
-REPORTS = Path(__file__).resolve().parents[2] / "shared" / "autobahn-reports"
+REPORTS = Path(__file__).resolve().parents[4] / "shared" / "autobahn-reports"
 CLIENT = REPORTS / "testing-a-client"  # fuzzer = server (isServer true)
 SERVER = REPORTS / "testing-a-server"  # fuzzer = client
 
@@ -170,8 +170,8 @@ def test_a_truncated_page_says_so(tmp_path: Path) -> None:
     ],
 )
 def test_marker_lines(line: str, kind: MarkerKind, value: object, tag: str | None) -> None:
-    from wirelog.sources.autobahn.grammar import parse_wirelog
     from wirelog.sources.autobahn.entries import MarkerEntry
+    from wirelog.sources.autobahn.grammar import parse_wirelog
 
     entries, dropped = parse_wirelog("p", [(None, f"000 {line}"), (None, "001 TCP DROPPED BY ME")])
     (entry,) = entries
