@@ -6,6 +6,7 @@ shared corpus (every TF/RF payload of 1,034 reports).
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -139,7 +140,7 @@ def test_ascii_log_round_trips_the_bytes(data: bytes) -> None:
         decoded = ""
     pair = any(
         "\ud800" <= a <= "\udbff" and "\udc00" <= b <= "\udfff"
-        for a, b in zip(decoded, decoded[1:], strict=False)
+        for a, b in itertools.pairwise(decoded)
     )
     assume(not (pair and any(c > "\uffff" for c in decoded)))
     assert payload_from_log(ascii_log(data), len(data)) == kept

@@ -126,12 +126,7 @@ def test_blank_lines_and_a_lone_ellipsis_line_are_read() -> None:
     ],
 )
 def test_marker_lines(line: str, kind: MarkerKind, value: object, tag: str | None) -> None:
-    from wirelog.sources.autobahn.entries import MarkerEntry
-    from wirelog.sources.autobahn.grammar import parse_wirelog
-
     entries, dropped = parse_wirelog("p", [(None, f"000 {line}"), (None, "001 TCP DROPPED BY ME")])
     (entry,) = entries
     assert isinstance(entry, MarkerEntry)
     assert (entry.kind, entry.value, entry.tag, dropped) == (kind, value, tag, True)
-
-
