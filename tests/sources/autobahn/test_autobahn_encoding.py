@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from autobahn_json_docs import ascii_log as reference_ascii_log
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -156,3 +157,29 @@ def test_pages_read_with_surrogateescape_give_the_bytes_back(data: bytes) -> Non
     back = payload_from_log(page, len(data), "surrogateescape")
     if not any(c > "\uffff" for c in text):
         assert back == data
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"Hello, world!",
+        b"0x12",  # text that merely starts with "0x"
+        b"0x" + b"ab" * 30,  # ... even when what follows looks like hex
+        b"\x03\xe8",  # close 1000: hex form
+        b"\x00\x00",  # close code 0: text form
+        b"x" * 61,  # 61-64 bytes: complete, yet " ..." is appended
+        b"x" * 64,
+        "\u00e9".encode() * 40,  # 80 bytes, cut at a code point boundary
+        b"\xfe" * 200,  # cut, hex form
+        b"a" * 63 + "\u00e9".encode(),  # a code point split at byte 64: hex form
+        b"\xed\xa0\x80",  # a lone surrogate, as Python 2 let it through
+        b"\xed\xa0\x80\xed\xb0\x80",  # a surrogate pair as six bytes (6.21.x)
+        "\U00010000".encode(),  # the same pair as one 4-byte character
+    ],
+)
+def test_payload_round_trip(data: bytes) -> None:
+    length, text = reference_ascii_log(data)
+    # What the parser sees went through a JSON file written by Python 2.
+    text = json.loads(json.dumps(text))
+    assert payload_from_log(text, length) == data[:64]
