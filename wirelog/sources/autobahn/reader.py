@@ -24,6 +24,11 @@ from wirelog.model import Recording
 from wirelog.progress import progress
 from wirelog.sources.autobahn.build import build_connection
 from wirelog.sources.autobahn.entries import Report
+from wirelog.sources.autobahn.html_page import parse_report as parse_html
+from wirelog.sources.autobahn.json_report import load_json
+from wirelog.sources.autobahn.json_report import parse_report as parse_json
+from wirelog.sources.autobahn.text_page import parse_report as parse_text
+from wirelog.sources.detect import detect
 
 _CASE_FILE = re.compile(r"_case_(\d+(?:_\d+)*)\.(json|html?)$", re.IGNORECASE)
 
@@ -39,16 +44,10 @@ def case_key(case_id: str) -> tuple[int, ...]:
 def read_report(path: str, kind: str) -> Report:
     """One case report in any of the three forms."""
     if kind == "autobahn-json":
-        from wirelog.sources.autobahn.json_report import parse_report
-
-        return parse_report(path)
+        return parse_json(path)
     if kind == "autobahn-html":
-        from wirelog.sources.autobahn.html_page import parse_report as parse_html
-
         return parse_html(path)
     if kind == "autobahn-text":
-        from wirelog.sources.autobahn.text_page import parse_report as parse_text
-
         return parse_text(path)
     raise UnknownFormatError(path, f"not an Autobahn case report ({kind})")
 
@@ -67,8 +66,6 @@ def case_files(path: str, kind: str) -> list[tuple[str, str]]:
     index = path if kind == "autobahn-index" else os.path.join(folder, "index.json")
     found: list[tuple[str, str, str]] = []
     if os.path.isfile(index):
-        from wirelog.sources.autobahn.json_report import load_json
-
         doc = load_json(index)
         if not isinstance(doc, dict):
             raise InputError(index, "not an Autobahn index.json ({agent: {case: ...}})")
@@ -110,8 +107,6 @@ def parse_folder(
 ) -> Recording:
     """Every case of a reports folder (or its ``index.json``): connection
     ``conn`` = position in numeric case order, ``source`` = the case file."""
-    from wirelog.sources.detect import detect
-
     files = case_files(path, kind)
     recording = Recording(source=path, kind=kind)
     failed: list[InputError] = []
