@@ -34,12 +34,10 @@ from wirelog.model import (
     Violation,
     ViolationKind,
 )
-from wirelog.protocol.handshake import deflate_params, parse_extensions
+from wirelog.protocol.handshake import deflate_params, parse_extensions, split_head
 
 V = ViolationKind
 _WS = re.compile(rb"\s+")
-#: Payload bytes an Autobahn log keeps (spec §1.4).
-MAXLEN = 64
 #: How far alignment looks ahead for a frame or claim that matches.
 LOOKAHEAD = 16
 _KNOWN = frozenset(int(o) for o in Opcode)
@@ -242,7 +240,9 @@ def cross_check(
             )
         wire, logged = frame.payload, claim.payload
         if lossy:
-            wire, logged = _WS.sub(b"", wire[:MAXLEN]), _WS.sub(b"", logged)
+            # The logged text stands for the payload's first bytes (at most
+            # ``logged_len``); only its whitespace is in doubt.
+            wire, logged = _WS.sub(b"", wire[: claim.logged_len]), _WS.sub(b"", logged)
         n = min(len(wire), len(logged))
         if wire[:n] != logged[:n]:
             problems.append(
@@ -283,8 +283,6 @@ def _allowed_rsv(conn: Connection) -> int:
     response = conn.handshake_response
     if response is None:
         return 0
-    from wirelog.protocol.handshake import split_head
-
     _, headers = split_head(response)
     value = ", ".join(v for k, v in headers if k.lower() == "sec-websocket-extensions")
     names = [name for name, _ in parse_extensions(value)]

@@ -7,42 +7,34 @@ the closing flags and the chop/opcode statistics. It is written the way
 Autobahn writes it (``sort_keys``, ``indent=3``), so ``wirelog`` reads it
 like any other report and can decode, report and replay it again.
 
-One deliberate difference: TO/RO hex is never cut at 64 octets. A reader
-following the spec's recovery rule ("complete iff the decoded length equals
-``len``") gets every octet back, so a replay of a replay needs no ``--fill``.
-Frame payloads (TF/RF) are logged exactly as Autobahn's ``asciiLogData``
-does. Per-entry times, which Autobahn has no field for, are kept in an extra
+The entries and the file are written by :mod:`wirelog.sources.autobahn.write`
+(the format's one writer). One deliberate difference: TO/RO hex is never
+cut at 64 octets. A reader following the spec's recovery rule ("complete
+iff the decoded length equals ``len``") gets every octet back, so a replay
+of a replay needs no ``--fill``. Frame payloads (TF/RF) are logged exactly
+as Autobahn's ``asciiLogData`` does (``ed a0 80`` as ``"\\ud800"``).
+Per-entry times, which Autobahn has no field for, are kept in an extra
 top-level key ``wirelogTimes`` that Autobahn's own readers ignore.
+
+The closing facts (who closed, who dropped TCP, clean, codes) come from
+:func:`wirelog.replay.verdict.closing_of` until ``wirelog.summary`` owns them.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from typing import Any
 
-from wirelog.model import Chunk, Connection, Direction, Frame, MarkerKind, Role
+from wirelog.model import Chunk, ClaimedFrame, Connection, Direction, Frame, Role
 from wirelog.protocol.connection import decode_connection, iter_items
 from wirelog.replay.verdict import closing_of, events_of
 
-MAXLEN = 64
-
-
-def bin_log(data: bytes) -> str:
-    """Autobahn's ``binLogData``: hex, cut to 64 octets plus " ..." when long."""
-    if len(data) > 60:
-        return data[:MAXLEN].hex() + " ..."
-    return data.hex()
-
-
-def ascii_log(data: bytes) -> str:
-    """Autobahn's ``asciiLogData`` (spec §1.4)."""
-    cut = data[:MAXLEN] + b" ..." if len(data) > 60 else data
-    try:
-        return cut.decode("utf-8")
-    except UnicodeDecodeError:
-        return "0x" + bin_log(data)
+# Re-exported: callers of the replay writer used its encoders from here.
+from wirelog.sources.autobahn.encoding import ascii_log as ascii_log
+from wirelog.sources.autobahn.encoding import bin_log as bin_log
+from wirelog.sources.autobahn.entries import TAG_OF
+from wirelog.sources.autobahn.write import LogItem, wirelog_entries, write_report
 
 
 def _ends(conn: Connection) -> dict[tuple[Direction, int], int]:
@@ -73,62 +65,27 @@ def to_autobahn(
             done = next((c for c in rx_chunks if ends[(Direction.RX, c.index)] >= end), None)
             if done is not None:
                 rf.setdefault(done.index, []).append(f)
-    log: list[list[Any]] = []
+    items: list[LogItem] = []
     times: list[float | None] = []
-    names = {
-        MarkerKind.DELAY: "CT",
-        MarkerKind.DELAY_FIRED: "CTE",
-        MarkerKind.KILL_AFTER: "KL",
-        MarkerKind.KILL_FIRED: "KLE",
-        MarkerKind.CLOSE_AFTER: "TI",
-        MarkerKind.CLOSE_FIRED: "TIE",
-    }
     for it in iter_items(conn):
         if isinstance(it, Chunk):
             if it.direction is Direction.TX:
                 for f in tf.get(it.index, []):
-                    log.append(
-                        [
-                            "TF",
-                            [len(f.payload), ascii_log(f.payload)],
-                            f.opcode,
-                            f.fin,
-                            f.rsv,
-                            f.mask.hex() if f.mask else None,
-                            None,
-                            None,
-                            it.sync,
-                        ]
-                    )
+                    items.append(_claim(f, len(items), it.sync))
                     times.append(it.ts)
-                log.append(["TO", [it.length, it.data.hex()], it.sync])
+                items.append(it)
                 times.append(it.ts)
             else:
-                log.append(["RO", [it.length, it.data.hex()]])
+                items.append(it)
                 times.append(it.ts)
                 for f in rf.get(it.index, []):
-                    log.append(
-                        [
-                            "RF",
-                            [len(f.payload), ascii_log(f.payload)],
-                            f.opcode,
-                            f.fin,
-                            f.rsv,
-                            f.masked,
-                            f.mask.hex() if f.mask else None,
-                        ]
-                    )
+                    items.append(_claim(f, len(items), False))
                     times.append(it.ts)
-            continue
-        name = names.get(it.kind)
-        if name is None:
-            continue
-        if name in ("CT", "KL", "TI"):
-            value: Any = it.raw if it.raw is not None else it.value
-            log.append([name, value] + ([it.tag] if name == "CT" else []))
-        else:
-            log.append([name] + ([it.tag] if name == "CTE" else []))
-        times.append(it.ts)
+        elif it.kind in TAG_OF:
+            items.append(it)
+            times.append(it.ts)
+    # Octets are never cut: a replay of this replay needs no --fill.
+    log = wirelog_entries(items, cut=False)
     closing = closing_of(dc)
     other = me.other
     local = closing.client_code if me is Role.CLIENT else closing.server_code
@@ -197,6 +154,23 @@ def to_autobahn(
     }
 
 
+def _claim(f: Frame, index: int, sync: bool) -> ClaimedFrame:
+    """A decoded frame as the log claims it: the payload it carried."""
+    return ClaimedFrame(
+        direction=f.direction,
+        index=index,
+        opcode=f.opcode,
+        fin=f.fin,
+        rsv=f.rsv,
+        masked=f.masked,
+        mask=f.mask,
+        length=f.length,
+        payload=f.payload,
+        logged_len=len(f.payload),
+        sync=sync,
+    )
+
+
 def _head(head: bytes | None) -> str:
     return head.decode("latin-1") if head is not None else "?"
 
@@ -207,10 +181,7 @@ def _iso(ts: float) -> str:
 
 
 def write_autobahn_json(conn: Connection, path: str, *, agent: str = "replay") -> None:
-    doc = to_autobahn(conn, agent=agent)
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(doc, sort_keys=True, indent=3, separators=(",", ": ")))
-        fh.write("\n")
+    write_report(to_autobahn(conn, agent=agent), path)
 
 
 __all__ = ["ascii_log", "bin_log", "to_autobahn", "write_autobahn_json"]

@@ -8,7 +8,7 @@ and the escaped bytes map back to exactly the payload bytes.
 
 What the page loses compared with the JSON (§2.3) is recovered where that
 is exact: the chunk lengths of cut octets come from the statistics tables
-(see :func:`~.autobahn_log.solve_lengths`), the RF mask printed hex-encoded
+(see :func:`~.streams.solve_lengths`), the RF mask printed hex-encoded
 twice is decoded once more, the heads get their CRLF and final blank line
 back. The TO sync flag lives only in the CSS class.
 
@@ -23,23 +23,10 @@ import re
 from typing import Any
 
 from wirelog.errors import InputError, TruncatedInputError
-from wirelog.model import Direction, MarkerKind
-from wirelog.sources.autobahn.log import (
-    ELLIPSIS,
-    MAXLEN,
-    Entry,
-    FrameEntry,
-    MarkerEntry,
-    OctetsEntry,
-    Report,
-    is_hex_form,
-    octets_from_log,
-    payload_from_log,
-)
+from wirelog.sources.autobahn.entries import Report
+from wirelog.sources.autobahn.grammar import LOG_OFF_NOTE, parse_wirelog
 from wirelog.stats import STAT_KEYS, WireStats
 
-#: Continuation lines line up after ``"NNN XX XXXXXX: "`` (§2.2).
-INDENT = " " * 15
 CLOSING_KEYS = (
     "isServer",
     "closedByMe",
@@ -61,8 +48,6 @@ STAT_TITLES = {
     "Frames Received by Opcode": "rxFrameStats",
     "Frames Transmitted by Opcode": "txFrameStats",
 }
-_HEAD = re.compile(r"^(\d{3,}) (.*)$")
-_KV = re.compile(r"([A-Z][A-Z-]*)=([^,]*)(?:, |$)")
 _TAG = re.compile(r"<[^>]*>")
 _PRE = re.compile(r"""<pre class=["']?([\w ]*)["']?>(.*?)</pre>""", re.DOTALL)
 _ROW = re.compile(r"<tr[^>]*>(.*?)</tr>", re.DOTALL)
@@ -70,7 +55,6 @@ _CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.DOTALL)
 SUMMARY = re.compile(
     r"^(?P<agent>.*) - Case (?P<id>\S+) : (?P<outcome>[\w-]+) - (?P<ms>-?\d+) ms @ (?P<at>\S*)"
 )
-_DELAY = re.compile(r"^DELAY (\S+) sec for TAG (.*)$")
 OUTCOMES = {
     "Pass": "OK",
     "Non-Strict": "NON-STRICT",
@@ -115,169 +99,24 @@ def restore_head(text: str) -> bytes | None:
 # -- the wire log ----------------------------------------------------------------
 
 
-def parse_wirelog(
-    source: str, lines: list[tuple[str | None, str]], first_line: int = 0
-) -> tuple[list[Entry], bool | None]:
-    """Entries from the printed wire-log lines (grammar of spec §2.2).
-
-    ``lines`` are ``(css class or None, text)``; the result is the entries
-    plus ``droppedByMe`` from the final synthetic line (None if missing).
-    """
-    groups: list[tuple[int, str | None, str, list[str]]] = []
-    for n, (css, line) in enumerate(lines):
-        line = line.rstrip("\r\n")
-        m = _HEAD.match(line)
-        if m and not line.startswith(" "):
-            groups.append((n, css, line, []))
-        elif groups and line.startswith(INDENT):
-            groups[-1][3].append(line[len(INDENT) :])
-        elif not line.strip():
-            continue
-        else:
-            raise InputError(
-                source, f"not a wire-log line: {line[:60]!r}", f"line {first_line + n + 1}"
-            )
-    entries: list[Entry] = []
-    dropped: bool | None = None
-    for _n, css, line, more in groups:
-        m = _HEAD.match(line)
-        assert m is not None
-        number = int(m.group(1))
-        where = f"entry {number}"
-        if number != len(entries):
-            raise InputError(
-                source, f"wire-log entry {number} where {len(entries)} was expected", where
-            )
-        body = m.group(2)
-        if body.startswith("TCP DROPPED BY "):
-            dropped = body.endswith("ME")
-            continue
-        entries.append(_entry(source, number, body, more, css, where))
-    return entries, dropped
-
-
-def _entry(source: str, i: int, body: str, more: list[str], css: str | None, where: str) -> Entry:
-    kind, _, rest = body.partition(": ")
-    kind = kind.rstrip()
-    if kind in ("RX OCTETS", "TX OCTETS"):
-        text = _join_hex([rest, *more])
-        data = octets_from_log(text, None, source, where)
-        # A cut chunk prints its 64-byte prefix and " ..."; shorter ones are whole.
-        length = None if text.endswith(ELLIPSIS) and len(data) >= 64 else len(data)
-        if kind == "RX OCTETS":
-            return OctetsEntry(i, Direction.RX, length, data)
-        sync = None if css is None else css.endswith("_sync")
-        return OctetsEntry(i, Direction.TX, length, data, sync=sync)
-    if kind in ("RX FRAME", "TX FRAME"):
-        fields = dict(_KV.findall(rest))
-        try:
-            length = int(fields["PAYLOAD-LEN"])
-            payload, lossy = _payload(more, length)
-            opcode = int(fields["OPCODE"])
-            fin = fields["FIN"] == "True"
-            rsv = int(fields["RSV"])
-            if kind == "RX FRAME":
-                masked = fields["MASKED"] == "True"
-                return FrameEntry(
-                    i,
-                    Direction.RX,
-                    length,
-                    payload,
-                    opcode,
-                    fin,
-                    rsv,
-                    masked,
-                    _rx_mask(fields["MASK"]),
-                    lossy=lossy,
-                )
-            mask = None if fields["MASK"] == "None" else bytes.fromhex(fields["MASK"])
-            repeat = fields["PAYLOAD-REPEAT-LEN"]
-            chop = fields["CHOPSIZE"]
-            return FrameEntry(
-                i,
-                Direction.TX,
-                length,
-                payload,
-                opcode,
-                fin,
-                rsv,
-                mask is not None,
-                mask,
-                None if repeat == "None" else int(repeat),
-                None if chop == "None" else int(chop),
-                fields["SYNC"] == "True",
-                lossy=lossy,
-            )
-        except (KeyError, ValueError):
-            raise InputError(source, f"malformed frame line: {body[:80]!r}", where) from None
-    return _marker(source, i, body, where)
-
-
-def _payload(lines: list[str], length: int) -> tuple[bytes, bool]:
-    """The payload lines of RF/TF: hex forms wrap without spaces, text forms
-    wrap at whitespace. The second value says the text may differ from the
-    payload: textwrap turned tabs and line breaks into spaces and dropped
-    whitespace at line ends (spec §2.2), and the page cannot say where."""
-    if not lines:
-        return b"", length > 0
-    if lines[0].startswith("0x"):
-        joined = _join_hex(lines)
-        if is_hex_form(joined, length):
-            return payload_from_log(joined, length), False
-    data = payload_from_log(" ".join(lines), length, "surrogateescape")
-    return data, len(data) != min(length, MAXLEN) or b" " in data
-
-
-def _join_hex(lines: list[str]) -> str:
-    """Hex wrapped at 100 columns; the " ..." may have gone to a line of its own."""
-    joined = "".join(line.strip() for line in lines)
-    if joined.endswith("...") and not joined.endswith(ELLIPSIS):
-        joined = joined[:-3] + ELLIPSIS
-    return joined
-
-
-def _rx_mask(text: str) -> bytes | None:
-    """RF masks are hex-encoded twice by Autobahn's renderer (§2.2):
-    ``6331623330616236`` is the mask ``c1b30ab6``. Pages that print it once
-    are read as they are."""
-    if text == "None":
+def wirelog_lines(page: str) -> tuple[list[tuple[str | None, str]], bool, int] | None:
+    """The ``(css class, line)`` pairs of the page's ``<div id=wirelog>``,
+    whether it holds the "log disabled" note, and the page line it starts
+    on; None when the page has no wire log."""
+    start = page.find('<div id="wirelog">')
+    if start < 0:
+        start = page.find("<div id=wirelog>")
+    if start < 0:
         return None
-    raw = bytes.fromhex(text)
-    if len(raw) == 8:
-        return bytes.fromhex(raw.decode("ascii"))
-    if len(raw) == 4:
-        return raw
-    raise ValueError(text)
-
-
-def _marker(source: str, i: int, body: str, where: str) -> Entry:
-    try:
-        if body == "WIRELOG ENABLED":
-            return MarkerEntry(i, MarkerKind.WIRELOG, value=True, raw=True)
-        if body == "WIRELOG DISABLED":
-            return MarkerEntry(i, MarkerKind.WIRELOG, value=False, raw=False)
-        m = _DELAY.match(body)
-        if m:
-            tag = None if m.group(2) == "None" else m.group(2)
-            delay = float(m.group(1))
-            return MarkerEntry(i, MarkerKind.DELAY, value=delay, tag=tag, raw=delay)
-        if body.startswith("DELAY TIMEOUT on TAG "):
-            tag = body[len("DELAY TIMEOUT on TAG ") :]
-            return MarkerEntry(i, MarkerKind.DELAY_FIRED, tag=None if tag == "None" else tag)
-        for prefix, kind in (
-            ("FAIL CONNECTION AFTER ", MarkerKind.KILL_AFTER),
-            ("CLOSE CONNECTION AFTER ", MarkerKind.CLOSE_AFTER),
-        ):
-            if body.startswith(prefix) and body.endswith(" sec"):
-                delay = float(body[len(prefix) : -4])
-                return MarkerEntry(i, kind, value=delay, raw=delay)
-        if body == "FAILING CONNECTION":
-            return MarkerEntry(i, MarkerKind.KILL_FIRED)
-        if body == "CLOSING CONNECTION":
-            return MarkerEntry(i, MarkerKind.CLOSE_FIRED)
-    except ValueError:
-        pass
-    raise InputError(source, f"unknown wire-log line: {body[:60]!r}", where)
+    end = page.find("</div>", start)
+    end = len(page) if end < 0 else end
+    section = page[start:end]
+    lines: list[tuple[str | None, str]] = []
+    for m in _PRE.finditer(section):
+        css = m.group(1)
+        if css.startswith("wirelog_"):
+            lines += [(css, line) for line in m.group(2).split("\n")]
+    return lines, LOG_OFF_NOTE in section, page.count("\n", 0, start)
 
 
 # -- statistics tables -------------------------------------------------------------
@@ -372,23 +211,10 @@ def parse_report(path: str) -> Report:
         rows[key] = body
     stats = stats_from_rows(rows) if rows else None
 
-    start = page.find('<div id="wirelog">')
-    if start < 0:
-        start = page.find("<div id=wirelog>")
-    if start < 0:
+    found = wirelog_lines(page)
+    if found is None:
         raise InputError(path, "HTML, but not an Autobahn case report (no wire log)")
-    end = page.find("</div>", start)
-    end = len(page) if end < 0 else end
-    section = page[start:end]
-    first_line = page.count("\n", 0, start)
-    lines: list[tuple[str | None, str]] = []
-    disabled = "Wire log after handshake disabled!" in section
-    for m in _PRE.finditer(section):
-        css = m.group(1)
-        if not css.startswith("wirelog_"):
-            continue
-        for line in m.group(2).split("\n"):
-            lines.append((css, line))
+    lines, disabled, first_line = found
     entries, dropped = parse_wirelog(path, lines, first_line)
     if "isServer" not in facts:
         raise InputError(path, "no Closing Behavior table (isServer unknown)")

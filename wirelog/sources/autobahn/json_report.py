@@ -13,27 +13,17 @@ import json
 from typing import Any
 
 from wirelog.errors import InputError, TruncatedInputError
-from wirelog.model import Direction, MarkerKind
-from wirelog.sources.autobahn.log import (
+from wirelog.model import Direction
+from wirelog.sources.autobahn.encoding import LogDataError, octets_from_log, payload_from_log
+from wirelog.sources.autobahn.entries import (
+    MARKER_TAGS,
     Entry,
     FrameEntry,
     MarkerEntry,
     OctetsEntry,
     Report,
-    octets_from_log,
-    payload_from_log,
 )
 from wirelog.stats import WireStats
-
-_MARKERS = {
-    "CT": MarkerKind.DELAY,
-    "CTE": MarkerKind.DELAY_FIRED,
-    "KL": MarkerKind.KILL_AFTER,
-    "KLE": MarkerKind.KILL_FIRED,
-    "TI": MarkerKind.CLOSE_AFTER,
-    "TIE": MarkerKind.CLOSE_FIRED,
-    "WLM": MarkerKind.WIRELOG,
-}
 
 
 def load_json(path: str) -> Any:
@@ -98,7 +88,7 @@ def _entry(path: str, i: int, raw: Any) -> Entry:
         if kind in ("RO", "TO"):
             length, text = raw[1]
             _int(length)
-            data = octets_from_log(text, length, path, where)
+            data = octets_from_log(text, length)
             if kind == "RO":
                 return OctetsEntry(i, Direction.RX, length, data)
             return OctetsEntry(i, Direction.TX, length, data, sync=bool(raw[2]))
@@ -131,7 +121,7 @@ def _entry(path: str, i: int, raw: Any) -> Entry:
                 None if chop is None else _int(chop),
                 bool(sync),
             )
-        marker = _MARKERS.get(kind)
+        marker = MARKER_TAGS.get(kind)
         if marker is None:
             raise InputError(path, f"unknown wire-log entry kind {kind!r}", where)
         if kind in ("CT", "KL", "TI"):
@@ -147,6 +137,8 @@ def _entry(path: str, i: int, raw: Any) -> Entry:
         return MarkerEntry(i, marker)
     except InputError:
         raise
+    except LogDataError as exc:
+        raise InputError(path, str(exc), where) from None
     except (TypeError, ValueError, IndexError, AttributeError, UnicodeError):
         raise InputError(path, f"malformed {kind} entry: {str(raw)[:80]}", where) from None
 

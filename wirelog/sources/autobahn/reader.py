@@ -2,14 +2,14 @@
 
 ``parse(path, kind)`` takes the kind :func:`wirelog.pipeline.detect` found:
 
-* ``autobahn-json``: a per-case JSON report (:mod:`.autobahn_json`);
-* ``autobahn-html``: a per-case HTML page (:mod:`.autobahn_html`);
-* ``autobahn-text``: the text of such a page, flattened (:mod:`.autobahn_text`);
+* ``autobahn-json``: a per-case JSON report (:mod:`.json_report`);
+* ``autobahn-html``: a per-case HTML page (:mod:`.html_page`);
+* ``autobahn-text``: the text of such a page, flattened (:mod:`.text_page`);
 * ``autobahn-folder`` / ``autobahn-index``: a reports folder or its
   ``index.json``: every case, sorted by case id numerically ("2.10" after
   "2.9", which the string-sorted index gets wrong), one connection each.
 
-Every form is reduced to a :class:`~.autobahn_log.Report` and built into a
+Every form is reduced to a :class:`~.entries.Report` and built into a
 connection by the same code, so they decode alike.
 """
 
@@ -22,7 +22,13 @@ from collections.abc import Callable
 from wirelog.errors import InputError, UnknownFormatError
 from wirelog.model import Recording
 from wirelog.progress import progress
-from wirelog.sources.autobahn.log import Report, build_connection
+from wirelog.sources.autobahn.build import build_connection
+from wirelog.sources.autobahn.entries import Report
+from wirelog.sources.autobahn.html_page import parse_report as parse_html
+from wirelog.sources.autobahn.json_report import load_json
+from wirelog.sources.autobahn.json_report import parse_report as parse_json
+from wirelog.sources.autobahn.text_page import parse_report as parse_text
+from wirelog.sources.detect import detect
 
 _CASE_FILE = re.compile(r"_case_(\d+(?:_\d+)*)\.(json|html?)$", re.IGNORECASE)
 
@@ -38,16 +44,10 @@ def case_key(case_id: str) -> tuple[int, ...]:
 def read_report(path: str, kind: str) -> Report:
     """One case report in any of the three forms."""
     if kind == "autobahn-json":
-        from wirelog.sources.autobahn.json_report import parse_report
-
-        return parse_report(path)
+        return parse_json(path)
     if kind == "autobahn-html":
-        from wirelog.sources.autobahn.html_page import parse_report as parse_html
-
         return parse_html(path)
     if kind == "autobahn-text":
-        from wirelog.sources.autobahn.text_page import parse_report as parse_text
-
         return parse_text(path)
     raise UnknownFormatError(path, f"not an Autobahn case report ({kind})")
 
@@ -66,8 +66,6 @@ def case_files(path: str, kind: str) -> list[tuple[str, str]]:
     index = path if kind == "autobahn-index" else os.path.join(folder, "index.json")
     found: list[tuple[str, str, str]] = []
     if os.path.isfile(index):
-        from wirelog.sources.autobahn.json_report import load_json
-
         doc = load_json(index)
         if not isinstance(doc, dict):
             raise InputError(index, "not an Autobahn index.json ({agent: {case: ...}})")
@@ -109,8 +107,6 @@ def parse_folder(
 ) -> Recording:
     """Every case of a reports folder (or its ``index.json``): connection
     ``conn`` = position in numeric case order, ``source`` = the case file."""
-    from wirelog.sources.detect import detect
-
     files = case_files(path, kind)
     recording = Recording(source=path, kind=kind)
     failed: list[InputError] = []

@@ -21,16 +21,16 @@ from typing import Any
 
 from wirelog.errors import InputError
 from wirelog.model import Direction, Violation, ViolationKind
+from wirelog.sources.autobahn.entries import FrameEntry, OctetsEntry, Report
+from wirelog.sources.autobahn.grammar import LOG_OFF_NOTE, parse_wirelog
 from wirelog.sources.autobahn.html_page import (
     CLOSING_KEYS,
     STAT_TITLES,
-    parse_wirelog,
     python_value,
     read_page,
     restore_head,
     summary_facts,
 )
-from wirelog.sources.autobahn.log import FrameEntry, OctetsEntry, Report
 from wirelog.stats import STAT_KEYS, WireStats
 
 #: How each Closing Behavior description begins (both suite generations).
@@ -243,9 +243,9 @@ def parse_report(path: str) -> Report:
         raise InputError(path, "no Closing Behavior table (isServer unknown)")
 
     start, log_lines = sections["Wire Log"]
-    disabled = any("Wire log after handshake disabled!" in line for line in log_lines)
+    disabled = any(LOG_OFF_NOTE in line for line in log_lines)
     log: list[tuple[str | None, str]] = [
-        (None, line) for line in log_lines if "Wire log after handshake disabled!" not in line
+        (None, line) for line in log_lines if LOG_OFF_NOTE not in line
     ]
     entries, dropped = parse_wirelog(path, log, start)
 

@@ -15,7 +15,7 @@ from wirelog.pipeline import decode, detect, read
 from wirelog.sources.autobahn.text_page import closing_row, solve_table
 from wirelog.stats import STAT_KEYS, compute
 
-REPORTS = Path(__file__).resolve().parents[2] / "shared" / "autobahn-reports"
+REPORTS = Path(__file__).resolve().parents[4] / "shared" / "autobahn-reports"
 
 
 @pytest.mark.parametrize(

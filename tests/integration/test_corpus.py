@@ -22,7 +22,7 @@ from wirelog.pipeline import decode_recording, detect, read
 from wirelog.protocol.connection import DecodedConnection
 from wirelog.stats import STAT_KEYS, compute
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = Path(__file__).resolve().parents[3] / "shared"
 REPORTS = SHARED / "autobahn-reports"
 FOLDERS = ["testing-a-client", "testing-a-server"]
 

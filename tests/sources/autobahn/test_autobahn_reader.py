@@ -13,7 +13,7 @@ from wirelog.model import Recording
 from wirelog.pipeline import detect, read, stream
 from wirelog.sources.autobahn.reader import case_key
 
-REPORTS = Path(__file__).resolve().parents[2] / "shared" / "autobahn-reports"
+REPORTS = Path(__file__).resolve().parents[4] / "shared" / "autobahn-reports"
 SERVER = REPORTS / "testing-a-server"
 
 needs_corpus = pytest.mark.skipif(not REPORTS.is_dir(), reason="../shared/autobahn-reports missing")

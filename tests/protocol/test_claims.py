@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from wirelog.model import (
     Chunk,
     ClaimedFrame,
@@ -250,3 +252,95 @@ def test_a_frame_the_wire_cut_is_not_filled_from_its_claim() -> None:
     assert (f.payload, f.complete, f.from_log) == (b"He", False, False)
     assert ViolationKind.TRUNCATED_FRAME in f.violations
     assert not [v for v in dc.violations if v.kind is ViolationKind.CLAIM_MISMATCH]
+
+
+def rx_frame(index: int, opcode: int, chunk: int | None, **kw: object) -> Frame:
+    fields: dict[str, object] = {"payload": b"", "length": 0, "offset": 10 * index}
+    fields.update(kw)
+    return Frame(
+        RX,
+        Role.SERVER,
+        index,
+        True,
+        int(fields.pop("rsv", 0)),  # type: ignore[call-overload]
+        opcode,
+        False,
+        None,
+        header_length=2,
+        chunk=chunk,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def test_alignment_pairs_a_frame_told_differently_and_skips_to_the_nearer_match() -> None:
+    # No claim matches the frame's header bits anywhere: the same position,
+    # told differently, is one pair (a mismatch for cross_check).
+    f = rx_frame(0, 1, 1)
+    c = claim(RX, 2, 2, b"")
+    assert align([f], [c]) == [(f, c)]
+    assert cross_check(f, c, False) == ["opcode is 1 on the wire but 2 in the log"]
+    # A TF logged after the octets of a frame cannot describe it.
+    tx = replace(f, direction=TX, chunk=1)
+    late = claim(TX, 5, 2, b"")
+    assert align([tx], [late]) == [(tx, None), (None, late)]
+    # A frame with no chunk pairs with whatever claim stands in its place.
+    loose = replace(f, chunk=None)
+    assert align([loose], [c]) == [(loose, c)]
+    # The claims that match later are nearer than the frames: skip claims.
+    frames = [rx_frame(0, 9, 1)]
+    claims = [claim(RX, 2, 10, b""), claim(RX, 3, 9, b"")]
+    assert align(frames, claims) == [(None, claims[0]), (frames[0], claims[1])]
+
+
+def test_claims_the_octets_do_not_show_are_findings() -> None:
+    pong = encode_frame(10, b"")
+    conn = client_conn(
+        [Chunk(TX, REQ, len(REQ), 0), Chunk(RX, RESP + pong, len(RESP) + 2, 1)],
+        [claim(RX, 2, 9, b""), claim(RX, 3, 10, b""), claim(RX, 4, 8, b"\x03\xe8")],
+    )
+    dc = decode_connection(conn, reconcile=reconcile)
+    found = [v.detail for v in dc.violations if v.kind is ViolationKind.CLAIM_MISMATCH]
+    assert len(found) == 2
+    assert "that the octets do not show here" in found[0]
+    assert "the log claims a received frame (CLOSE, 2 bytes)" in found[1]
+    # Frames taken from the log stand where the log has them (after the RO).
+    assert [(f.opcode, f.from_log) for f in dc.frames] == [(10, False), (9, True), (8, True)]
+
+
+def test_a_tf_after_the_last_write_never_left_when_octets_were_lost() -> None:
+    frames = [replace(rx_frame(0, 1, 2), direction=TX)]
+    conn = client_conn([Chunk(TX, REQ, len(REQ), 0)], [])
+    conn.handshake_request = None
+    out, findings = reconcile(conn, TX, [], [claim(TX, 5, 8, b"")], True)
+    assert (out, findings) == ([], [])
+    out, _ = reconcile(conn, TX, frames, [claim(TX, 1, 1, b"")], False)
+    assert out == frames
+
+
+def test_compressed_rf_payloads_are_not_compared_nor_filled() -> None:
+    f = rx_frame(0, 1, 1, rsv=4, payload=b"xy", length=5)
+    c = replace(claim(RX, 2, 1, b"hello"), rsv=4)
+    assert cross_check(f, c, False) == []
+    from wirelog.protocol.claims import _fill_payload
+
+    assert _fill_payload(f, c) is f
+    other = replace(claim(RX, 2, 1, b"zzzzz"), rsv=0)
+    assert _fill_payload(replace(f, rsv=0), other) == replace(f, rsv=0)
+
+
+def test_a_frame_taken_from_a_claim_gets_the_decoders_header_checks() -> None:
+    from wirelog.protocol.claims import claimed_frame
+
+    c = replace(claim(TX, 1, 9, b"p" * 64, length=200), fin=False, rsv=2)
+    f = claimed_frame(c, Role.SERVER)
+    assert f.violations == (
+        ViolationKind.RSV_WITHOUT_EXTENSION,
+        ViolationKind.CONTROL_FRAME_TOO_LONG,
+        ViolationKind.CONTROL_FRAME_FRAGMENTED,
+    )
+    assert f.header_length == 4 and f.from_log and f.offset is None
+    masked = claimed_frame(claim(TX, 1, 1, b"x", mask=MASK), Role.SERVER)
+    assert masked.violations == (ViolationKind.MASKED_SERVER_FRAME,)
+    bare = claimed_frame(claim(TX, 1, 1, b"x" * 70000), Role.CLIENT)
+    assert bare.violations == (ViolationKind.UNMASKED_CLIENT_FRAME,)
+    assert bare.header_length == 10

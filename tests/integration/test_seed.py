@@ -18,7 +18,7 @@ from wirelog.pipeline import decode, detect, read
 from wirelog.protocol.decoder import parse_close
 from wirelog.stats import compute
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SEED = ROOT / "samples" / "autobahnpython_case_2_2.txt"
 SHARED_SEED = ROOT.parent / "shared" / "seeds" / "autobahnpython_case_2_2.txt"
 
