@@ -3,7 +3,7 @@ replay's recording.
 
 The rules follow Autobahn, whose reports are the reference (spec
 ``autobahn-wirelog.md`` §1.2, §3.5-§3.7), checked against its own verdict
-fields on every shared report (``tests/summary/test_closing_corpus.py``):
+fields on every shared report (``tests/summary/test_summary_corpus.py``):
 
 * **Who closed** is the sender of the first close frame, frames ordered by
   the chunk that holds their first header octet (sending begins there). A

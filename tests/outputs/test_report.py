@@ -27,7 +27,7 @@ from wirelog.outputs.report import (
 )
 from wirelog.pipeline import decode, decode_recording
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "autobahn-reports"
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "autobahn-reports"
 PRE = re.compile(r'<pre class="(wirelog_[a-z_]+)">(.*?)</pre>', re.S)
 
 
@@ -119,7 +119,7 @@ def decode_recording_one(conn: Connection) -> list[object]:
 
 
 def test_pcap_report_has_every_section() -> None:
-    path = Path(__file__).resolve().parent.parent / "samples" / "ws_basic.pcap"
+    path = Path(__file__).resolve().parents[2] / "samples" / "ws_basic.pcap"
     result = CliRunner().invoke(app, ["report", str(path)])
     assert result.exit_code == 0, result.output
     out = result.output
@@ -139,7 +139,7 @@ def test_rx_frames_of_a_deflate_capture_show_the_inflated_payload() -> None:
     """Autobahn's RF shows a compressed frame's inflated output (spec §1.3)."""
     import json
 
-    samples = Path(__file__).resolve().parent.parent / "samples"
+    samples = Path(__file__).resolve().parents[2] / "samples"
     manifest = json.loads((samples / "manifest.json").read_text())
     sent = manifest["aiohttp_deflate"]["connections"][0]["client_sent"][0]
     text = bytes.fromhex(sent["hex"]).decode()  # the server echoes it
