@@ -35,7 +35,6 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from wirelog.model import Direction, MarkerKind, Opcode, Role
 from wirelog.outputs.statsview import TITLES, stats_entry
 from wirelog.protocol.connection import DecodedConnection
 
@@ -43,10 +42,11 @@ from wirelog.protocol.connection import DecodedConnection
 # and ``encode_text`` stay importable from here for this module's callers.
 from wirelog.sources.autobahn.encoding import ascii_log as ascii_log
 from wirelog.sources.autobahn.encoding import bin_log as bin_log
-from wirelog.sources.autobahn.grammar import WRAP
+from wirelog.sources.autobahn.grammar import LOG_OFF_NOTE, WRAP
 from wirelog.sources.autobahn.render import encode_text as encode_text
 from wirelog.sources.autobahn.render import wire_log as wire_log
-from wirelog.stats import STAT_KEYS, compute
+from wirelog.stats import STAT_KEYS
+from wirelog.summary import closing_of, summarize
 
 # -- closing behavior -----------------------------------------------------------------
 
@@ -87,59 +87,19 @@ CLOSING_KEYS: tuple[tuple[str, str], ...] = (
 )
 
 UNKNOWN = "?"
-LOG_OFF_NOTE = "Wire log after handshake disabled!"
-"""Autobahn's note when the log was off at the end (``createWirelog`` false, spec §2.1)."""
 
 
 def closing_behavior(dc: DecodedConnection) -> tuple[list[tuple[str, str, str]], bool]:
-    """Rows (key, value, description) and whether they were derived (not reported)."""
-    meta = dc.connection.meta
-    if all(k in meta for k, _ in CLOSING_KEYS):
-        return [(k, str(meta[k]), d) for k, d in CLOSING_KEYS], False
-    derived = _derive_closing(dc)
-    rows = []
-    for k, d in CLOSING_KEYS:
-        v = meta[k] if k in meta else derived.get(k, UNKNOWN)
-        rows.append((k, v if isinstance(v, str) and v == UNKNOWN else str(v), d))
-    return rows, True
+    """Rows (key, value, description) and whether they were derived (not reported).
 
-
-def _derive_closing(dc: DecodedConnection) -> dict[str, Any]:
-    conn = dc.connection
-    closes = [m for m in dc.messages if m.opcode == Opcode.CLOSE]
-    first = {d: next((m for m in closes if m.direction is d), None) for d in Direction}
-    close_frames = [f for f in dc.frames if f.opcode == Opcode.CLOSE]
-    tcp = [
-        m for m in conn.markers if m.kind in (MarkerKind.FIN, MarkerKind.RST, MarkerKind.DROPPED)
-    ]
-    tcp.sort(key=lambda m: m.index)
-    out: dict[str, Any] = {"isServer": conn.recorder is Role.SERVER}
-    if close_frames:
-        out["closedByMe"] = close_frames[0].direction is Direction.TX
-    else:
-        out["closedByMe"] = False
-    dropper = tcp[0].direction if tcp else None
-    if dropper is not None:
-        out["droppedByMe"] = dropper is Direction.TX
-    both = first[Direction.TX] is not None and first[Direction.RX] is not None
-    server_dir = conn.direction_of(Role.SERVER)
-    if dropper is not None:
-        out["wasClean"] = both and dropper is server_dir
-        if not out["wasClean"]:
-            if not both:
-                who = "peer" if first[Direction.RX] is None else "I"
-                out["wasNotCleanReason"] = (
-                    f"TCP closed without a complete closing handshake ({who} sent no close frame)"
-                )
-            else:
-                out["wasNotCleanReason"] = "the client, not the server, dropped the TCP connection"
-        else:
-            out["wasNotCleanReason"] = None
-    for d, pre in ((Direction.TX, "local"), (Direction.RX, "remote")):
-        m = first[d]
-        out[f"{pre}CloseCode"] = m.close_code if m is not None else None
-        out[f"{pre}CloseReason"] = (m.close_reason or None) if m is not None else None
-    return out
+    The values are :meth:`wirelog.summary.Closing.autobahn`: the report's own
+    where it has them, else what the decoded traffic tells, else ``?``."""
+    closing = closing_of(dc)
+    reported = dict(closing.reported)
+    if all(k in reported for k, _ in CLOSING_KEYS):
+        return [(k, str(reported[k]), d) for k, d in CLOSING_KEYS], False
+    values = closing.autobahn()
+    return [(k, str(values[k]) if k in values else UNKNOWN, d) for k, d in CLOSING_KEYS], True
 
 
 # -- statistics tables -----------------------------------------------------------------
@@ -147,7 +107,7 @@ def _derive_closing(dc: DecodedConnection) -> dict[str, Any]:
 
 def stats_tables(dc: DecodedConnection) -> tuple[dict[str, Any], list[tuple[str, list[list[str]]]]]:
     """The ``wirelog stats`` entry and the four tables as rows of cells."""
-    entry = stats_entry(dc.connection, compute(dc.connection, dc.frames))
+    entry = stats_entry(dc.connection, summarize(dc).stats)
     tables: list[tuple[str, list[list[str]]]] = []
     for key in STAT_KEYS:
         hist = {int(k): int(v) for k, v in entry[key].items()}

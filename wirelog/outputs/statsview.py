@@ -14,24 +14,25 @@ from typing import Any
 
 from wirelog.model import Chunk, Connection, Frame
 from wirelog.pipeline import ConnectionEnd, Options, stream
-from wirelog.stats import STAT_KEYS, StatsAccumulator, WireStats, reported
+from wirelog.stats import STAT_KEYS, WireStats, reported
+from wirelog.summary import Tally
 
 
 def connection_stats(path: str, options: Options | None = None) -> Iterator[dict[str, Any]]:
-    accs: dict[int, StatsAccumulator] = {}
+    """One :func:`stats_entry` per connection, counted by :class:`wirelog.summary.Tally`
+    (the count ``wirelog.load`` makes), as each connection ends."""
+    tallies: dict[int, Tally] = {}
     for conn, item in stream(path, options):
-        acc = accs.get(id(conn))
-        if acc is None:
-            acc = accs[id(conn)] = StatsAccumulator()
-            if conn.claims:
-                acc.claims(conn.claims)
+        tally = tallies.get(id(conn))
+        if tally is None:
+            tally = tallies[id(conn)] = Tally(conn)
         if isinstance(item, Chunk):
-            acc.chunk(item.direction, item.length)
+            tally.chunk(item)
         elif isinstance(item, Frame):
-            acc.frame(item)
+            tally.frame(item)
         elif isinstance(item, ConnectionEnd):
-            del accs[id(conn)]
-            yield stats_entry(conn, acc.stats)
+            del tallies[id(conn)]
+            yield stats_entry(conn, tally.stats)
 
 
 def stats_entry(conn: Connection, logged: WireStats) -> dict[str, Any]:

@@ -10,7 +10,9 @@ agree and payloads are compared as far as both go.
 
 The closing behaviour is compared as Autobahn describes it (spec §3.7): who
 sent the first close frame, each side's close code, whether the closing
-handshake completed, and who dropped TCP (and whether by reset).
+handshake completed, and who dropped TCP (and whether by reset), each side
+derived by :func:`wirelog.summary.closing_of`, the rule the report and the
+replay's recording use too.
 """
 
 from __future__ import annotations
@@ -20,46 +22,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wirelog.model import Frame, Marker, MarkerKind, Message, Opcode, Role, ViolationKind
+from wirelog.model import Frame, Message, Opcode, Role, ViolationKind
 from wirelog.protocol.connection import DecodedConnection
+from wirelog.summary import Closing, closing_of
+
+__all__ = ["Closing", "Difference", "Verdict", "closing_of", "compare", "events_of"]
 
 V_TRUNCATED = ViolationKind.TRUNCATED_FRAME
 
 #: Compare at most this much payload through the sequence matcher; longer
 #: complete payloads are then compared in full pair by pair.
 PREFIX = 64
-
-
-@dataclass(frozen=True, slots=True)
-class Closing:
-    closed_by: Role | None
-    """Who sent the first close frame."""
-    client_code: int | None
-    server_code: int | None
-    client_sent: bool
-    server_sent: bool
-    dropped_by: Role | None
-    reset: bool
-
-    @property
-    def clean(self) -> bool:
-        """Both close frames were exchanged (RFC 6455 §7.1.1 closing handshake)."""
-        return self.client_sent and self.server_sent
-
-    def rows(self) -> list[tuple[str, str]]:
-        def role(r: Role | None) -> str:
-            return r.value if r is not None else "-"
-
-        def code(sent: bool, c: int | None) -> str:
-            return "-" if not sent else str(c) if c is not None else "(none)"
-
-        return [
-            ("closedBy", role(self.closed_by)),
-            ("clientCloseCode", code(self.client_sent, self.client_code)),
-            ("serverCloseCode", code(self.server_sent, self.server_code)),
-            ("wasClean", str(self.clean)),
-            ("droppedBy", role(self.dropped_by) + (" (reset)" if self.reset else "")),
-        ]
 
 
 @dataclass(slots=True)
@@ -102,51 +75,6 @@ class Verdict:
             },
             "events": {"a": self.a_events, "b": self.b_events},
         }
-
-
-def closing_of(dc: DecodedConnection) -> Closing:
-    conn = dc.connection
-    closes = sorted(
-        (f for f in dc.frames if f.opcode == Opcode.CLOSE),
-        key=lambda f: (f.chunk if f.chunk is not None else 1 << 60, f.ts or 0.0),
-    )
-    first: dict[Role, Frame] = {}
-    for f in closes:
-        first.setdefault(f.sender, f)
-    closed_by = closes[0].sender if closes else None
-    codes: dict[Role, int | None] = {}
-    for r, f in first.items():
-        codes[r] = (f.payload[0] << 8 | f.payload[1]) if len(f.payload) >= 2 else None
-    dropped_by: Role | None = None
-    reset = False
-    drops: list[Marker] = sorted(
-        (
-            m
-            for m in conn.markers
-            if m.kind in (MarkerKind.FIN, MarkerKind.RST, MarkerKind.DROPPED)
-            and m.direction is not None
-        ),
-        key=lambda m: m.index,
-    )
-    if drops:
-        assert drops[0].direction is not None
-        dropped_by = conn.sender(drops[0].direction)
-        reset = any(
-            m.kind is MarkerKind.RST and conn.sender(m.direction) is dropped_by
-            for m in drops
-            if m.direction
-        )
-    elif "droppedByMe" in conn.meta:
-        dropped_by = conn.recorder if conn.meta["droppedByMe"] else conn.recorder.other
-    return Closing(
-        closed_by,
-        codes.get(Role.CLIENT),
-        codes.get(Role.SERVER),
-        Role.CLIENT in first,
-        Role.SERVER in first,
-        dropped_by,
-        reset,
-    )
 
 
 def events_of(dc: DecodedConnection, role: Role) -> list[tuple[Any, ...]]:

@@ -14,7 +14,7 @@ import wirelog
 from wirelog.cli.app import app
 from wirelog.model import Recording
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT.parent / "shared" / "autobahn-reports"
 CASES = [
     CORPUS / "testing-a-server" / "websock_server_case_2_2.json",

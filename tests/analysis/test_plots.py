@@ -23,7 +23,7 @@ import wirelog
 from wirelog.analysis import plots
 from wirelog.cli.app import app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_analysis import synthetic_recording  # noqa: E402
 

@@ -150,3 +150,62 @@ def test_close_rx_payload() -> None:
     m = wirelog.load(seed_recording()).messages()
     close = m[(m["opcode_name"] == "CLOSE") & (m["dir"] == "rx")].iloc[0]
     assert close["code"] == int.from_bytes(CLOSE_RX[2:4], "big") == 1000
+
+
+def test_a_capture_names_its_inputs_and_takes_every_kind_of_source() -> None:
+    from pathlib import Path
+
+    dc = decode_recording(seed_recording("d"))[0]
+    sources = [seed_recording("r"), seed_connection("c"), dc, Path("x.pcap")]
+    cap = wirelog.load(sources)
+    assert repr(cap) == "<wirelog.Capture r, c, d#0 +1>"
+    assert repr(wirelog.load(dc)) == "<wirelog.Capture d#0>"
+    several = wirelog.load([seed_recording("a"), seed_connection("b"), dc])
+    assert [d.source for d in several.decoded()] == ["a", "b", "d"]
+    assert several.decoded() is several.decoded()  # decoded once
+    only = wirelog.load([seed_connection("a", conn=0), seed_connection("b", conn=3)], conns=3)
+    assert [d.conn for d in only.decoded()] == [3]
+    assert only.connections()["conn"].tolist() == [3]
+
+
+def test_options_accept_single_ints_and_keep_data() -> None:
+    cap = wirelog.load(seed_recording(), ws_ports=80, ports=[80, 81], keep_data=1)
+    assert cap.options.ws_ports == (80,) and cap.options.ports == (80, 81)
+    assert cap.options.keep_data is True
+
+
+def test_report_of_one_connection_and_unknown_ones() -> None:
+    cap = wirelog.load([seed_connection("a", conn=0), seed_connection("b", conn=1)])
+    one = cap.report(conn=1)
+    assert "b - Connection 1" in one and "a - Connection 0" not in one
+    assert cap.report(fmt="html").startswith("<!DOCTYPE html>")
+    with pytest.raises(UsageError):
+        cap.report(conn=7)
+    with pytest.raises(UsageError):
+        cap.plot("pie")
+
+
+def test_many_connections_render_with_a_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections.abc import Iterator
+    from contextlib import contextmanager
+
+    from wirelog.analysis import loaded
+
+    advanced: list[tuple[str, int | None, int]] = []
+
+    class Bar:
+        def __init__(self, what: str, total: int | None) -> None:
+            self.what, self.total = what, total
+
+        def advance(self, n: int) -> None:
+            advanced.append((self.what, self.total, n))
+
+    @contextmanager
+    def fake(what: str, total: int | None) -> Iterator[Bar]:
+        yield Bar(what, total)
+
+    monkeypatch.setattr(loaded, "progress", fake)
+    cap = wirelog.load([seed_connection(f"s{i}", conn=i) for i in range(50)])
+    text = cap.report()
+    assert text.count("Connection ") == 50
+    assert advanced == [("rendering", 50, 1)] * 50

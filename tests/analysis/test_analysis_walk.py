@@ -9,7 +9,7 @@ import pytest
 from analysis_seed import seed_recording
 
 import wirelog
-from wirelog.analysis import loaded
+from wirelog.analysis import loaded, walk
 
 
 def test_quiet_when_not_a_terminal(capfd: pytest.CaptureFixture[str]) -> None:
@@ -33,6 +33,7 @@ def test_the_bar_counts_decoded_octets(monkeypatch: pytest.MonkeyPatch) -> None:
         calls.append((description, total))
         yield Bar()
 
+    monkeypatch.setattr(walk, "progress", fake)
     monkeypatch.setattr(loaded, "progress", fake)
     wirelog.load([seed_recording("a"), seed_recording("b"), seed_recording("c")]).frames()
     assert calls == [("decoding", None)]
@@ -44,6 +45,7 @@ def test_rich_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     from wirelog import progress
 
     monkeypatch.setattr(progress, "enabled", lambda: True)
+    monkeypatch.setattr(walk, "progress", progress.progress)
     monkeypatch.setattr(loaded, "progress", progress.progress)
     frames = wirelog.load([seed_recording("a"), seed_recording("b")]).frames()
     assert len(frames) == 8

@@ -13,7 +13,7 @@ import pytest
 import wirelog
 from wirelog.errors import PartialInputWarning, UnknownFormatError
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 WIRELOG = [sys.executable, "-c", "from wirelog.cli import main; main()"]
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from wirelog.cli.app import app
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def _run(path: Path) -> nbformat.NotebookNode:

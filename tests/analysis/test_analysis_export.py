@@ -15,7 +15,7 @@ from wirelog.analysis import table
 from wirelog.cli.app import app
 from wirelog.outputs import formats as output
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 INPUTS = [SAMPLES / "ws_basic.pcap", SAMPLES / "multi_conn.pcap", SEED]
 
 

@@ -18,16 +18,12 @@ from typer.testing import CliRunner
 
 from wirelog.cli.app import app
 from wirelog.model import ClaimedFrame, Connection, Direction, Role
-from wirelog.outputs.report import (
-    ascii_log,
-    bin_log,
-    encode_text,
-    render_text,
-    wire_log,
-)
+from wirelog.outputs.report import render_text
 from wirelog.pipeline import decode, decode_recording
+from wirelog.sources.autobahn.encoding import ascii_log, bin_log
+from wirelog.sources.autobahn.render import encode_text, wire_log
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "autobahn-reports"
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "autobahn-reports"
 PRE = re.compile(r'<pre class="(wirelog_[a-z_]+)">(.*?)</pre>', re.S)
 
 
@@ -119,7 +115,7 @@ def decode_recording_one(conn: Connection) -> list[object]:
 
 
 def test_pcap_report_has_every_section() -> None:
-    path = Path(__file__).resolve().parent.parent / "samples" / "ws_basic.pcap"
+    path = Path(__file__).resolve().parents[2] / "samples" / "ws_basic.pcap"
     result = CliRunner().invoke(app, ["report", str(path)])
     assert result.exit_code == 0, result.output
     out = result.output
@@ -139,7 +135,7 @@ def test_rx_frames_of_a_deflate_capture_show_the_inflated_payload() -> None:
     """Autobahn's RF shows a compressed frame's inflated output (spec §1.3)."""
     import json
 
-    samples = Path(__file__).resolve().parent.parent / "samples"
+    samples = Path(__file__).resolve().parents[2] / "samples"
     manifest = json.loads((samples / "manifest.json").read_text())
     sent = manifest["aiohttp_deflate"]["connections"][0]["client_sent"][0]
     text = bytes.fromhex(sent["hex"]).decode()  # the server echoes it

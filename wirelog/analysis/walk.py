@@ -1,0 +1,161 @@
+"""The one pass :func:`wirelog.load` makes over its inputs.
+
+It walks :func:`wirelog.pipeline.stream` (the walk ``wirelog decode`` and
+``wirelog stats`` make), keeps the objects each table is built from, and
+counts every connection with :class:`wirelog.summary.Tally`, so a DataFrame
+row is the row the CLI prints and a statistics entry holds the numbers
+``wirelog stats`` prints. An input that fails part-way keeps what came
+before the failure.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+from wirelog.analysis import table
+from wirelog.errors import InputError, PartialInputWarning
+from wirelog.model import Chunk, Connection, Frame, Handshake, Message, Recording, Violation
+from wirelog.outputs.statsview import stats_entry
+from wirelog.pipeline import (
+    ConnectionEnd,
+    Options,
+    StreamItem,
+    decode_recording,
+    decoded_events,
+    stream,
+)
+from wirelog.progress import progress
+from wirelog.protocol.connection import DecodedConnection
+from wirelog.summary import ConnectionSummary, Problem, Tally
+
+Source = str | os.PathLike[str] | Recording | Connection | DecodedConnection
+Kept = list[tuple[Connection, Any]]
+
+
+class Walk:
+    """What one pass over the inputs keeps: per table level the
+    ``(connection, object)`` pairs, the connections table, each connection's
+    start (for the ``t`` column) and its ``wirelog stats`` entry."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.objs: dict[str, Kept] = {lv: [] for lv in table.LEVELS}
+        self.conns = table.Builder("connections")
+        self.starts: dict[tuple[str, int], float] = {}
+        self.entries: list[dict[str, Any]] = []
+        self.errors: list[InputError] = []
+        """Inputs that failed part-way; what came before the failure is kept."""
+        self._taken = 0
+
+    def run(self, sources: list[Source]) -> None:
+        # The unit is octets decoded (what DownloadColumn shows): a capture's
+        # size is known only after it has been read, so the total stays open.
+        with progress("decoding", None) as bar:
+            for src in sources:
+                tallies: dict[int, Tally] = {}
+                taken = self._taken
+                try:
+                    self._take(src, tallies, bar)
+                except InputError as exc:
+                    if self._taken == taken:
+                        raise  # nothing readable at all: no partial result to keep
+                    self.failed(exc)
+                for tally in tallies.values():
+                    self._close(tally.summary())
+
+    def _take(self, src: Source, tallies: dict[int, Tally], bar: Any) -> None:
+        chops, frames, msgs, viols = (self.objs[lv] for lv in table.LEVELS)
+        for conn, item in self.items(src):
+            self._taken += 1
+            tally = tallies.get(id(conn))
+            if tally is None:
+                tally = tallies[id(conn)] = Tally(conn)
+            if isinstance(item, Chunk):
+                tally.chunk(item)
+                chops.append((conn, item))
+                bar.advance(item.length)
+            elif isinstance(item, Frame):
+                frames.append((conn, item))
+                _listed(viols, conn, tally.frame(item))
+            elif isinstance(item, Message):
+                msgs.append((conn, item))
+                _listed(viols, conn, tally.message(item))
+            elif isinstance(item, Violation):
+                _listed(viols, conn, tally.violation(item))
+            elif isinstance(item, Handshake):
+                tally.handshake(item)
+            elif isinstance(item, ConnectionEnd):
+                self._close(tallies.pop(id(conn)).summary())
+
+    def _close(self, s: ConnectionSummary) -> None:
+        conn = s.connection
+        self.entries.append(stats_entry(conn, s.stats))
+        self.conns.add(connection_row(s))
+        if s.start is not None:
+            self.starts[(conn.source, conn.conn)] = s.start
+
+    def failed(self, exc: InputError) -> None:
+        """Record an input that failed part-way; notebooks get a warning,
+        the CLI prints the error after rendering what there is."""
+        if all(str(e) != str(exc) for e in self.errors):
+            self.errors.append(exc)
+            warnings.warn(PartialInputWarning(str(exc)), stacklevel=5)
+
+    def items(self, src: Source) -> Iterator[tuple[Connection, StreamItem]]:
+        if isinstance(src, DecodedConnection):
+            yield from decoded_events(src)
+        elif isinstance(src, Recording | Connection):
+            for dc in decode_recording(as_recording(src)):
+                if not self.options.conns or dc.conn in self.options.conns:
+                    yield from decoded_events(dc)
+        else:
+            yield from stream(os.fspath(src), self.options)
+
+
+def _listed(out: Kept, conn: Connection, found: list[Problem]) -> None:
+    for v, on in found:
+        out.append((conn, (v, on)))
+
+
+def as_recording(src: Recording | Connection) -> Recording:
+    if isinstance(src, Connection):
+        return Recording(src.source, "memory", [src])
+    return src
+
+
+def connection_row(s: ConnectionSummary) -> dict[str, Any]:
+    """The ``connections`` table's row (:data:`wirelog.analysis.table.SCHEMAS`)."""
+    c = s.connection
+    hs = s.handshake
+    case = c.meta.get("id")
+    behavior = c.meta.get("behavior")
+    return {
+        "source": c.source,
+        "conn": c.conn,
+        "recorder": c.recorder.value,
+        "client": c.client,
+        "server": c.server,
+        "start": s.start,
+        "duration": s.duration,
+        "status": hs.status if hs else None,
+        "target": hs.target if hs else None,
+        "subprotocol": hs.subprotocol if hs else None,
+        "extensions": hs.extensions if hs else None,
+        "chops_tx": s.tx.chops,
+        "chops_rx": s.rx.chops,
+        "octets_tx": s.tx.octets,
+        "octets_rx": s.rx.octets,
+        "frames_tx": s.tx.frames,
+        "frames_rx": s.rx.frames,
+        "messages_tx": s.tx.messages,
+        "messages_rx": s.rx.messages,
+        "close_tx": s.tx.close_code,
+        "close_rx": s.rx.close_code,
+        "violations": s.violations,
+        "findings": s.findings,
+        "case": str(case) if case is not None else None,
+        "behavior": str(behavior) if behavior is not None else None,
+    }
