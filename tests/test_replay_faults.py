@@ -16,7 +16,7 @@ from wirelog.model import Direction, Marker, MarkerKind, Recording, Role
 from wirelog.pipeline import read
 from wirelog.protocol.connection import decode_connection
 from wirelog.replay import run
-from wirelog.replay.client import parse_target
+from wirelog.replay.target import parse_target
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = os.path.join(ROOT, "samples", "autobahnpython_case_2_2.txt")

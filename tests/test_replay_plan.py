@@ -29,7 +29,9 @@ from wirelog.model import (
 from wirelog.pipeline import read
 from wirelog.protocol.decoder import decode_frames, encode_frame
 from wirelog.protocol.handshake import accept_for
-from wirelog.replay.plan import Need, Progress, build_plan, edit_head
+from wirelog.replay.head import edit_head
+from wirelog.replay.plan import build_plan
+from wirelog.replay.progress import Need, Progress
 
 TX, RX = Direction.TX, Direction.RX
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
