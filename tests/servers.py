@@ -39,6 +39,7 @@ import pytest
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Role
 from wirelog.protocol.decoder import encode_frame
 from wirelog.protocol.handshake import accept_for
+from wirelog.replay.head import request_key
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLES = os.path.join(ROOT, "samples")
@@ -224,18 +225,10 @@ def _read_head(conn: socket.socket, limit: float = 5.0) -> bytes:
     return buf
 
 
-def _key(head: bytes) -> str:
-    for line in head.split(b"\r\n"):
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"sec-websocket-key":
-            return value.strip().decode()
-    return ""
-
-
 def _upgrade(head: bytes) -> bytes:
     return (
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Accept: " + accept_for(_key(head)).encode() + b"\r\n\r\n"
+        b"Sec-WebSocket-Accept: " + accept_for(request_key(head) or "").encode() + b"\r\n\r\n"
     )
 
 

@@ -1,77 +1,46 @@
-"""Misbehaving targets: each ends in one clear line on stderr, exit 2, within
-the timeout; never a hang, never a traceback."""
+"""The session state machine against live peers: causal waits, recorded
+pauses, Autobahn timers, and how it ends, including against misbehaving
+targets (each ends as a one-line outcome within the timeout, never a hang)."""
 
 from __future__ import annotations
 
-import os
 import time
+from dataclasses import replace
 
 import pytest
-from servers import Misbehaving, refused_port, seed_connection
-from typer.testing import CliRunner
+from servers import Misbehaving, Server, seed_connection, ws_echo  # noqa: F401
+from sessions import timed_session
 
-from wirelog.cli import app
-from wirelog.errors import TargetError, UsageError
 from wirelog.model import Direction, Marker, MarkerKind, Recording, Role
-from wirelog.pipeline import read
 from wirelog.protocol.connection import decode_connection
 from wirelog.replay import run
-from wirelog.replay.target import parse_target
+from wirelog.replay.plan import build_plan
+from wirelog.replay.session import UNKNOWN_END_GRACE, Runner
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SEED = os.path.join(ROOT, "samples", "autobahnpython_case_2_2.txt")
 TIMEOUT = 1.0
 
 
-def cli(*args: str) -> tuple[int, str, str, float]:
-    start = time.monotonic()
-    r = CliRunner().invoke(app, list(args))
-    return r.exit_code, r.stdout, r.stderr, time.monotonic() - start
-
-
-def _one_line(err: str) -> str:
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    assert lines[0].startswith("wirelog: ")
-    return lines[0]
-
-
-def test_refused() -> None:
-    port = refused_port()
-    code, _, err, took = cli("replay", SEED, "--target", f"ws://127.0.0.1:{port}/")
-    assert code == 2 and took < 2
-    assert _one_line(err) == f"wirelog: 127.0.0.1:{port}: connection refused"
-    with pytest.raises(TargetError, match="connection refused"):
-        run.replay(read(SEED), f"ws://127.0.0.1:{port}/")
-
-
-@pytest.mark.parametrize(
-    ("mode", "expect", "slowest"),
-    [
-        ("reset", "reset: the server reset the connection after 1 of 3 writes", 1.0),
-        ("stall", "stalled: no answer within 1 s while waiting for the HTTP head", 2 * TIMEOUT + 1),
-        ("404", "not upgraded: the server answered 'HTTP/1.1 404 Not Found' instead of 101", 1.0),
-        ("noclose", "never closed: the server did not drop TCP within 1 s", TIMEOUT + 1),
-        ("reset-mid", "reset: the server reset the connection after 3 of 3 writes", 1.0),
-        ("garbage", "not valid WebSocket framing", 2 * TIMEOUT + 1),
-    ],
-)
-def test_misbehaving_server(mode: str, expect: str, slowest: float) -> None:
-    with Misbehaving(mode) as srv:
-        code, out, err, took = cli("replay", SEED, "--target", srv.url, "--timeout", str(TIMEOUT))
-    assert code == 2, out + err
-    line = _one_line(err)
-    assert expect in line or any(expect in x for x in out.splitlines()), out + err
-    assert took < slowest, took
-    assert "Verdict: FAULT" in out
+def _seed() -> Recording:
+    return Recording("seed", "autobahn-text", [seed_connection()])
 
 
 def test_404_sends_nothing_after_the_refusal() -> None:
     with Misbehaving("404") as srv:
-        report = run.replay(read(SEED), srv.url, run.Options(timeout=TIMEOUT))
+        report = run.replay(_seed(), srv.url, run.Options(timeout=TIMEOUT))
     assert report.result.outcome.writes_sent == 1
     assert any("404" in f for f in report.verdict.faults)
+    assert "the peer closed the connection before 2 recorded write(s)" in report.verdict.notes
+
+
+def test_a_refused_upgrade_that_stays_open_gets_nothing_more() -> None:
+    """The 404 arrived but the server keeps the connection: a real client
+    would send nothing more (RFC 6455 §4.1), nor does the replay."""
+    runner = Runner(build_plan(seed_connection()))
+    assert not runner._not_websocket()
+    runner.on_data(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+    assert runner._not_websocket()
+    assert runner.outcome.notes == ["not upgraded: the server answered 'HTTP/1.1 404 Not Found'"]
+    assert runner.conn.chunks[0].direction is Direction.RX
 
 
 def test_stall_is_bounded_by_one_budget() -> None:
@@ -79,32 +48,26 @@ def test_stall_is_bounded_by_one_budget() -> None:
     timeout for the writes and one for the close, not one per write."""
     with Misbehaving("stall") as srv:
         start = time.monotonic()
-        report = run.replay(read(SEED), srv.url, run.Options(timeout=TIMEOUT))
+        report = run.replay(_seed(), srv.url, run.Options(timeout=TIMEOUT))
         took = time.monotonic() - start
-    assert report.result.outcome.stalled
-    assert report.result.outcome.writes_sent == 3
+    o = report.result.outcome
+    assert o.stalled
+    assert o.writes_sent == 3
     assert took < 2 * TIMEOUT + 0.8
+    assert o.faults[0].startswith(
+        "stalled: no answer within 1 s while waiting for the HTTP head before chunk 3 (got nothing)"
+    )
+    assert report.result.connection.meta["stalled"] is True
 
 
-@pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:1/", "ws://127.0.0.1/", "ws://:9001/", "127.0.0.1:9001"]
-)
-def test_targets_need_scheme_host_and_port(url: str) -> None:
-    with pytest.raises(UsageError):
-        parse_target(url)
-    code, _, err, _ = cli("replay", SEED, "--target", url)
-    assert code == 2
-    assert "host and port" in err or "scheme" in err
-
-
-def test_target_or_listen_is_required() -> None:
-    code, _, err, _ = cli("replay", SEED)
-    assert code == 2 and "--target" in _one_line(err)
-
-
-def test_unreadable_input() -> None:
-    code, _, err, _ = cli("replay", "/nonexistent.pcap", "--target", "ws://127.0.0.1:1/")
-    assert code == 2 and "no such file" in _one_line(err)
+def test_a_reset_ends_the_writes_and_says_so() -> None:
+    with Misbehaving("reset") as srv:
+        report = run.replay(_seed(), srv.url, run.Options(timeout=TIMEOUT))
+    o = report.result.outcome
+    assert o.reset_by_peer and o.writes_sent == 1
+    assert "the peer reset the connection before 2 recorded write(s)" in o.notes
+    kinds = [m.kind for m in report.result.connection.markers]
+    assert kinds[:2] == [MarkerKind.RST, MarkerKind.DROPPED]
 
 
 @pytest.mark.parametrize(
@@ -133,6 +96,7 @@ def test_autobahn_safety_timers_fire_when_the_target_is_mute(
     o = report.result.outcome
     assert o.writes_sent == 2 and not o.stalled and o.never_closed
     assert any("did not in the recording" in n for n in report.verdict.notes)
+    assert "1 recorded write(s) not sent after that close" in o.notes
 
 
 def test_kill_after_drops_tcp_when_the_close_goes_unanswered() -> None:
@@ -153,9 +117,77 @@ def test_kill_after_drops_tcp_when_the_close_goes_unanswered() -> None:
     assert report.verdict.b_closing.dropped_by is Role.CLIENT
 
 
-@pytest.mark.parametrize(
-    "args", [["--timeout", "0"], ["--speed", "-1"], ["--concurrency", "0"], ["--repeat", "0"]]
-)
-def test_impossible_options(args: list[str]) -> None:
-    code, _, err, took = cli("replay", SEED, "--target", "ws://127.0.0.1:1/", *args)
-    assert code == 2 and "must be positive" in _one_line(err) and took < 2
+@pytest.mark.parametrize("speed", [1.0, 2.0])
+def test_recorded_pauses_are_kept_after_the_causal_waits(ws_echo: Server, speed: float) -> None:  # noqa: F811
+    report = run.replay(timed_session(), ws_echo.url, run.Options(speed=speed))
+    assert report.verdict.equivalent, report.verdict.as_dict()
+    chunks = report.result.connection.chunks
+    tx = [c for c in chunks if c.direction is Direction.TX]
+    rx = [c for c in chunks if c.direction is Direction.RX]
+    assert tx[1].ts is not None and tx[2].ts is not None and tx[3].ts is not None
+    head_at = rx[0].ts
+    assert head_at is not None
+    echo_two = next(c.ts for c in rx if b"two" in c.data)
+    assert echo_two is not None
+    gaps = [tx[1].ts - head_at, tx[2].ts - tx[1].ts, tx[3].ts - echo_two]
+    for got, want in zip(gaps, [0.100, 0.150, 0.080], strict=True):
+        assert abs(got - want / speed) < 0.025, gaps
+    asap = run.replay(timed_session(), ws_echo.url, run.Options(asap=True))
+    assert asap.result.outcome.duration < 0.05
+
+
+def test_autobahn_delay_gates_the_next_write(ws_echo: Server) -> None:  # noqa: F811
+    """CT 0.2 then CTE (spec §3.6): the write after it goes 0.2 s after the
+    one before, although the log has no times at all."""
+    rec = timed_session()
+    conn = rec.connections[0]
+    conn.chunks = [replace(c, ts=None, index=c.index * 10) for c in conn.chunks]
+    conn.markers = [
+        Marker(MarkerKind.DELAY, 25, value=0.2, tag="A"),
+        Marker(MarkerKind.DELAY_FIRED, 26, tag="A"),
+        Marker(MarkerKind.FIN, 100, Direction.RX),
+    ]
+    report = run.replay(rec, ws_echo.url)
+    assert report.verdict.equivalent, report.verdict.as_dict()
+    tx = [c for c in report.result.connection.chunks if c.direction is Direction.TX]
+    assert tx[1].ts is not None and tx[2].ts is not None
+    assert 0.19 < tx[2].ts - tx[1].ts < 0.26
+    kinds = [m.kind for m in report.result.connection.markers]
+    assert kinds[:2] == [MarkerKind.DELAY, MarkerKind.DELAY_FIRED]
+
+
+def test_a_recording_that_does_not_say_who_closed(ws_echo: Server) -> None:  # noqa: F811
+    """A capture that stopped before the end: no FIN/RST, no close frame.
+    The replay takes the last recorded answer, waits a moment, and closes."""
+    rec = timed_session()
+    conn = rec.connections[0]
+    conn.chunks = conn.chunks[:-2]  # no close handshake
+    conn.markers = []
+    report = run.replay(rec, ws_echo.url, run.Options(asap=True, timeout=3))
+    o = report.result.outcome
+    assert report.verdict.equivalent, report.verdict.as_dict()
+    assert o.dropped_by_me and not o.never_closed
+    assert UNKNOWN_END_GRACE <= o.duration < UNKNOWN_END_GRACE + 1.0
+
+
+def test_our_own_recorded_drop_follows_the_recorded_pause() -> None:
+    """The client dropped TCP 50 ms after the close reply in the recording:
+    against a server that never drops, the replay waits for that reply,
+    pauses as long, then sends its FIN; nothing is a fault."""
+    conn = seed_connection()
+    conn.chunks = [replace(c, ts=1000.0 + c.index / 1000) for c in conn.chunks]
+    conn.markers = [Marker(MarkerKind.FIN, 10, Direction.TX, 1000.059)]
+    conn.meta = {}
+    with Misbehaving("noclose") as srv:
+        report = run.replay(Recording("s", "t", [conn]), srv.url, run.Options(timeout=TIMEOUT))
+    o = report.result.outcome
+    assert report.plan.dropped_by is Role.CLIENT and o.dropped_by_me
+    assert not o.never_closed and not o.faults and not o.eof_by_peer
+    rx_close = [c for c in report.result.connection.chunks if c.direction is Direction.RX][-1]
+    assert rx_close.data.startswith(b"\x88") and rx_close.ts is not None
+    fin = next(m for m in report.result.connection.markers if m.kind is MarkerKind.FIN)
+    assert fin.direction is Direction.TX and fin.ts is not None
+    assert 0.04 < fin.ts - rx_close.ts < 0.2
+    meta = report.result.connection.meta
+    assert meta["droppedByMe"] is True and meta["replayOf"] == "seed-2.2#1"
+    assert meta["isServer"] is False and meta["writesSent"] == 3
