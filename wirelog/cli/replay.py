@@ -16,6 +16,7 @@ from wirelog.cli.app import ExitCode, app, error, report_exception
 from wirelog.replay.options import DEFAULT_TIMEOUT, Options
 
 if TYPE_CHECKING:
+    from wirelog.replay.run import LoadReport
     from wirelog.replay.verdict import Verdict
 
 
@@ -31,6 +32,20 @@ def _exit_for(verdict: Verdict, peer: str) -> ExitCode:
         error(f"{peer}: {verdict.faults[0]}")
         return ExitCode.ERROR
     return ExitCode.OK if verdict.equivalent else ExitCode.FOUND
+
+
+def _print_load(lr: LoadReport, fmt: Fmt) -> ExitCode:
+    """Print a load run; any session that failed is an error (its first
+    failure on stderr), any that differed a difference."""
+    from wirelog.replay.render import render_load
+
+    if fmt is Fmt.json:
+        _write_json(lr.as_dict())
+    else:
+        sys.stdout.write(render_load(lr))
+    if lr.first_error:
+        error(lr.first_error)
+    return ExitCode.ERROR if lr.errors else ExitCode.FOUND if lr.different else ExitCode.OK
 
 
 def _write_json(doc: dict[str, Any]) -> None:
@@ -85,7 +100,7 @@ def replay(
     """Re-run a recorded session against a live server (or client) and judge it."""
     from wirelog.pipeline import read
     from wirelog.replay import run
-    from wirelog.replay.render import render_load, render_replay
+    from wirelog.replay.render import render_replay
     from wirelog.replay.target import parse_listen, parse_target
 
     opts = Options(
@@ -123,16 +138,7 @@ def replay(
                     error("--record writes one replay; leave it out with --repeat/--concurrency")
                     raise typer.Exit(ExitCode.ERROR)
                 lr = run.load(recording, t, opts, concurrency=concurrency, repeat=repeat)
-                if fmt is Fmt.json:
-                    _write_json(lr.as_dict())
-                else:
-                    sys.stdout.write(render_load(lr))
-                code = (
-                    ExitCode.ERROR if lr.errors else ExitCode.FOUND if lr.different else ExitCode.OK
-                )
-                if lr.first_error:
-                    error(lr.first_error)
-                raise typer.Exit(code)
+                raise typer.Exit(_print_load(lr, fmt))
             report = run.replay(recording, t, opts)
             title = f"Replay of {input} against {target}"
         if record:

@@ -17,7 +17,7 @@ import re
 from dataclasses import replace
 
 from wirelog.protocol.handshake import accept_for, head_length, split_head
-from wirelog.replay.steps import Plan
+from wirelog.replay.steps import Plan, Write
 
 _HEADER = re.compile(rb"\r?\n([A-Za-z0-9-]+)[ \t]*:[ \t]*([^\r\n]*)")
 
@@ -40,18 +40,29 @@ def new_key() -> str:
 
 
 def edit_head(plan: Plan, headers: dict[str, str]) -> Plan:
-    """Replace header values in the replayed HTTP head, keeping every other
-    octet and the chop boundaries (a boundary inside an edited value stays
-    at the value's start; later ones shift by the length change)."""
-    head_writes = [i for i, w in enumerate(plan.writes) if w.head]
-    if not head_writes or not headers:
+    """Replace header values in the replayed HTTP head (see
+    :func:`edit_writes`); a new ``Sec-WebSocket-Key`` is kept on the plan."""
+    writes = edit_writes(plan.writes, headers)
+    if writes is plan.writes:
         return plan
-    stream = b"".join(plan.writes[i].data for i in head_writes)
+    key = headers.get("Sec-WebSocket-Key", plan.request_key)
+    return replace(plan, writes=writes, request_key=key)
+
+
+def edit_writes(writes: tuple[Write, ...], headers: dict[str, str]) -> tuple[Write, ...]:
+    """Replace header values in the head the ``head`` writes carry, keeping
+    every other octet and the chop boundaries (a boundary inside an edited
+    value stays at the value's start; later ones shift by the length
+    change)."""
+    head_writes = [i for i, w in enumerate(writes) if w.head]
+    if not head_writes or not headers:
+        return writes
+    stream = b"".join(writes[i].data for i in head_writes)
     end = head_length(stream) or len(stream)
     bounds: list[int] = []
     acc = 0
     for i in head_writes:
-        acc += len(plan.writes[i].data)
+        acc += len(writes[i].data)
         bounds.append(acc)
     for name, value in headers.items():
         for m in _HEADER.finditer(stream[:end]):
@@ -67,16 +78,15 @@ def edit_head(plan: Plan, headers: dict[str, str]) -> Plan:
                 for b in bounds
             ]
             break
-    writes = list(plan.writes)
+    out = list(writes)
     prev = 0
     for i, b in zip(head_writes, bounds, strict=True):
-        writes[i] = replace(writes[i], data=stream[prev:b])
+        out[i] = replace(out[i], data=stream[prev:b])
         prev = b
-    key = headers.get("Sec-WebSocket-Key", plan.request_key)
-    return replace(plan, writes=tuple(writes), request_key=key)
+    return tuple(out)
 
 
-def answer_key(plan: Plan, client_key: str) -> Plan:
+def answer_key(writes: tuple[Write, ...], client_key: str) -> tuple[Write, ...]:
     """Server replay: make the recorded 101's accept value fit the live
     client's key (RFC 6455 §4.2.2), or no client could accept it."""
-    return edit_head(plan, {"Sec-WebSocket-Accept": accept_for(client_key)})
+    return edit_writes(writes, {"Sec-WebSocket-Accept": accept_for(client_key)})

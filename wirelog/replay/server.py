@@ -49,7 +49,7 @@ async def serve_once(
     """Listen, serve the first client, stop listening, return the result."""
     loop = asyncio.get_running_loop()
     started: asyncio.Future[asyncio.Task[object]] = loop.create_future()
-    runner = Runner(plan, timeout=timeout, label=f"replay-server:{host}:{port}", answer_key=True)
+    runner = Runner(plan, timeout=timeout, label=f"replay-server:{host}:{port}", fit_accept=True)
     try:
         server = await loop.create_server(
             lambda: _Accepted(runner, started), host, port, reuse_address=True

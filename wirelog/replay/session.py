@@ -61,12 +61,12 @@ class Runner:
         timeout: float = DEFAULT_TIMEOUT,
         label: str = "replay",
         peer: str = "",
-        answer_key: bool = False,
+        fit_accept: bool = False,
     ) -> None:
         self.plan = plan
         self.timeout = timeout
         self.peer = peer
-        self.answer_key = answer_key
+        self.fit_accept = fit_accept
         """Server mode: fit the 101's accept value to the live client's key."""
         self.transport: asyncio.Transport | None = None
         self.progress = Progress(plan.role.other, handshake=plan.handshake)
@@ -313,12 +313,10 @@ class Runner:
         return False
 
     def _prepare(self, w: Write) -> bytes:
-        if self.answer_key and w.head and self.plan.role is Role.SERVER:
+        if self.fit_accept and w.head and self.plan.role is Role.SERVER:
             key = request_key(bytes(self._rx_head))
             if key is not None:
-                p = self.plan
-                single = Plan(p.source, p.conn, p.role, p.direction, (w,))
-                return answer_key(single, key).writes[0].data
+                return answer_key((w,), key)[0].data
         return w.data
 
     async def _send(self, data: bytes) -> bool:
