@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import analysis_seed
 import pytest
 
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Role
@@ -43,25 +44,19 @@ from wirelog.replay.head import request_key
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLES = os.path.join(ROOT, "samples")
-SEED = os.path.join(SAMPLES, "autobahnpython_case_2_2.txt")
+SEED = str(analysis_seed.SEED)
 """The seed report (case 2.2 against AutobahnPython) as a file."""
 REPORTS = os.path.join(ROOT, "..", "shared", "autobahn-reports")
 SERVER_REPORTS = os.path.join(REPORTS, "testing-a-server")
 """nim-websock tested by the fuzzer (the fuzzer is the client)."""
 
-SEED_REQUEST = (
-    b"GET / HTTP/1.1\r\nUser-Agent: AutobahnTestSuite/0.6.1-0.8.8\r\nHost: 127.0.0.1:9001\r\n"
-    b"Upgrade: WebSocket\r\nConnection: Upgrade\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n"
-    b"Sec-WebSocket-Key: pKZMnrfgxQewKsfiO39oBQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-)
-SEED_RESPONSE = (
-    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    b"Sec-WebSocket-Accept: YIxrIiLD42I3Ax0HMkqxV24gCGM=\r\n\r\n"
-)
-SEED_PING = bytes.fromhex("898d1bbc4f8853d923e474906fff74ce23ec3a")
-SEED_PONG = bytes.fromhex("8a0d48656c6c6f2c20776f726c6421")
-SEED_CLOSE = bytes.fromhex("888287f697a1841e")
-SEED_CLOSE_REPLY = bytes.fromhex("880203e8")
+# The seed's octets, written once (in the analysis tests' rebuild of the seed).
+SEED_REQUEST = analysis_seed.REQUEST
+SEED_RESPONSE = analysis_seed.RESPONSE
+SEED_PING = analysis_seed.PING
+SEED_PONG = analysis_seed.PONG
+SEED_CLOSE = analysis_seed.CLOSE_TX
+SEED_CLOSE_REPLY = analysis_seed.CLOSE_RX
 
 
 def seed_connection(*, cut: bool = True) -> Connection:
