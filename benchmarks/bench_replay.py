@@ -39,7 +39,7 @@ from wirelog.pipeline import read  # noqa: E402
 from wirelog.protocol.decoder import encode_frame  # noqa: E402
 from wirelog.protocol.handshake import accept_for  # noqa: E402
 from wirelog.replay import run  # noqa: E402
-from wirelog.replay.plan import Progress  # noqa: E402
+from wirelog.replay.progress import Progress  # noqa: E402
 
 SAMPLES = os.path.join(ROOT, "samples")
 REPORTS = os.path.join(ROOT, "..", "shared", "autobahn-reports", "testing-a-server")

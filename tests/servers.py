@@ -9,6 +9,9 @@
   stops a moment after the traffic ends, so the tail is not lost.
 * :func:`segments` reads the capture's TCP payload sizes per direction.
 
+* :func:`ws_echo` and :func:`ab_echo` are module-scoped fixtures around
+  :func:`run_server`; import them into a test module to use them.
+
 Run as a script (``python tests/servers.py websockets|autobahn``) it is the
 child process itself.
 """
@@ -29,27 +32,31 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
+
+import analysis_seed
+import pytest
 
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Role
 from wirelog.protocol.decoder import encode_frame
 from wirelog.protocol.handshake import accept_for
+from wirelog.replay.head import request_key
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SEED = os.path.join(HERE, "..", "..", "shared", "seeds", "autobahnpython_case_2_2.txt")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLES = os.path.join(ROOT, "samples")
+SEED = str(analysis_seed.SEED)
+"""The seed report (case 2.2 against AutobahnPython) as a file."""
+REPORTS = os.path.join(ROOT, "..", "shared", "autobahn-reports")
+SERVER_REPORTS = os.path.join(REPORTS, "testing-a-server")
+"""nim-websock tested by the fuzzer (the fuzzer is the client)."""
 
-SEED_REQUEST = (
-    b"GET / HTTP/1.1\r\nUser-Agent: AutobahnTestSuite/0.6.1-0.8.8\r\nHost: 127.0.0.1:9001\r\n"
-    b"Upgrade: WebSocket\r\nConnection: Upgrade\r\nPragma: no-cache\r\nCache-Control: no-cache\r\n"
-    b"Sec-WebSocket-Key: pKZMnrfgxQewKsfiO39oBQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-)
-SEED_RESPONSE = (
-    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    b"Sec-WebSocket-Accept: YIxrIiLD42I3Ax0HMkqxV24gCGM=\r\n\r\n"
-)
-SEED_PING = bytes.fromhex("898d1bbc4f8853d923e474906fff74ce23ec3a")
-SEED_PONG = bytes.fromhex("8a0d48656c6c6f2c20776f726c6421")
-SEED_CLOSE = bytes.fromhex("888287f697a1841e")
-SEED_CLOSE_REPLY = bytes.fromhex("880203e8")
+# The seed's octets, written once (in the analysis tests' rebuild of the seed).
+SEED_REQUEST = analysis_seed.REQUEST
+SEED_RESPONSE = analysis_seed.RESPONSE
+SEED_PING = analysis_seed.PING
+SEED_PONG = analysis_seed.PONG
+SEED_CLOSE = analysis_seed.CLOSE_TX
+SEED_CLOSE_REPLY = analysis_seed.CLOSE_RX
 
 
 def seed_connection(*, cut: bool = True) -> Connection:
@@ -127,7 +134,7 @@ def run_server(kind: str, timeout: float = 20.0) -> Iterator[Server]:
                 pipe.close()
 
 
-def _child_websockets(host: str = "127.0.0.1") -> None:
+def _child_websockets(host: str = "127.0.0.1", ssl_ctx: Any = None) -> None:
     import asyncio
 
     from websockets.asyncio.server import ServerConnection, serve
@@ -138,7 +145,7 @@ def _child_websockets(host: str = "127.0.0.1") -> None:
                 await ws.send(msg)
 
     async def main() -> None:
-        async with serve(echo, host, 0, max_size=None) as server:
+        async with serve(echo, host, 0, max_size=None, ssl=ssl_ctx) as server:
             port = next(iter(server.sockets)).getsockname()[1]
             print(f"READY {port}", flush=True)
             await asyncio.Future()
@@ -148,10 +155,7 @@ def _child_websockets(host: str = "127.0.0.1") -> None:
 
 def _child_websockets_tls() -> None:
     """The echo server behind TLS, with a throwaway self-signed certificate."""
-    import asyncio
     import ssl
-
-    from websockets.asyncio.server import ServerConnection, serve
 
     tmp = tempfile.mkdtemp(prefix="wirelog-tls-")
     cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
@@ -164,19 +168,7 @@ def _child_websockets_tls() -> None:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     shutil.rmtree(tmp, ignore_errors=True)
-
-    async def echo(ws: ServerConnection) -> None:
-        with contextlib.suppress(Exception):
-            async for msg in ws:
-                await ws.send(msg)
-
-    async def main() -> None:
-        async with serve(echo, "127.0.0.1", 0, ssl=ctx) as server:
-            port = next(iter(server.sockets)).getsockname()[1]
-            print(f"READY {port}", flush=True)
-            await asyncio.Future()
-
-    asyncio.run(main())
+    _child_websockets("127.0.0.1", ctx)
 
 
 def _child_autobahn() -> None:
@@ -199,6 +191,20 @@ def _child_autobahn() -> None:
     asyncio.run(main())
 
 
+@pytest.fixture(scope="module")
+def ws_echo() -> Iterator[Server]:
+    """The ``websockets`` library's echo server."""
+    with run_server("websockets") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def ab_echo() -> Iterator[Server]:
+    """AutobahnPython's echo server (the seed's recorded peer)."""
+    with run_server("autobahn") as s:
+        yield s
+
+
 # -- misbehaving servers in a thread -------------------------------------------
 
 
@@ -214,18 +220,10 @@ def _read_head(conn: socket.socket, limit: float = 5.0) -> bytes:
     return buf
 
 
-def _key(head: bytes) -> str:
-    for line in head.split(b"\r\n"):
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"sec-websocket-key":
-            return value.strip().decode()
-    return ""
-
-
 def _upgrade(head: bytes) -> bytes:
     return (
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Accept: " + accept_for(_key(head)).encode() + b"\r\n\r\n"
+        b"Sec-WebSocket-Accept: " + accept_for(request_key(head) or "").encode() + b"\r\n\r\n"
     )
 
 

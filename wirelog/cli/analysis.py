@@ -12,11 +12,12 @@ import enum
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wirelog.cli.app import app, each_input
+from wirelog.cli.app import ExitCode, app, each_input
 from wirelog.cli.opts import ConnOpt, PortOpt, WsPortOpt, options
 from wirelog.errors import InputError, PartialInputWarning, UsageError
 
@@ -50,8 +51,13 @@ def _raise_partial(cap: Capture) -> None:
         raise cap.errors[0]
 
 
-# The CLI prints a partial input's error itself, after what it could render.
-warnings.filterwarnings("ignore", category=PartialInputWarning)
+def _each_input(inputs: list[str], body: Callable[[str], None]) -> ExitCode:
+    """:func:`~wirelog.cli.app.each_input` without the partial-input warning
+    notebooks get: the CLI prints that error itself, after what it could
+    render (see :func:`_raise_partial`)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PartialInputWarning)
+        return each_input(inputs, body)
 
 
 @app.command()
@@ -100,7 +106,7 @@ def plot(
             sys.stdout.write(target + "\n")
         _raise_partial(cap)
 
-    raise typer.Exit(each_input([input], body))
+    raise typer.Exit(_each_input([input], body))
 
 
 @app.command()
@@ -136,4 +142,4 @@ def report(
             sys.stdout.buffer.flush()
         _raise_partial(cap)
 
-    raise typer.Exit(each_input([input], body))
+    raise typer.Exit(_each_input([input], body))

@@ -1,17 +1,23 @@
-"""CLI commands of this feature:
-``wirelog replay`` and ``wirelog diff``. Thin wrappers over
-:mod:`wirelog.replay.run` and :mod:`wirelog.replay.diff`."""
+"""``wirelog replay`` and ``wirelog diff``: thin wrappers over
+:mod:`wirelog.replay.run` and :mod:`wirelog.replay.diff`, printed with
+:mod:`wirelog.replay.render`. The asyncio modules are imported inside the
+commands so that ``wirelog --help`` stays instant."""
 
 from __future__ import annotations
 
 import enum
 import json
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wirelog.cli.app import app
+from wirelog.cli.app import ExitCode, app, error, report_exception
+from wirelog.replay.options import DEFAULT_TIMEOUT, Options
+
+if TYPE_CHECKING:
+    from wirelog.replay.run import LoadReport
+    from wirelog.replay.verdict import Verdict
 
 
 class Fmt(enum.StrEnum):
@@ -19,13 +25,32 @@ class Fmt(enum.StrEnum):
     json = "json"
 
 
-def _exit_for(verdict: Any, peer: str) -> int:
-    from wirelog.cli.app import ExitCode, error
-
+def _exit_for(verdict: Verdict, peer: str) -> ExitCode:
+    """A fault of the target is an error (2, with its first line on stderr);
+    otherwise 0 when the replay behaved as recorded, 1 when it differed."""
     if verdict.faults:
         error(f"{peer}: {verdict.faults[0]}")
-        return int(ExitCode.ERROR)
-    return int(ExitCode.OK if verdict.equivalent else ExitCode.FOUND)
+        return ExitCode.ERROR
+    return ExitCode.OK if verdict.equivalent else ExitCode.FOUND
+
+
+def _print_load(lr: LoadReport, fmt: Fmt) -> ExitCode:
+    """Print a load run; any session that failed is an error (its first
+    failure on stderr), any that differed a difference."""
+    from wirelog.replay.render import render_load
+
+    if fmt is Fmt.json:
+        _write_json(lr.as_dict())
+    else:
+        sys.stdout.write(render_load(lr))
+    if lr.first_error:
+        error(lr.first_error)
+    return ExitCode.ERROR if lr.errors else ExitCode.FOUND if lr.different else ExitCode.OK
+
+
+def _write_json(doc: dict[str, Any]) -> None:
+    json.dump(doc, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
 
 
 @app.command()
@@ -46,7 +71,7 @@ def replay(
     asap: Annotated[bool, typer.Option("--asap", help="Drop pauses; keep causal order.")] = False,
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for the target's answers.")
-    ] = 3.0,
+    ] = DEFAULT_TIMEOUT,
     fill: Annotated[
         bool,
         typer.Option(
@@ -73,13 +98,12 @@ def replay(
     fmt: Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")] = Fmt.table,
 ) -> None:
     """Re-run a recorded session against a live server (or client) and judge it."""
-    from wirelog.cli.app import ExitCode, error, report_exception
     from wirelog.pipeline import read
     from wirelog.replay import run
-    from wirelog.replay.client import parse_listen, parse_target
-    from wirelog.replay.diff import render
+    from wirelog.replay.render import render_replay
+    from wirelog.replay.target import parse_listen, parse_target
 
-    opts = run.Options(
+    opts = Options(
         speed=speed,
         asap=asap,
         fill=fill,
@@ -114,32 +138,19 @@ def replay(
                     error("--record writes one replay; leave it out with --repeat/--concurrency")
                     raise typer.Exit(ExitCode.ERROR)
                 lr = run.load(recording, t, opts, concurrency=concurrency, repeat=repeat)
-                _print_load(lr.as_dict(), fmt)
-                code = (
-                    ExitCode.ERROR if lr.errors else ExitCode.FOUND if lr.different else ExitCode.OK
-                )
-                if lr.first_error:
-                    error(lr.first_error)
-                raise typer.Exit(code)
+                raise typer.Exit(_print_load(lr, fmt))
             report = run.replay(recording, t, opts)
             title = f"Replay of {input} against {target}"
         if record:
             from wirelog.replay.record import write_autobahn_json
 
             write_autobahn_json(report.result.connection, record, agent=report.result.target)
-        v = report.verdict
         if fmt is Fmt.json:
-            doc = v.as_dict()
-            doc["writes"] = _writes(report)
-            json.dump(doc, sys.stdout, indent=2, default=str)
-            sys.stdout.write("\n")
+            _write_json(report.as_dict())
         else:
-            sys.stdout.write(_header(report))
-            sys.stdout.write(
-                render(v, title=title, a_name="recording", b_name="replay", ref="the recording")
-            )
+            sys.stdout.write(render_replay(report, title=title))
         sys.stdout.flush()
-        raise typer.Exit(_exit_for(v, report.result.target))
+        raise typer.Exit(_exit_for(report.verdict, report.result.target))
     except typer.Exit:
         raise
     except Exception as exc:  # a replay must end in one line, never a traceback
@@ -156,9 +167,9 @@ def diff(
     fmt: Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")] = Fmt.table,
 ) -> None:
     """Compare two recordings at message, frame and closing level. Exit 1 if they differ."""
-    from wirelog.cli.app import ExitCode, report_exception
     from wirelog.pipeline import read
-    from wirelog.replay.diff import diff_recordings, render
+    from wirelog.replay.diff import diff_recordings
+    from wirelog.replay.render import render
 
     try:
         v = diff_recordings(read(a), read(b), conn_a=conn_a, conn_b=conn_b)
@@ -166,60 +177,9 @@ def diff(
         report_exception(exc)
         raise typer.Exit(ExitCode.ERROR) from None
     if fmt is Fmt.json:
-        json.dump(v.as_dict(), sys.stdout, indent=2, default=str)
-        sys.stdout.write("\n")
+        _write_json(v.as_dict())
     else:
         sys.stdout.write(render(v, title=f"Diff of {a} and {b}"))
     sys.stdout.flush()
     # Between two recordings nothing is a target fault: they differ or not.
-    raise typer.Exit(int(ExitCode.OK if not v.differences else ExitCode.FOUND))
-
-
-def _writes(report: Any) -> list[dict[str, Any]]:
-    return [
-        {
-            "index": w.index,
-            "length": len(w.data),
-            "delay": w.delay,
-            "sync": w.sync,
-            "rebuilt": w.rebuilt,
-            "synthesized": w.synthesized,
-        }
-        for w in report.plan.writes
-    ]
-
-
-def _header(report: Any) -> str:
-    o = report.result.outcome
-    plan = report.plan
-    sent = sum(c.length for c in report.result.connection.chunks if c.direction.value == "tx")
-    got = [c for c in report.result.connection.chunks if c.direction.value == "rx"]
-    rebuilt = sum(1 for w in plan.writes if w.rebuilt)
-    synth = sum(w.synthesized for w in plan.writes)
-    sizes = [len(w.data) for w in plan.writes]
-    shown = ", ".join(str(n) for n in sizes[:12]) + (", ..." if len(sizes) > 12 else "")
-    lines = [
-        f"writes    {o.writes_sent} of {o.writes_planned} sent, {sent} octets"
-        f" ({rebuilt} rebuilt from the log, {synth} octets synthesized)",
-        f"chops     {shown}",
-        f"received  {len(got)} chunks, {sum(c.length for c in got)} octets"
-        f" in {o.duration * 1000:.1f} ms",
-    ]
-    return "\n".join(lines) + "\n\n"
-
-
-def _print_load(d: dict[str, Any], fmt: Fmt) -> None:
-    if fmt is Fmt.json:
-        json.dump(d, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-        return
-    lat = d["latency_ms"]
-    sys.stdout.write(
-        f"sessions     {d['sessions']} in {d['elapsed_s']} s ({d['sessions_per_s']} sessions/s)\n"
-        f"equivalent   {d['equivalent']}\n"
-        f"mismatches   {d['mismatches']}\n"
-        f"errors       {d['errors']}\n"
-        f"latency ms   p50 {lat['p50']}  p90 {lat['p90']}  p99 {lat['p99']}\n"
-    )
-    if d["first_difference"]:
-        sys.stdout.write(f"first mismatch: {d['first_difference']}\n")
+    raise typer.Exit(ExitCode.OK if not v.differences else ExitCode.FOUND)

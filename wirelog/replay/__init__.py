@@ -1,11 +1,25 @@
 """Replay a recording against a live peer, and compare recordings.
 
-* :mod:`~wirelog.replay.plan` (pure): one side's chunks become timed writes.
-* :mod:`~wirelog.replay.client` / :mod:`~wirelog.replay.server` (the only
-  asyncio users): play a plan over TCP and record what comes back.
-* :mod:`~wirelog.replay.verdict` / :mod:`~wirelog.replay.diff`: compare two
-  decoded connections and print the result Autobahn-style.
-* :mod:`~wirelog.replay.record`: write a replay as an Autobahn JSON report.
+The data flows one way: a recording becomes a plan (pure), the plan is
+played over TCP, what came back is a new recording, and the verdict
+compares the two.
+
+* Planning (pure, no I/O): :mod:`~wirelog.replay.rebuild` (the octets of
+  one side the recording determines), :mod:`~wirelog.replay.progress`
+  (peer progress in protocol units, the causal-order model),
+  :mod:`~wirelog.replay.plan` (``build_plan``: chunks become timed writes,
+  held in the :mod:`~wirelog.replay.steps` dataclasses) and
+  :mod:`~wirelog.replay.head` (the handshake edits a replay makes).
+* Playing (the only asyncio users): :mod:`~wirelog.replay.session` (the
+  session state machine), :mod:`~wirelog.replay.transport` (the protocol
+  object, drains, pauses), :mod:`~wirelog.replay.client` and
+  :mod:`~wirelog.replay.server` (connect or listen), with
+  :mod:`~wirelog.replay.target` (where to) and
+  :mod:`~wirelog.replay.outcome` (what happened).
+* Judging: :mod:`~wirelog.replay.verdict` and :mod:`~wirelog.replay.diff`
+  compare two decoded connections, :mod:`~wirelog.replay.render` prints
+  the results, :mod:`~wirelog.replay.record` writes a replay as an Autobahn
+  JSON report.
 * :mod:`~wirelog.replay.run`: the library calls behind ``wirelog replay``
-  (``replay``, ``listen``, ``load``).
+  (``replay``, ``listen``, ``load``), with :mod:`~wirelog.replay.options`.
 """

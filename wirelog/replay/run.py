@@ -9,35 +9,27 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from wirelog.errors import ReplayError, WirelogError
 from wirelog.model import Recording, Role
+from wirelog.pipeline import decode_recording
 from wirelog.protocol.connection import DecodedConnection, decode_connection
-from wirelog.replay.client import (
-    DEFAULT_TIMEOUT,
-    ReplayResult,
-    Target,
-    client_plan,
-    parse_target,
-    replay_client,
-)
-from wirelog.replay.diff import decode_all, pick
-from wirelog.replay.plan import Plan, build_plan
+from wirelog.protocol.handshake import split_head
+from wirelog.replay.client import replay_client
+from wirelog.replay.diff import pick
+from wirelog.replay.options import Options
+from wirelog.replay.outcome import ReplayResult
+from wirelog.replay.plan import build_plan
+from wirelog.replay.server import serve_once
+from wirelog.replay.steps import Plan
+from wirelog.replay.target import Target, client_plan, parse_target
 from wirelog.replay.verdict import Verdict, compare
 
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    speed: float = 1.0
-    asap: bool = False
-    fill: bool = False
-    timeout: float = DEFAULT_TIMEOUT
-    insecure: bool = False
-    keep_host: bool = False
-    new_key: bool = False
-    conn: int | None = None
+#: How many synthesized chunks a --fill note lists by number.
+_LISTED = 6
 
 
 @dataclass(slots=True)
@@ -53,9 +45,15 @@ class Report:
     def recording(self) -> Recording:
         return self.result.recording
 
+    def as_dict(self) -> dict[str, Any]:
+        """The verdict's document plus the writes the plan made."""
+        doc = self.verdict.as_dict()
+        doc["writes"] = [w.as_dict() for w in self.plan.writes]
+        return doc
+
 
 def prepare(recording: Recording, role: Role, opts: Options) -> tuple[DecodedConnection, Plan]:
-    original = pick(decode_all(recording), opts.conn, recording.source)
+    original = pick(decode_recording(recording), opts.conn, recording.source)
     plan = build_plan(
         original.connection,
         role,
@@ -80,7 +78,7 @@ def judge(original: DecodedConnection, result: ReplayResult, plan: Plan) -> Verd
     # Most telling first: the one-line outcome is the first fault.
     ha, hb = original.handshake, replayed.handshake
     if ha is not None and ha.status == 101 and hb is not None and hb.status not in (None, 101):
-        line = (hb.response or b"").split(b"\r\n", 1)[0].decode("latin-1", "replace")
+        line, _ = split_head(hb.response or b"")
         faults.append(f"not upgraded: the server answered {line[:60]!r} instead of 101")
     peer_bad = v.new_violations.get(plan.role.other)
     if peer_bad:
@@ -102,9 +100,9 @@ def judge(original: DecodedConnection, result: ReplayResult, plan: Plan) -> Verd
         total = sum(w.synthesized for w in synth)
         listed = ", ".join(
             f"chunk {w.index} octets {len(w.data) - w.synthesized}-{len(w.data) - 1}"
-            for w in synth[:6]
+            for w in synth[:_LISTED]
         )
-        more = f" and {len(synth) - 6} more chunks" if len(synth) > 6 else ""
+        more = f" and {len(synth) - _LISTED} more chunks" if len(synth) > _LISTED else ""
         v.notes.append(f"--fill synthesized {total} octets: {listed}{more}")
     return v
 
@@ -112,11 +110,18 @@ def judge(original: DecodedConnection, result: ReplayResult, plan: Plan) -> Verd
 def replay(recording: Recording, target: str | Target, opts: Options | None = None) -> Report:
     """Replay the client side of ``recording`` against ``target``."""
     opts = opts or Options()
-    t = parse_target(target) if isinstance(target, str) else target
-    original, plan = prepare(recording, Role.CLIENT, opts)
-    live = client_plan(plan, t, keep_host=opts.keep_host, fresh_key=opts.new_key)
+    t, original, live = _prepare_client(recording, target, opts)
     result = asyncio.run(replay_client(live, t, timeout=opts.timeout, insecure=opts.insecure))
     return Report(original, live, result, judge(original, result, live))
+
+
+def _prepare_client(
+    recording: Recording, target: str | Target, opts: Options
+) -> tuple[Target, DecodedConnection, Plan]:
+    """The target, the original connection and the plan edited for the target."""
+    t = parse_target(target) if isinstance(target, str) else target
+    original, plan = prepare(recording, Role.CLIENT, opts)
+    return t, original, client_plan(plan, t, keep_host=opts.keep_host, fresh_key=opts.new_key)
 
 
 def listen(
@@ -125,11 +130,10 @@ def listen(
     port: int,
     opts: Options | None = None,
     *,
-    ready: Any = None,
+    ready: Callable[[str, int], None] | None = None,
 ) -> Report:
-    """Wait for one client on ``host:port`` and replay the server side to it."""
-    from wirelog.replay.server import serve_once
-
+    """Wait for one client on ``host:port`` and replay the server side to it;
+    ``ready(host, port)`` is called once it listens (port 0 picks one)."""
     opts = opts or Options()
     original, plan = prepare(recording, Role.SERVER, opts)
     result = asyncio.run(serve_once(plan, host, port, timeout=opts.timeout, ready=ready))
@@ -183,9 +187,7 @@ def load(
     """``repeat`` replays, ``concurrency`` at a time. Only counters and one
     latency per session are kept, so memory and descriptors stay bounded."""
     opts = opts or Options()
-    t = parse_target(target) if isinstance(target, str) else target
-    original, plan = prepare(recording, Role.CLIENT, opts)
-    live = client_plan(plan, t, keep_host=opts.keep_host, fresh_key=opts.new_key)
+    t, original, live = _prepare_client(recording, target, opts)
     return asyncio.run(_load(original, live, t, opts, max(1, concurrency), max(0, repeat)))
 
 

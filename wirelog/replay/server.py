@@ -1,6 +1,6 @@
 """Server mode: wait for a client and replay the server side of a recording.
 
-The same :class:`~wirelog.replay.client.Runner` plays the plan; the only
+The same :class:`~wirelog.replay.session.Runner` plays the plan; the only
 edit is the 101's ``Sec-WebSocket-Accept``, fitted to the live client's key
 (RFC 6455 §4.2.2), without which no client would go on. Everything else
 (octets, chops, pauses, timers, who drops TCP) is as recorded.
@@ -13,13 +13,17 @@ import contextlib
 from collections.abc import Callable
 
 from wirelog.errors import TargetError
-from wirelog.replay.client import DEFAULT_TIMEOUT, ReplayResult, Runner, _Wire
-from wirelog.replay.plan import Plan
+from wirelog.replay.options import DEFAULT_TIMEOUT
+from wirelog.replay.outcome import ReplayResult
+from wirelog.replay.session import Runner
+from wirelog.replay.steps import Plan
+from wirelog.replay.transport import Wire
 
 
-class _Accepted(_Wire):
+class _Accepted(Wire):
     def __init__(self, runner: Runner, started: asyncio.Future[asyncio.Task[object]]) -> None:
         super().__init__(runner)
+        self.runner = runner
         self.started = started
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -45,7 +49,7 @@ async def serve_once(
     """Listen, serve the first client, stop listening, return the result."""
     loop = asyncio.get_running_loop()
     started: asyncio.Future[asyncio.Task[object]] = loop.create_future()
-    runner = Runner(plan, timeout=timeout, label=f"replay-server:{host}:{port}", answer_key=True)
+    runner = Runner(plan, timeout=timeout, label=f"replay-server:{host}:{port}", fit_accept=True)
     try:
         server = await loop.create_server(
             lambda: _Accepted(runner, started), host, port, reuse_address=True

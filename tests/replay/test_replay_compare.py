@@ -1,60 +1,24 @@
-"""The comparison behind ``wirelog diff`` and the replay verdict."""
+"""verdict.compare, the comparison behind ``wirelog diff`` and the replay
+verdict: masks, chops and log cuts are not differences; what a peer did
+differently is, at message, frame and closing level."""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import replace
 
-from servers import SEED_REQUEST, SEED_RESPONSE, seed_connection
+from servers import SERVER_REPORTS
+from sessions import CLOSE, PING, PONG, echo_session
 
-from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Recording, Role
-from wirelog.pipeline import read
-from wirelog.protocol.connection import DecodedConnection, decode_connection
+from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Role
+from wirelog.pipeline import decode_recording, read
+from wirelog.protocol.connection import decode_connection
 from wirelog.protocol.decoder import encode_frame
-from wirelog.replay.diff import diff_recordings, render
-from wirelog.replay.record import ascii_log, bin_log, to_autobahn, write_autobahn_json
+from wirelog.replay.render import render
 from wirelog.replay.verdict import closing_of, compare
 
 TX, RX = Direction.TX, Direction.RX
-
-
-def session(
-    client: list[bytes],
-    server: list[bytes],
-    *,
-    mask: bytes = b"\x01\x02\x03\x04",
-    split: bool = False,
-    dropped: Direction = RX,
-) -> Connection:
-    """Client frames (masked with ``mask``), each answered by the server
-    frame at the same position; ``split`` writes each client frame in two."""
-    conn = Connection(conn=0, source="s", recorder=Role.CLIENT)
-    i = 0
-
-    def add(d: Direction, data: bytes) -> None:
-        nonlocal i
-        conn.chunks.append(Chunk(d, data, len(data), i))
-        i += 1
-
-    add(TX, SEED_REQUEST)
-    add(RX, SEED_RESPONSE)
-    for c, s in zip(client, server, strict=False):
-        wire = encode_frame(c[0], c[1:], mask=mask)
-        if split:
-            add(TX, wire[:3])
-            add(TX, wire[3:])
-        else:
-            add(TX, wire)
-        if s:
-            add(RX, encode_frame(s[0], s[1:]))
-    conn.markers.append(Marker(MarkerKind.FIN, i, dropped))
-    return conn
-
-
-PING = b"\x09Hello, world!"
-PONG = b"\x0aHello, world!"
-CLOSE = b"\x08\x03\xe8"
+session = echo_session
 
 
 def test_masks_and_chunking_are_ignored() -> None:
@@ -117,64 +81,18 @@ def test_payload_prefixes_compare_as_far_as_both_go() -> None:
     assert any("payload differs from octet 257" in x for x in lines)
 
 
-def test_diff_of_the_seed_with_itself_and_another_implementation() -> None:
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    seed = read(os.path.join(root, "samples", "autobahnpython_case_2_2.txt"))
-    assert diff_recordings(seed, seed).equivalent
-    built = Recording("built", "autobahn-text", [seed_connection()])
-    assert diff_recordings(seed, built).equivalent
-
-
-def test_autobahn_log_helpers_match_the_spec() -> None:
-    assert bin_log(bytes(61)) == "00" * 61 + " ..."  # complete, yet marked
-    assert bin_log(bytes(70)) == "00" * 64 + " ..."
-    assert bin_log(b"\x01\x02") == "0102"
-    assert ascii_log(b"\x03\xe8") == "0x03e8"
-    assert ascii_log(b"Hello") == "Hello"
-    assert ascii_log(b"*" * 100) == "*" * 64 + " ..."
-
-
-def test_recorded_json_reads_back_octet_for_octet(tmp_path: os.PathLike[str]) -> None:
-    conn = session([PING, b"\x02" + bytes(300), CLOSE], [PONG, b"\x02" + bytes(300), CLOSE])
-    conn.chunks = [replace(c, ts=1700000000.0 + c.index / 100) for c in conn.chunks]
-    doc = to_autobahn(conn, agent="t")
-    kinds = [e[0] for e in doc["wirelog"]]
-    assert kinds[:3] == ["TO", "RO", "TF"]
-    assert kinds.count("TF") == 3 and kinds.count("RF") == 3
-    assert doc["closedByMe"] and not doc["droppedByMe"]
-    assert doc["localCloseCode"] == doc["remoteCloseCode"] == 1000
-    assert len(doc["wirelogTimes"]) == len(doc["wirelog"])
-    path = os.path.join(tmp_path, "r.json")
-    write_autobahn_json(conn, path, agent="t")
-    with open(path) as fh:
-        assert json.load(fh)["txOctetStats"] == doc["txOctetStats"]
-    back = read(path).connections[0]
-    assert [(c.direction, c.data) for c in back.chunks] == [
-        (c.direction, c.data) for c in conn.chunks
-    ]
-    assert compare(decode_connection(conn), decode_connection(back)).equivalent
-
-
 def test_message_order_is_the_decoders_whichever_path_built_the_list() -> None:
     """5.20: pings between the fragments of a text message. The report's
     messages (built from log claims) and the live decode list them in
     different orders; the comparison must not see a difference there."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    path = os.path.join(root, "..", "shared", "autobahn-reports", "testing-a-server")
-    rec = read(os.path.join(path, "websock_server_case_5_20.json"))
-    (claimed,) = decode_all_of(rec)
+    rec = read(os.path.join(SERVER_REPORTS, "websock_server_case_5_20.json"))
+    (claimed,) = decode_recording(rec)
     octets = decode_connection(rec.connections[0])
     assert [m.index for m in claimed.messages if m.sender is Role.CLIENT] != sorted(
         m.index for m in claimed.messages if m.sender is Role.CLIENT
     )
     v = compare(claimed, octets)
     assert not [d for d in v.differences if d.topic.startswith("client")]
-
-
-def decode_all_of(rec: Recording) -> list[DecodedConnection]:
-    from wirelog.pipeline import decode_recording
-
-    return list(decode_recording(rec))
 
 
 def test_a_frame_cut_by_the_end_of_the_connection_is_not_compared() -> None:

@@ -1,0 +1,135 @@
+"""The app's conventions, in-process: one line per known error on stderr
+(a traceback only with WIRELOG_DEBUG), several inputs independent of each
+other, and how ``main`` ends on ^C, a closed pipe or an input error."""
+
+from __future__ import annotations
+
+import errno
+import importlib
+import os
+import sys
+from collections.abc import Callable
+
+import pytest
+
+from wirelog.cli.app import ExitCode, each_input, error, main, report_exception
+from wirelog.errors import InputError, UsageError
+
+
+def test_error_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    error("two\nlines  and\tspaces")
+    assert capsys.readouterr().err == "wirelog: two lines and spaces\n"
+
+
+def test_known_errors_os_errors_and_bugs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WIRELOG_DEBUG", raising=False)
+    report_exception(UsageError("bad flag"))
+    report_exception(FileNotFoundError(errno.ENOENT, "No such file or directory", "/x"))
+    report_exception(PermissionError(errno.EACCES, "Permission denied"), "/y")
+    report_exception(KeyError("k"), "in.pcap")
+    report_exception(ValueError("v"))
+    assert capsys.readouterr().err.splitlines() == [
+        "wirelog: bad flag",
+        "wirelog: /x: No such file or directory",
+        "wirelog: /y: Permission denied",
+        "wirelog: in.pcap: internal error: KeyError: 'k' (set WIRELOG_DEBUG=1 for details)",
+        "wirelog: internal error: ValueError: v (set WIRELOG_DEBUG=1 for details)",
+    ]
+
+
+def test_debug_adds_the_traceback(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WIRELOG_DEBUG", "1")
+    try:
+        raise ValueError("deep")
+    except ValueError as exc:
+        report_exception(exc)
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.endswith(
+        "wirelog: internal error: ValueError: deep (set WIRELOG_DEBUG=1 for details)\n"
+    )
+
+
+def test_each_input_goes_on_after_a_bad_one(capsys: pytest.CaptureFixture[str]) -> None:
+    seen: list[str] = []
+
+    def body(path: str) -> None:
+        seen.append(path)
+        if path == "bad":
+            raise InputError(path, "unreadable")
+        if path == "bug":
+            raise RuntimeError("oops")
+
+    assert each_input(["a", "b"], body) is ExitCode.OK
+    assert each_input(["a", "bad", "bug", "c"], body) is ExitCode.ERROR
+    assert seen == ["a", "b", "a", "bad", "bug", "c"]
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "unreadable" in err[0] and "RuntimeError: oops" in err[1]
+
+    def pipe(path: str) -> None:
+        raise BrokenPipeError
+
+    with pytest.raises(BrokenPipeError):
+        each_input(["a"], pipe)
+
+
+def _main_with(monkeypatch: pytest.MonkeyPatch, app: Callable[[], None]) -> int:
+    # ``wirelog.cli.app`` as an attribute is the Typer app (the package
+    # exports it), so the module is looked up by name.
+    monkeypatch.setattr(importlib.import_module("wirelog.cli.app"), "app", app)
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    return int(exit_info.value.code or 0)
+
+
+def test_main_on_interrupt(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    assert _main_with(monkeypatch, interrupted) == 130
+    assert capsys.readouterr().err == "wirelog: interrupted\n"
+
+
+def test_main_on_an_input_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def failing() -> None:
+        raise InputError("in.json", "cut short")
+
+    assert _main_with(monkeypatch, failing) == ExitCode.ERROR
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_main_on_a_closed_pipe_stops_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+    r, w = os.pipe()
+    out = os.fdopen(w, "w")
+    monkeypatch.setattr(sys, "stdout", out)
+
+    def closed() -> None:
+        raise BrokenPipeError
+
+    try:
+        assert _main_with(monkeypatch, closed) == ExitCode.OK
+        # stdout now points to /dev/null: more output goes nowhere, quietly.
+        os.write(out.fileno(), b"more")
+        os.close(r)
+        os.write(out.fileno(), b"still fine")
+    finally:
+        out.close()
+
+
+def test_main_runs_the_app(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["wirelog", "--help"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("decode", "replay", "diff", "plot", "report"):
+        assert command in out

@@ -1,0 +1,24 @@
+"""The settings of a replay, shared by the library calls and the CLI.
+
+Kept apart from the asyncio modules so that the command line can show the
+defaults without importing them (``wirelog --help`` stays instant).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_TIMEOUT = 3.0
+"""Seconds a replay waits for the peer's answers, and again for its close."""
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    speed: float = 1.0
+    asap: bool = False
+    fill: bool = False
+    timeout: float = DEFAULT_TIMEOUT
+    insecure: bool = False
+    keep_host: bool = False
+    new_key: bool = False
+    conn: int | None = None

@@ -1,0 +1,56 @@
+"""What one replay session produced: the recording and the outcome flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from wirelog.model import Connection, Recording
+from wirelog.replay.steps import Plan
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened, in words and flags the verdict reads."""
+
+    notes: list[str] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)
+    """Target misbehaviour that ended the replay early or made it wait out
+    a timeout (reset, stall, never closed)."""
+    stalled: bool = False
+    never_closed: bool = False
+    reset_by_peer: bool = False
+    eof_by_peer: bool = False
+    dropped_by_me: bool = False
+    writes_sent: int = 0
+    writes_planned: int = 0
+    duration: float = 0.0
+
+    def meta(self) -> dict[str, Any]:
+        """The outcome as the replayed connection's ``meta`` keeps it (the
+        Autobahn-style keys :mod:`~wirelog.replay.record` writes)."""
+        return {
+            "droppedByMe": self.dropped_by_me,
+            "resetByPeer": self.reset_by_peer,
+            "stalled": self.stalled,
+            "neverClosed": self.never_closed,
+            "notes": list(self.notes),
+            "faults": list(self.faults),
+            "writesSent": self.writes_sent,
+            "writesPlanned": self.writes_planned,
+        }
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    plan: Plan
+    connection: Connection
+    """Both directions as the replayer saw them (kind ``replay``)."""
+    outcome: Outcome
+    target: str
+
+    @property
+    def recording(self) -> Recording:
+        return Recording(
+            source=self.connection.source, kind="replay", connections=[self.connection]
+        )
