@@ -130,7 +130,7 @@ def report(
         cap = Capture([path], options(port, ws_port, conn))
         if not cap.decoded():
             raise InputError(path, "no connections")
-        from wirelog.outputs.report import encode_text
+        from wirelog.sources.autobahn.render import encode_text
 
         data = encode_text(cap.report(fmt=fmt.value))
         if output:

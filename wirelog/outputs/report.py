@@ -37,14 +37,8 @@ from typing import Any
 
 from wirelog.outputs.statsview import TITLES, stats_entry
 from wirelog.protocol.connection import DecodedConnection
-
-# The wire log is Autobahn's format, rendered by its package; the encoders
-# and ``encode_text`` stay importable from here for this module's callers.
-from wirelog.sources.autobahn.encoding import ascii_log as ascii_log
-from wirelog.sources.autobahn.encoding import bin_log as bin_log
 from wirelog.sources.autobahn.grammar import LOG_OFF_NOTE, WRAP
-from wirelog.sources.autobahn.render import encode_text as encode_text
-from wirelog.sources.autobahn.render import wire_log as wire_log
+from wirelog.sources.autobahn.render import wire_log
 from wirelog.stats import STAT_KEYS
 from wirelog.summary import closing_of, summarize
 

@@ -17,7 +17,7 @@ Per-entry times, which Autobahn has no field for, are kept in an extra
 top-level key ``wirelogTimes`` that Autobahn's own readers ignore.
 
 The closing facts (who closed, who dropped TCP, clean, codes) come from
-:func:`wirelog.replay.verdict.closing_of` until ``wirelog.summary`` owns them.
+:func:`wirelog.summary.closing_of`, the rules every report and verdict use.
 """
 
 from __future__ import annotations
@@ -28,13 +28,12 @@ from typing import Any
 
 from wirelog.model import Chunk, ClaimedFrame, Connection, Direction, Frame, Role
 from wirelog.protocol.connection import decode_connection, iter_items
-from wirelog.replay.verdict import closing_of, events_of
+from wirelog.replay.verdict import events_of
 
 # Re-exported: callers of the replay writer used its encoders from here.
-from wirelog.sources.autobahn.encoding import ascii_log as ascii_log
-from wirelog.sources.autobahn.encoding import bin_log as bin_log
 from wirelog.sources.autobahn.entries import TAG_OF
 from wirelog.sources.autobahn.write import LogItem, wirelog_entries, write_report
+from wirelog.summary import closing_of
 
 
 def _ends(conn: Connection) -> dict[tuple[Direction, int], int]:
@@ -184,4 +183,4 @@ def write_autobahn_json(conn: Connection, path: str, *, agent: str = "replay") -
     write_report(to_autobahn(conn, agent=agent), path)
 
 
-__all__ = ["ascii_log", "bin_log", "to_autobahn", "write_autobahn_json"]
+__all__ = ["to_autobahn", "write_autobahn_json"]
