@@ -278,7 +278,9 @@ def test_random_garbage_packets_never_raise(tmp_path: Path) -> None:
 
 
 def test_ended_connections_are_forgotten_so_memory_follows_open_ones(tmp_path: Path) -> None:
-    from wirelog.sources.pcap.capture import FORGET_AFTER, Engine, records
+    from wirelog.pipeline import ConnectionEnd, Decoding
+    from wirelog.sources.pcap.files import records
+    from wirelog.sources.pcap.flows import FORGET_AFTER, Engine
 
     _, packets = read_pcap(SAMPLES / MANIFEST["ws_fragmented"]["file"])
     many: list[Packet] = []
@@ -294,9 +296,11 @@ def test_ended_connections_are_forgotten_so_memory_follows_open_ones(tmp_path: P
                 struct.pack_into("!H", frame, t.tcp + 2, port)
             many.append(replace(p, data=bytes(frame), ts_sec=p.ts_sec + i * int(FORGET_AFTER / 2)))
     path = write_pcap(tmp_path / "many.pcap", 1, many)
-    engine = Engine(str(path), Options())
+    sink = Decoding()
+    engine = Engine(str(path), Options(), sink)
     engine.sweep_every = 16
-    ends = sum(1 for _ in engine.packets(records(str(path))))
+    engine.packets(records(str(path)))
+    ends = sum(1 for _, item in sink.out if isinstance(item, ConnectionEnd))
     assert ends > 0 and engine.next_conn == 40
     assert len(engine.flows) <= 2 * 4  # a few recent ones, not all 40
     # and numbering is unaffected
