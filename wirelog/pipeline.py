@@ -48,6 +48,7 @@ of a report follow one another.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import repeat
 
 from wirelog.errors import InputError
 from wirelog.model import Chunk, Connection, Frame, Handshake, Marker, Message, Recording, Violation
@@ -124,15 +125,14 @@ class Decoding:
         out.append((conn, chunk))
         dec = self._decoders[id(conn)]
         if dec is not None:
-            for ev in dec.push(chunk):
-                out.append((conn, ev))
+            events = dec.push(chunk)
+            if events:
+                out.extend(zip(repeat(conn), events))
 
     def marker(self, conn: Connection, marker: Marker) -> None:
         dec = self._decoders[id(conn)]
         if dec is not None:
-            out = self.out
-            for ev in dec.push(marker):
-                out.append((conn, ev))
+            self.out.extend(zip(repeat(conn), dec.push(marker)))
 
     def finding(self, conn: Connection, finding: Violation) -> None:
         if self._findings:
@@ -142,8 +142,7 @@ class Decoding:
         dec = self._decoders.pop(id(conn))
         out = self.out
         if dec is not None:
-            for ev in dec.finish():
-                out.append((conn, ev))
+            out.extend(zip(repeat(conn), dec.finish()))
         elif self._frames:
             # Log claims: decoded whole, the claims reconciled (see above).
             dc = decode_connection(conn, reconcile=reconcile)
