@@ -65,24 +65,26 @@ class _Gunzip:
         self.pending = b""
         self.truncated = False
 
-    def read(self, n: int = -1) -> bytes:
-        if n < 0:
-            n = 1 << 40
+    def read(self, n: int) -> bytes:
+        """At most ``n`` octets (always a bound: a gzip bomb must not fill memory)."""
         parts = [self.pending] if self.pending else []
         have = len(self.pending)
         self.pending = b""
         while have < n:
-            src = self.z.unconsumed_tail
-            if not src:
-                if self.z.eof and self.z.unused_data:  # concatenated gzip members
-                    src = self.z.unused_data
-                    self.z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                else:
-                    src = self.raw.read(1 << 20)
-                    if not src:
-                        if not self.z.eof:
-                            self.truncated = True
-                        break
+            if self.z.eof:
+                # A member ended; what follows it (``cat a.gz b.gz``) is the next one.
+                src = self.z.unused_data or self.raw.read(1 << 20)
+                if not src:
+                    break
+                self.z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            else:
+                src = self.z.unconsumed_tail or self.raw.read(1 << 20)
+                if not src:
+                    tail = self.z.flush()  # what zlib still holds (bounded by its window)
+                    parts.append(tail)
+                    have += len(tail)
+                    self.truncated = not self.z.eof
+                    break
             # Bounded output: a small deflate bomb must not fill memory.
             data = self.z.decompress(src, n - have)
             parts.append(data)
