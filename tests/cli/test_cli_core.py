@@ -274,3 +274,25 @@ def test_a_reader_that_closes_the_pipe_ends_the_listing_quietly() -> None:
     err = proc.stderr.read().decode()
     proc.wait(timeout=120)
     assert json.loads(first)["conn"] == 0 and err == ""
+
+
+def test_decode_to_a_file_and_parquet_needs_one(tmp_path: Path) -> None:
+    target = tmp_path / "frames.jsonl"
+    run = wirelog("decode", SEED, "-f", "jsonl", "-o", str(target))
+    assert (run.returncode, run.stdout) == (0, "")
+    assert len(jsonl(target.read_text())) == 4
+    run = wirelog("decode", SEED, "-f", "parquet")
+    assert run.returncode == 2 and "needs --output" in run.stderr
+
+
+def test_check_as_a_table(tmp_path: Path) -> None:
+    from captures_util import drop, read_pcap, write_pcap
+
+    link, packets = read_pcap(ROOT / "samples" / "ws_large.pcap.gz")
+    lost = write_pcap(tmp_path / "lost.pcap", link, drop(packets, 5)[0])
+    run = wirelog("check", str(lost))
+    assert run.returncode == 1, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].split()[:3] == ["conn", "kind", "finding"]
+    assert any("capture_gap" in line for line in lines[1:])
+    assert any("missing_octets" in line for line in lines[1:])

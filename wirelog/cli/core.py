@@ -48,7 +48,9 @@ def decode(
         raise typer.Exit(code)
     sink = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
     try:
-        listing = Listing(fmt.value, level.value, sink, opts, show_source=len(inputs) > 1)
+        listing = Listing(
+            fmt.value, level.value, sink, opts, show_source=len(inputs) > 1, tune=True
+        )
 
         def body(path: str) -> None:
             listing.add(path)

@@ -71,7 +71,11 @@ _ROWS: dict[str, Any] = {
 
 class Listing:
     """One ``decode`` output over several inputs: one table header, one
-    CSV header, column widths shared."""
+    CSV header, column widths shared.
+
+    ``tune=True`` is for a caller that owns its process (the CLI): before
+    a capture's frame lines it calls :func:`tune_for_bulk`, which a notebook
+    would not want done behind its back."""
 
     def __init__(
         self,
@@ -81,8 +85,10 @@ class Listing:
         options: Options | None = None,
         *,
         show_source: bool | None = None,
+        tune: bool = False,
     ) -> None:
         self.fmt = fmt
+        self.tune = tune
         self.level = level
         self.out = out
         self.options = layers(level, options)
@@ -92,7 +98,7 @@ class Listing:
         """List one input; returns its summary."""
         try:
             if self.fmt == "jsonl" and self.level == "frames":
-                if detect(path) in ("pcap", "pcapng"):
+                if self.tune and detect(path) in ("pcap", "pcapng"):
                     tune_for_bulk()
                 return write_frame_lines(path, self.out, self.options)
             kind, to_row = _KINDS[self.level], _ROWS[self.level]

@@ -286,7 +286,7 @@ _C_ENCODER = _make_encoder()
 def _dumps(row: Any) -> str:
     if _C_ENCODER is not None:
         return "".join(_C_ENCODER(row, 0))
-    return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(row, ensure_ascii=False, separators=(",", ":"))  # pragma: no cover
 
 
 _HEX_KEYS = ("payload", "data")
