@@ -3,7 +3,9 @@
 The public API, shared by the CLI and notebooks:
 
 * :func:`load` (``wirelog.load(path)``) for DataFrames and plots,
-* :func:`read`, :func:`decode` and :func:`stream` in :mod:`wirelog.pipeline`,
+* :func:`read`, :func:`decode` and :func:`stream` in :mod:`wirelog.pipeline`
+  (the one path every input takes; its docstring gives the order of events),
+  with the typed :class:`Options` and the input's :class:`Summary`,
 * the model types in :mod:`wirelog.model`.
 """
 
@@ -28,7 +30,7 @@ from wirelog.model import (
     Violation,
     ViolationKind,
 )
-from wirelog.pipeline import decode, detect, read, stream
+from wirelog.pipeline import Options, Summary, decode, detect, read, stream
 
 if TYPE_CHECKING:
     from wirelog.analysis.loaded import Capture
@@ -45,8 +47,10 @@ __all__ = [
     "MarkerKind",
     "Message",
     "Opcode",
+    "Options",
     "Recording",
     "Role",
+    "Summary",
     "Violation",
     "ViolationKind",
     "decode",

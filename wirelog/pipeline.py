@@ -1,60 +1,351 @@
-"""One entry point for every input kind: the CLI, the library and notebooks
-all come through here, so an input decodes the same way everywhere.
+"""One path for every input: sources push, one sink decodes, consumers read.
 
-* :func:`detect` tells an input's kind from its *content*, never its name.
-* :func:`stream` yields ``(connection, event)`` pairs in recorded order:
-  chunks, frames, messages, violations, the handshake, and a
-  :class:`ConnectionEnd` when a connection is complete. Captures stream in
-  memory bounded by open connections; Autobahn reports are small and are
-  decoded whole.
+The CLI, the library and notebooks all come through here, so an input
+decodes the same way everywhere::
+
+    capture file --files--> records --flows--> Sink  <--replay-- Recording <-- Autobahn report
+                                                |
+                                  Decoding: ConnectionDecoder.push(item)
+                                                |
+                         stream() / read() / decode() / load() / JSONL lane
+
+* A **source** pushes each connection into a :class:`~wirelog.sources.sink.Sink`:
+  ``opened``, then its chunks, markers (gap, FIN, RST, timers) and findings
+  in recorded order, then ``closed``; ``done`` ends the input with a
+  :class:`~wirelog.sources.sink.Summary`. Captures push as they are read
+  (:mod:`wirelog.sources.pcap.capture`); Autobahn reports are parsed whole
+  into a :class:`~wirelog.model.Recording` and :func:`replay`-ed into the same
+  interface, each connection's items in index order.
+* :class:`Decoding` is the one sink that decodes: the only caller of
+  :meth:`~wirelog.protocol.connection.ConnectionDecoder.push`, the one place
+  items reach the sans-I/O decoder.
+
+**The order of events**, the same for every input. Per connection:
+
+1. its items in recorded order (``index``): each :class:`~wirelog.model.Chunk`
+   and each finding (a finding placed at an index comes before the item
+   with that index), and, right after each item, the events the decoder
+   derives from it (frames, messages, violations, the
+   :class:`~wirelog.model.Handshake` once the response head is complete);
+2. what the end of the connection releases (frames cut by the end,
+   the handshake of a connection without a response);
+3. one :class:`ConnectionEnd`.
+
+A connection whose frames an Autobahn log also claims (TF/RF) is decoded at
+its end, because the claims fill what the octets cannot show and are
+cross-checked against every decoded frame first (:mod:`wirelog.protocol.claims`):
+its derived events all come in step 2, as handshake, frames, messages,
+violations. Connections of a capture interleave as their packets do; those
+of a report follow one another.
+
+* :func:`stream` yields ``(connection, item)`` in that order (a
+  :class:`Stream`: also by batches, and with the input's summary at the end).
 * :func:`read` returns the materialized :class:`~wirelog.model.Recording`.
-* :func:`decode` returns every connection decoded
+* :func:`decode` / :func:`decode_recording` return every connection decoded
   (:class:`~wirelog.protocol.connection.DecodedConnection`).
-
-Sources live in :mod:`wirelog.sources`; this module only dispatches.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import repeat
 
 from wirelog.errors import InputError
-from wirelog.model import Connection, Recording
-from wirelog.protocol.connection import DecodedConnection, decode_connection
+from wirelog.model import Chunk, Connection, Frame, Handshake, Marker, Message, Recording, Violation
+from wirelog.protocol.claims import reconcile
+from wirelog.protocol.connection import (
+    ConnectionDecoder,
+    DecodedConnection,
+    decode_connection,
+    iter_items,
+)
 from wirelog.protocol.events import ConnectionEnd, StreamItem
 from wirelog.sources.detect import detect
 from wirelog.sources.options import Options
+from wirelog.sources.sink import Sink, Summary
 
 __all__ = [
     "ConnectionEnd",
+    "Decoding",
     "Options",
+    "Recorder",
+    "Sink",
+    "Stream",
     "StreamItem",
+    "Summary",
     "decode",
     "decode_recording",
     "decoded_events",
     "detect",
     "read",
+    "recorded",
+    "replay",
     "stream",
 ]
+
+CAPTURES = ("pcap", "pcapng")
+END = ConnectionEnd()
+Batch = list[tuple[Connection, StreamItem]]
+
+
+class Decoding:
+    """The sink that decodes: each connection's items go through one
+    :class:`~wirelog.protocol.connection.ConnectionDecoder`, and the items
+    with what they yield are appended to :attr:`out` in the module's order.
+
+    ``findings=False`` leaves the pushed findings out of :attr:`out` (they
+    are already on a materialized connection)."""
+
+    def __init__(self, options: Options | None = None, *, findings: bool = True) -> None:
+        opts = options or Options()
+        self.out: Batch = []
+        self.summary: Summary | None = None
+        self._frames = opts.frames
+        self._messages = opts.frames and opts.messages
+        self._keep = opts.keep_data
+        self._findings = findings
+        self._decoders: dict[int, ConnectionDecoder | None] = {}
+
+    def opened(self, conn: Connection) -> None:
+        dec = None
+        if self._frames and not conn.claims:
+            dec = ConnectionDecoder(
+                conn.recorder,
+                request_head=conn.handshake_request,
+                response_head=conn.handshake_response,
+                # A capture connection decoded by port (``--ws-port``) has no handshake.
+                handshake=conn.meta.get("handshake", True) is not False,
+                messages=self._messages,
+                keep_data=self._keep,
+            )
+        self._decoders[id(conn)] = dec
+
+    def chunk(self, conn: Connection, chunk: Chunk) -> None:
+        out = self.out
+        out.append((conn, chunk))
+        dec = self._decoders[id(conn)]
+        if dec is not None:
+            events = dec.push(chunk)
+            if events:
+                out.extend(zip(repeat(conn), events))
+
+    def marker(self, conn: Connection, marker: Marker) -> None:
+        dec = self._decoders[id(conn)]
+        if dec is not None:
+            self.out.extend(zip(repeat(conn), dec.push(marker)))
+
+    def finding(self, conn: Connection, finding: Violation) -> None:
+        if self._findings:
+            self.out.append((conn, finding))
+
+    def closed(self, conn: Connection) -> None:
+        dec = self._decoders.pop(id(conn))
+        out = self.out
+        if dec is not None:
+            out.extend(zip(repeat(conn), dec.finish()))
+        elif self._frames:
+            # Log claims: decoded whole, the claims reconciled (see above).
+            dc = decode_connection(conn, reconcile=reconcile)
+            if dc.handshake is not None:
+                out.append((conn, dc.handshake))
+            out.extend((conn, f) for f in dc.frames)
+            if self._messages:
+                out.extend((conn, m) for m in dc.messages)
+            out.extend((conn, v) for v in dc.violations[len(conn.findings) :])
+        out.append((conn, END))
+
+    def done(self, summary: Summary) -> None:
+        self.summary = summary
+
+
+class Recorder:
+    """The sink that materializes: pushed items become a :class:`Recording`."""
+
+    def __init__(self, source: str, kind: str) -> None:
+        self.recording = Recording(source=source, kind=kind)
+        self.summary: Summary | None = None
+
+    def opened(self, conn: Connection) -> None:
+        self.recording.connections.append(conn)
+
+    def chunk(self, conn: Connection, chunk: Chunk) -> None:
+        conn.chunks.append(chunk)
+
+    def marker(self, conn: Connection, marker: Marker) -> None:
+        conn.markers.append(marker)
+
+    def finding(self, conn: Connection, finding: Violation) -> None:
+        conn.findings.append(finding)
+
+    def closed(self, conn: Connection) -> None:
+        pass
+
+    def done(self, summary: Summary) -> None:
+        self.summary = summary
+        self.recording.connections.sort(key=lambda c: c.conn)
+        found = summary.finding()
+        if found is not None:
+            self.recording.findings.append(found)
+
+
+def replay(recording: Recording, sink: Sink, conns: tuple[int, ...] = ()) -> Iterator[None]:
+    """Push a materialized recording into ``sink`` (only ``conns``, when
+    given), yielding after each connection; ``sink.done`` ends it."""
+    pushed = 0
+    for conn in recording.connections:
+        if conns and conn.conn not in conns:
+            continue
+        pushed += 1
+        sink.opened(conn)
+        for item in recorded(conn):
+            if type(item) is Chunk:
+                sink.chunk(conn, item)
+            elif type(item) is Marker:
+                sink.marker(conn, item)
+            else:
+                assert isinstance(item, Violation)
+                sink.finding(conn, item)
+        sink.closed(conn)
+        yield
+    sink.done(Summary(websocket=pushed))
+
+
+def recorded(conn: Connection) -> Iterator[Chunk | Marker | Violation]:
+    """A materialized connection's chunks, markers and findings in recorded
+    order: by index, a finding before the item at its index (where a
+    capture pushed it), findings without an index first."""
+    findings = sorted(conn.findings, key=_at)
+    f = 0
+    for item in iter_items(conn):
+        while f < len(findings) and _at(findings[f]) <= item.index:
+            yield findings[f]
+            f += 1
+        yield item
+    yield from findings[f:]
+
+
+def _at(v: Violation) -> int:
+    return -1 if v.chunk is None else v.chunk
+
+
+class Stream:
+    """``(connection, item)`` pairs of one input in the module's order.
+
+    Iterate it for pairs, or call :meth:`batches` for lists of them (the
+    JSONL lane writes a batch at a time). :attr:`summary` is set once the
+    input has been read to its end."""
+
+    def __init__(self, path: str, options: Options | None = None) -> None:
+        self.path = path
+        self.options = options or Options()
+        self.summary: Summary | None = None
+        self._pairs: Iterator[tuple[Connection, StreamItem]] | None = None
+
+    def __iter__(self) -> Iterator[tuple[Connection, StreamItem]]:
+        return self
+
+    def __next__(self) -> tuple[Connection, StreamItem]:
+        if self._pairs is None:
+            self._pairs = (pair for batch in self.batches() for pair in batch)
+        return next(self._pairs)
+
+    def batches(self) -> Iterator[Batch]:
+        """The pairs, a list at a time, memory bounded by a batch."""
+        sink = Decoding(self.options)
+        kind = detect(self.path)
+        if kind in CAPTURES:
+            from wirelog.sources.pcap.capture import push
+
+            steps = push(self.path, self.options, sink)
+            failure = None
+        else:
+            recording, failure = _parse(self.path, kind)
+            steps = replay(recording, sink, self.options.conns)
+        try:
+            for _ in steps:
+                if sink.out:
+                    batch, sink.out = sink.out, []
+                    yield batch
+        except InputError:
+            # What came before a read error is delivered, then the error.
+            self.summary = sink.summary
+            if sink.out:
+                yield sink.out
+            raise
+        self.summary = sink.summary
+        if sink.out:
+            yield sink.out
+        if failure is not None:
+            raise failure
+
+
+def stream(path: str, options: Options | None = None) -> Stream:
+    """Every event of one input, in the module's order; see :class:`Stream`.
+
+    For captures the connection objects carry no chunks (they stream past as
+    items); for Autobahn inputs they are complete."""
+    return Stream(path, options)
+
+
+def _parse(path: str, kind: str) -> tuple[Recording, InputError | None]:
+    """A report parsed whole; a folder with an unreadable case still gives
+    the readable ones, and the error to raise after them."""
+    from wirelog.sources.autobahn.reader import parse as parse_report
+
+    try:
+        return parse_report(path, kind), None
+    except InputError as exc:
+        if not isinstance(exc.partial, Recording):
+            raise
+        return exc.partial, exc
 
 
 def read(path: str, options: Options | None = None) -> Recording:
     """Read any input into a materialized recording."""
     opts = options or Options()
     kind = detect(path)
-    if kind in ("pcap", "pcapng"):
-        from wirelog.sources.pcap.capture import read as read_capture
+    if kind not in CAPTURES:
+        from wirelog.sources.autobahn.reader import parse as parse_report
 
-        return read_capture(path, opts)
-    from wirelog.sources.autobahn.reader import parse as parse_report
+        return parse_report(path, kind)
+    from wirelog.sources.pcap.capture import push
 
-    return parse_report(path, kind)
+    sink = Recorder(path, kind)
+    try:
+        for _ in push(path, opts, sink):
+            pass
+    except InputError as exc:
+        exc.partial = sink.recording
+        raise
+    return sink.recording
 
 
 def decode_recording(recording: Recording) -> list[DecodedConnection]:
-    from wirelog.protocol.claims import reconcile
+    """Every connection of a recording, decoded through :class:`Decoding`."""
+    sink = Decoding(findings=False)
+    for _ in replay(recording, sink):
+        pass
+    return _collect(sink.out)
 
-    return [decode_connection(c, reconcile=reconcile) for c in recording.connections]
+
+def _collect(pairs: Batch) -> list[DecodedConnection]:
+    done: list[DecodedConnection] = []
+    current: dict[int, DecodedConnection] = {}
+    for conn, item in pairs:
+        dc = current.get(id(conn))
+        if dc is None:
+            dc = current[id(conn)] = DecodedConnection(conn, None, [], [], list(conn.findings))
+        if isinstance(item, Frame):
+            dc.frames.append(item)
+        elif isinstance(item, Message):
+            dc.messages.append(item)
+        elif isinstance(item, Violation):
+            dc.violations.append(item)
+        elif isinstance(item, Handshake):
+            dc.handshake = item
+        elif isinstance(item, ConnectionEnd):
+            done.append(current.pop(id(conn)))
+    return done
 
 
 def decode(path: str, options: Options | None = None) -> list[DecodedConnection]:
@@ -62,49 +353,20 @@ def decode(path: str, options: Options | None = None) -> list[DecodedConnection]
     return decode_recording(read(path, options))
 
 
-def stream(path: str, options: Options | None = None) -> Iterator[tuple[Connection, StreamItem]]:
-    """Yield ``(connection, item)`` in recorded order; see the module docstring.
-
-    For captures the connection objects carry no chunks (they stream past as
-    items); for Autobahn inputs they are complete.
-    """
-    opts = options or Options()
-    kind = detect(path)
-    if kind in ("pcap", "pcapng"):
-        from wirelog.sources.pcap.capture import stream as stream_capture
-
-        yield from stream_capture(path, opts)
-        return
-    failure: InputError | None = None
-    try:
-        recording = read(path, opts)
-    except InputError as exc:
-        # A folder with an unreadable case: the readable ones still stream,
-        # then the error is raised.
-        if not isinstance(exc.partial, Recording):
-            raise
-        recording, failure = exc.partial, exc
-    for dc in decode_recording(recording):
-        conn = dc.connection
-        if opts.conns and conn.conn not in opts.conns:
-            continue
-        yield from decoded_events(dc)
-    if failure is not None:
-        raise failure
-
-
 def decoded_events(dc: DecodedConnection) -> Iterator[tuple[Connection, StreamItem]]:
-    """A decoded connection as stream items: the order :func:`stream` yields
-    for inputs decoded whole (handshake, chunks, frames, messages, problems)."""
+    """A connection decoded elsewhere as stream items, in the module's order
+    for a connection decoded at its end: chunks and findings in recorded
+    order, then handshake, frames, messages, the other violations."""
     conn = dc.connection
+    for item in recorded(conn):
+        if type(item) is not Marker:
+            yield conn, item  # type: ignore[misc]
     if dc.handshake is not None:
         yield conn, dc.handshake
-    for ch in conn.chunks:
-        yield conn, ch
-    for f in dc.frames:
-        yield conn, f
+    for fr in dc.frames:
+        yield conn, fr
     for m in dc.messages:
         yield conn, m
-    for v in dc.violations:
+    for v in dc.violations[len(conn.findings) :]:
         yield conn, v
-    yield conn, ConnectionEnd()
+    yield conn, END

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import json
-import os
 import sys
-from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 import typer
@@ -38,87 +35,25 @@ def decode(
     ws_port: WsPortOpt = [],  # noqa: B006
 ) -> None:
     """List every chop, frame or message of the inputs."""
-    from wirelog.model import Chunk, Frame, Message
-    from wirelog.outputs import formats as out
-    from wirelog.pipeline import detect, stream
-    from wirelog.sources.pcap.capture import decode_frames
+    from wirelog.outputs.export import Listing, ParquetExport
 
     opts = options(port, ws_port, conn)
-    # Captures skip the layers this level does not list (see parsers.pcap.stream).
-    opts.extra["frames"] = level is not Level.chops
-    opts.extra["messages"] = level is Level.messages
-    columns = out.COLUMNS[level.value]
-    kind: type[Any] = {"chops": Chunk, "frames": Frame, "messages": Message}[level.value]
-    converters: dict[str, Callable[[Any, Any], dict[str, Any]]] = {
-        "chops": out.chunk_row,
-        "frames": out.frame_row,
-        "messages": out.message_row,
-    }
-    to_row = converters[level.value]
-
-    def rows(path: str) -> Iterator[dict[str, Any]]:
-        for c, item in stream(path, opts):
-            if isinstance(item, kind):
-                yield to_row(c, item)
-
     if fmt is DecodeFormat.parquet:
         if not output:
             error("--format parquet needs --output FILE")
             raise typer.Exit(ExitCode.ERROR)
-        from wirelog.analysis.table import write_parquet
-
-        collected: list[dict[str, Any]] = []
-        starts: dict[tuple[str, int], float] = {}
-
-        def collect(path: str) -> None:
-            # Connection starts give the schema's ``t`` column (seconds since
-            # the connection's start), exactly as ``wirelog.load`` computes it.
-            for c, item in stream(path, opts):
-                key = (c.source, c.conn)
-                if key not in starts:
-                    if c.start_ts is not None:
-                        starts[key] = c.start_ts
-                    elif isinstance(item, Chunk) and item.ts is not None:
-                        starts[key] = item.ts
-                if isinstance(item, kind):
-                    collected.append(to_row(c, item))
-
-        code = each_input(inputs, collect)
-        write_parquet(collected, level.value, output, starts=starts)
+        export = ParquetExport(level.value, opts)
+        code = each_input(inputs, export.add)
+        export.write(output)
         raise typer.Exit(code)
-
     sink = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
     try:
-        writer = out.Writer(fmt.value, columns, sink, show_source=len(inputs) > 1)
+        listing = Listing(
+            fmt.value, level.value, sink, opts, show_source=len(inputs) > 1, tune=True
+        )
 
         def body(path: str) -> None:
-            try:
-                if fmt is DecodeFormat.jsonl and level is Level.frames:
-                    # The hot path of big captures: one string per frame,
-                    # equal to the generic row's JSON (tests hold them equal),
-                    # written a batch at a time.
-                    write = sink.write
-                    if detect(path) in ("pcap", "pcapng"):
-                        # numpy, imported to unmask large payloads, would
-                        # start BLAS threads this process never uses (50 ms
-                        # of CPU on a 2-core machine); a user's setting wins.
-                        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-                        # The loop makes no reference cycles, but the garbage
-                        # collector would still walk every object the CLI
-                        # imported at each full pass: set them aside.
-                        gc.freeze()
-                        decode_frames(
-                            path, opts, out.frame_line_factory, lambda b: write("".join(b))
-                        )
-                        return
-                    for c, item in stream(path, opts):
-                        if isinstance(item, Frame):
-                            write(out.frame_jsonl(c, item))
-                    return
-                for r in rows(path):
-                    writer.row(r)
-            finally:
-                writer.flush()
+            listing.add(path)
 
         code = each_input(inputs, body)
     finally:

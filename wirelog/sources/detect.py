@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import zlib
 
 from wirelog.errors import InputError, UnknownFormatError
 
@@ -39,7 +40,7 @@ def detect(path: str) -> str:
         try:
             with gzip.open(path, "rb") as gz:
                 head = gz.read(4096)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise InputError(path, f"corrupt gzip data ({exc})") from None
     if head[:4] in PCAP_MAGICS:
         return "pcap"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    """How captures are read; Autobahn inputs ignore what does not apply."""
+    """How inputs are read and how far they are decoded; Autobahn inputs
+    ignore the capture filters that do not apply."""
 
     ws_ports: tuple[int, ...] = ()
     """Treat TCP traffic on these ports as WebSocket frames from the first
@@ -17,4 +18,10 @@ class Options:
     conns: tuple[int, ...] = ()
     """Only these connection numbers."""
     keep_data: bool = True
-    extra: dict[str, object] = field(default_factory=dict)
+    """Messages keep their payload (off: lengths and violations only)."""
+    frames: bool = True
+    """Run the frame layer (RFC 6455 §5.2). Off: chunks and findings only,
+    what ``decode --level chops`` lists."""
+    messages: bool = True
+    """Run the message layer (fragments joined, RFC 7692 inflation) on top
+    of the frames; needs ``frames``."""

@@ -11,17 +11,8 @@ Only the octets of a head still being read are held.
 
 from __future__ import annotations
 
-import re
-
 from wirelog.protocol.handshake import MAX_HEAD, head_length, split_head
 from wirelog.sources.pcap.tcp import DATA, Piece
-
-_METHOD = re.compile(rb"[A-Z]{1,16}( |$)")
-
-
-def looks_like_request(data: bytes) -> bool:
-    """Could ``data`` be the start of an HTTP/1.x request line?"""
-    return _METHOD.match(data[:17]) is not None
 
 
 class HttpWatch:

@@ -6,7 +6,7 @@ microseconds a packet; reading the few fields TCP reassembly needs with
 server captures actually produce: Ethernet (with stacked 802.1Q/802.1ad
 tags), Linux cooked capture v1 and v2, BSD null/loopback and raw IPv4/IPv6,
 over IPv4 and IPv6 with extension headers. Anything else goes to
-:func:`wirelog.sources.pcap.capture.fallback_ip`, which asks scapy's dissectors
+:func:`wirelog.sources.pcap.files.fallback_segment`, which asks scapy's dissectors
 where the IP header starts and hands the bytes back to :func:`ip_segment`.
 
 Nothing here imports beyond the standard library.

@@ -1,34 +1,29 @@
-"""The streaming fast path of ``wirelog decode -f jsonl`` (frames written
-straight to lines, no Frame objects) must say exactly what the general,
-materialized path says, frame for frame, on every sample and on damaged TCP."""
+"""``wirelog decode -f jsonl`` (frames streamed from the decoding sink,
+written by the one line encoder a batch at a time) must say exactly what the
+materialized path (read, then decode) says, frame for frame, on every sample
+and on damaged TCP."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 import wirelog
+from wirelog.cli import app
 from wirelog.outputs.formats import frame_row
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 CAPTURES = sorted(p for p in SAMPLES.iterdir() if ".pcap" in p.name)
-WIRELOG = [sys.executable, "-c", "from wirelog.cli import main; main()"]
 
 
 def cli_frames(path: Path, *extra: str) -> list[dict[str, Any]]:
-    proc = subprocess.run(
-        [*WIRELOG, "decode", "-f", "jsonl", *extra, str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return [json.loads(line) for line in proc.stdout.splitlines()]
+    result = CliRunner().invoke(app, ["decode", "-f", "jsonl", *extra, str(path)])
+    assert result.exit_code == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
 
 
 def library_frames(path: Path) -> list[dict[str, Any]]:

@@ -1,6 +1,8 @@
-"""The CLI contracts (README "Output contracts") on Autobahn inputs, run as
-a user runs them: the ``wirelog`` entry point in a subprocess, so that exit
-codes and the split between stdout and stderr are the real ones."""
+"""The CLI contracts (README "Output contracts") on Autobahn inputs.
+
+The commands run in-process (typer's runner keeps stdout, stderr and the
+exit code apart, and coverage sees them); what is about the process itself
+(the entry point, a reader that closes the pipe) runs in a subprocess."""
 
 from __future__ import annotations
 
@@ -9,13 +11,18 @@ import io
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
-ROOT = Path(__file__).resolve().parents[1]
+from wirelog.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
 SEED = str(ROOT / "samples" / "autobahnpython_case_2_2.txt")
-REPORTS = Path(__file__).resolve().parents[2] / "shared" / "autobahn-reports"
+REPORTS = ROOT.parent / "shared" / "autobahn-reports"
 SERVER = REPORTS / "testing-a-server"  # the fuzzer is the client
 CLIENT = REPORTS / "testing-a-client"  # the fuzzer is the server
 
@@ -27,7 +34,22 @@ FRAME_FIELDS = {
 }  # fmt: skip
 
 
-def wirelog(*args: str) -> subprocess.CompletedProcess[str]:
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def wirelog(*args: str) -> Run:
+    result = CliRunner(env={"WIRELOG_PROGRESS": "0"}).invoke(app, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
+def process(*args: str, **kw: Any) -> subprocess.CompletedProcess[str]:
+    """The real entry point in a child process."""
     return subprocess.run(
         [sys.executable, "-c", "from wirelog.cli import main; main()", *args],
         capture_output=True,
@@ -35,6 +57,7 @@ def wirelog(*args: str) -> subprocess.CompletedProcess[str]:
         cwd=ROOT,
         env={"PATH": "/usr/bin:/bin", "WIRELOG_PROGRESS": "0", "PYTHONPATH": str(ROOT)},
         timeout=120,
+        **kw,
     )
 
 
@@ -226,3 +249,50 @@ def test_a_folder_with_one_unreadable_case(tmp_path: Path) -> None:
     assert [e["conn"] for e in json.loads(run.stdout)] == [0, 2]
     (line,) = run.stderr.splitlines()
     assert "websock_server_case_2_2.json" in line and "line 1" in line
+
+
+def test_the_entry_point_exit_codes_and_streams() -> None:
+    """As a user runs it: exit 1 for findings, 2 for a bad input, one line on stderr."""
+    ok = process("check", SEED)
+    assert (ok.returncode, ok.stdout, ok.stderr) == (0, "no violations\n", "")
+    bad = process("decode", str(ROOT / "missing.json"))
+    assert bad.returncode == 2 and bad.stdout == ""
+    (line,) = bad.stderr.splitlines()
+    assert line.startswith("wirelog: ") and "no such file" in line
+
+
+def test_a_reader_that_closes_the_pipe_ends_the_listing_quietly() -> None:
+    """``wirelog decode ... | head -1``: the rest is not wanted; the listing
+    stops at once, silently (typer ends the process on EPIPE)."""
+    cmd = [sys.executable, "-c", "from wirelog.cli import main; main()"]
+    cmd += ["decode", "-f", "jsonl", str(ROOT / "samples" / "ws_basic.pcap")]
+    env = {"PATH": "/usr/bin:/bin", "WIRELOG_PROGRESS": "0", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert json.loads(first)["conn"] == 0 and err == ""
+
+
+def test_decode_to_a_file_and_parquet_needs_one(tmp_path: Path) -> None:
+    target = tmp_path / "frames.jsonl"
+    run = wirelog("decode", SEED, "-f", "jsonl", "-o", str(target))
+    assert (run.returncode, run.stdout) == (0, "")
+    assert len(jsonl(target.read_text())) == 4
+    run = wirelog("decode", SEED, "-f", "parquet")
+    assert run.returncode == 2 and "needs --output" in run.stderr
+
+
+def test_check_as_a_table(tmp_path: Path) -> None:
+    from captures_util import drop, read_pcap, write_pcap
+
+    link, packets = read_pcap(ROOT / "samples" / "ws_large.pcap.gz")
+    lost = write_pcap(tmp_path / "lost.pcap", link, drop(packets, 5)[0])
+    run = wirelog("check", str(lost))
+    assert run.returncode == 1, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].split()[:3] == ["conn", "kind", "finding"]
+    assert any("capture_gap" in line for line in lines[1:])
+    assert any("missing_octets" in line for line in lines[1:])

@@ -144,16 +144,19 @@ def test_keep_alive_http_before_the_upgrade_is_skipped() -> None:
 
 
 def test_connections_are_numbered_like_tcp_stream_and_others_counted() -> None:
-    summary: dict[str, Any] = {}
     seen = []
     ends = 0
-    for c, item in stream(str(sample("multi_conn")), Options(extra={"summary": summary})):
+    events = stream(str(sample("multi_conn")))
+    assert events.summary is None  # known once the input has been read
+    for c, item in events:
         if isinstance(item, Handshake):
             seen.append(c.conn)
         ends += isinstance(item, ConnectionEnd)
     assert seen == [0, 1, 2] and ends == 3
-    assert (summary["tcp_connections"], summary["websocket"]) == (5, 3)
-    assert (summary["http"], summary["other"]) == (1, 1)
+    summary = events.summary
+    assert summary is not None
+    assert (summary.tcp_connections, summary.websocket) == (5, 3)
+    assert (summary.http, summary.other) == (1, 1)
     rec = read(str(sample("multi_conn")))
     assert [f.kind for f in rec.findings] == [V.IGNORED_TRAFFIC]
     assert "1 plain HTTP" in rec.findings[0].detail

@@ -1,0 +1,177 @@
+"""Capture files to records: the classic pcap reader (plain, gzip, both
+byte orders), pcapng through scapy, and scapy's dissectors for rare link
+types; every broken file is an InputError naming where it broke."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+from captures_util import MANIFEST, SAMPLES, read_pcap
+
+from wirelog.errors import InputError, TruncatedInputError
+from wirelog.sources.pcap import files
+from wirelog.sources.pcap.files import _Gunzip, fallback_segment, records
+from wirelog.sources.pcap.linklayer import NotTcp
+
+BASIC = SAMPLES / MANIFEST["ws_basic"]["file"]
+
+
+def datas(path: Path) -> list[bytes]:
+    return [bytes(buf[a:b]) for _, _, _, buf, a, b in records(str(path))]
+
+
+def test_records_are_the_packets_in_file_order_numbered_from_1() -> None:
+    linktype, packets = read_pcap(BASIC)
+    recs = list(records(str(BASIC)))
+    assert [r[0] for r in recs] == list(range(1, len(packets) + 1))
+    assert {r[1] for r in recs} == {linktype}
+    assert [bytes(buf[a:b]) for _, _, _, buf, a, b in recs] == [p.data for p in packets]
+    assert [r[2] for r in recs] == [p.ts_sec + p.ts_usec * 1e-6 for p in packets]
+
+
+def test_big_endian_pcap(tmp_path: Path) -> None:
+    linktype, packets = read_pcap(BASIC)
+    out = bytearray(struct.pack(">IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, linktype))
+    for p in packets:
+        out += struct.pack(">IIII", p.ts_sec, p.ts_usec, len(p.data), len(p.data)) + p.data
+    path = tmp_path / "be.pcap"
+    path.write_bytes(bytes(out))
+    assert datas(path) == [p.data for p in packets]
+
+
+def test_missing_and_unreadable_files_raise_at_the_first_next(tmp_path: Path) -> None:
+    it = records(str(tmp_path / "nope.pcap"))  # no error yet: a generator
+    with pytest.raises(InputError, match="No such file"):
+        next(it)
+    bad = tmp_path / "bad.pcap.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00" + b"\xff" * 40)  # a gzip header, then junk
+    with pytest.raises(InputError, match="unreadable"):
+        next(records(str(bad)))
+
+
+def test_file_header_cut_or_unreadable(tmp_path: Path) -> None:
+    head = BASIC.read_bytes()[:24]
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(head[:10])
+    with pytest.raises(TruncatedInputError, match="inside the file header"):
+        list(records(str(cut)))
+    gz = tmp_path / "cut.pcap.gz"
+    gz.write_bytes(gzip.compress(head)[:-12])  # the deflate stream ends inside the header
+    with pytest.raises(TruncatedInputError, match="file header"):
+        list(records(str(gz)))
+
+
+def test_a_record_header_cut_short(tmp_path: Path) -> None:
+    raw = BASIC.read_bytes()
+    first = 24 + 16 + struct.unpack_from("<I", raw, 24 + 8)[0]
+    path = tmp_path / "short.pcap"
+    path.write_bytes(raw[: first + 9])  # 9 octets of the second record header
+    with pytest.raises(TruncatedInputError, match="header of packet 2") as info:
+        list(records(str(path)))
+    assert info.value.location == "packet 2"
+
+
+def test_corrupt_gzip_data_after_some_packets(tmp_path: Path) -> None:
+    raw = BASIC.read_bytes()
+    comp = bytearray(gzip.compress(raw, compresslevel=1))
+    comp[len(comp) // 2 :] = b"\x00" * (len(comp) - len(comp) // 2)
+    path = tmp_path / "corrupt.pcap.gz"
+    path.write_bytes(bytes(comp))
+    seen = 0
+    with pytest.raises(InputError) as info:
+        for _ in records(str(path)):
+            seen += 1
+    assert seen > 0 and f"packet {seen + 1}" in str(info.value)
+
+
+def test_gunzip_hands_out_every_octet_and_joins_members() -> None:
+    data = bytes(range(256)) * 40
+    two = gzip.compress(data[:5000]) + gzip.compress(data[5000:])
+    z = _Gunzip(io.BytesIO(two))  # type: ignore[arg-type]
+    assert z.read(3) == data[:3]
+    assert z.read(len(data)) == data[3:]
+    assert z.read(10) == b""
+    with pytest.raises(OSError, match="not seekable"):
+        z.seek(0)
+    z.close()
+    cut = _Gunzip(io.BytesIO(gzip.compress(data)[:-30]))  # type: ignore[arg-type]
+    got = cut.read(len(data) - 100)
+    assert data.startswith(got)
+    with pytest.raises(EOFError):
+        while cut.read(1000):
+            pass
+
+
+def test_gunzip_output_is_bounded_by_the_request() -> None:
+    bomb = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    blob = bomb.compress(bytes(50_000_000)) + bomb.flush()
+    z = _Gunzip(io.BytesIO(blob))  # type: ignore[arg-type]
+    assert z.read(1000) == bytes(1000)
+    assert len(z.z.unconsumed_tail) > 0  # the rest was not inflated
+
+
+def _pcapng(tmp_path: Path) -> Path:
+    ng = tmp_path / "basic.pcapng"
+    subprocess.run(["editcap", "-F", "pcapng", str(BASIC), str(ng)], check=True)
+    return ng
+
+
+def test_pcapng_records_match_the_pcap_ones(tmp_path: Path) -> None:
+    ng = _pcapng(tmp_path)
+    assert datas(ng) == datas(BASIC)
+    assert [r[2] for r in records(str(ng))] == pytest.approx([r[2] for r in records(str(BASIC))])
+
+
+def test_pcapng_broken_section_header_and_block(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pcapng"
+    bad.write_bytes(b"\x0a\x0d\x0d\x0a" + b"\x00" * 4)
+    with pytest.raises(InputError, match="section header"):
+        list(records(str(bad)))
+    raw = bytearray(_pcapng(tmp_path).read_bytes())
+    shb_len = struct.unpack_from("<I", raw, 4)[0]
+    idb_len = struct.unpack_from("<I", raw, shb_len + 4)[0]
+    at = shb_len + idb_len  # the first packet block
+    struct.pack_into("<I", raw, at + 4, 7)  # a block length no block can have
+    broken = tmp_path / "block.pcapng"
+    broken.write_bytes(bytes(raw))
+    with pytest.raises(InputError, match="packet 1"):
+        list(records(str(broken)))
+
+
+def test_scapy_is_imported_only_for_pcapng(tmp_path: Path) -> None:
+    ng = _pcapng(tmp_path)
+    code = (
+        "import sys\nfrom wirelog.sources.pcap.files import records\n"
+        f"list(records({str(BASIC)!r}))\nassert 'scapy' not in sys.modules\n"
+        f"list(records({str(ng)!r}))\nassert 'scapy' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_fallback_dissects_rare_link_types_or_says_why_not() -> None:
+    _, packets = read_pcap(BASIC)
+    ip = packets[3].data[14:]  # Ethernet -> the IP packet
+    seg = fallback_segment(1, packets[3].data)  # Ethernet, through scapy
+    assert seg[7] == files.linklayer.ip_segment(ip, 0, len(ip))[7]
+    with pytest.raises(NotTcp, match="unknown link type"):
+        fallback_segment(64999, b"x")
+    with pytest.raises(NotTcp, match="not IP"):
+        fallback_segment(1, b"\xff" * 14)  # Ethernet with an unknown ethertype
+    with pytest.raises(NotTcp):
+        fallback_segment(1, packets[3].data[:20])  # an IP header cut short
+
+
+def test_a_capture_gzipped_in_two_members(tmp_path: Path) -> None:
+    """``cat a.gz b.gz`` is one gzip file; a read that crossed the members'
+    boundary once looped forever."""
+    raw = BASIC.read_bytes()
+    path = tmp_path / "two.pcap.gz"
+    path.write_bytes(gzip.compress(raw[:1000]) + gzip.compress(raw[1000:]))
+    assert datas(path) == datas(BASIC)

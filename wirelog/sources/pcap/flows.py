@@ -1,0 +1,406 @@
+"""Packet records to WebSocket connections, pushed into a sink as they happen.
+
+The flow engine, one packet at a time so memory stays bounded by the open
+connections and their in-flight octets, never by the file size:
+
+1. **Headers.** :mod:`wirelog.sources.pcap.linklayer` reads link, IP and TCP
+   headers with ``struct``; rare link types go through scapy's dissectors
+   (:func:`wirelog.sources.pcap.files.fallback_segment`).
+2. **Connections.** A 4-tuple is one connection until a SYN with a new
+   initial sequence number reuses it; connections are numbered in order of
+   first appearance, counting every TCP connection, exactly like
+   Wireshark's ``tcp.stream``, so ``--conn 3`` is ``tcp.stream == 3``.
+3. **Reassembly.** :mod:`wirelog.sources.pcap.tcp` orders each direction by
+   sequence number; retransmitted octets are dropped, lost ones reported
+   as a gap (a :class:`~wirelog.model.MarkerKind.GAP` marker after a
+   ``capture_gap`` finding), never zero-filled.
+4. **Detection.** A connection is WebSocket when its first octets are an
+   HTTP/1.1 GET carrying ``Upgrade: websocket`` (on any port; RFC 6455
+   §4.1), or when one of its ports is in ``Options.ws_ports`` (frames from
+   the first octet). The side that sent the request is the client, and
+   ``tx`` is client to server. Everything else (plain HTTP, TLS,
+   connections whose start was not captured) is skipped and counted in the
+   :class:`~wirelog.sources.sink.Summary`.
+
+Each WebSocket connection goes to the :class:`~wirelog.sources.sink.Sink`
+directly (``opened``, ``chunk``, ``marker``, ``finding``, ``closed``):
+no list of operations per packet, and an in-order segment, the common case,
+becomes one :class:`~wirelog.model.Chunk` and one call.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from wirelog.model import (
+    Chunk,
+    Connection,
+    Direction,
+    Marker,
+    MarkerKind,
+    Role,
+    Violation,
+    ViolationKind,
+)
+from wirelog.protocol.handshake import looks_like_request
+from wirelog.sources.options import Options
+from wirelog.sources.pcap import linklayer
+from wirelog.sources.pcap.files import Record, fallback_segment
+from wirelog.sources.pcap.httpwatch import HttpWatch
+from wirelog.sources.pcap.linklayer import ACK, FIN, RST, SYN, NotTcp
+from wirelog.sources.pcap.tcp import DATA, GAP, HalfStream, Piece
+from wirelog.sources.sink import Sink, Summary
+
+#: Seconds of capture time after which a connection that ended (or was
+#: skipped) is forgotten; a segment on its 4-tuple after that starts a new
+#: connection number. Longer than TCP's TIME_WAIT (2 MSL, at most 240 s).
+FORGET_AFTER = 600.0
+
+_UNDECIDED = 0
+_WEBSOCKET = 1
+_IGNORED = 2
+_FILTERED = 3
+_CLOSED = 4
+
+_TX = Direction.TX  # module globals: ten times faster to look up than Enum members
+_RX = Direction.RX
+
+
+@dataclass(slots=True)
+class Flow:
+    """One TCP connection as the engine tracks it."""
+
+    conn: int
+    a: tuple[bytes, int]
+    """The endpoint that sent the first packet seen."""
+    b: tuple[bytes, int]
+    ha: HalfStream
+    hb: HalfStream
+    keys: tuple[tuple[bytes, int, bytes, int], ...]
+    ts: float
+    state: int = _UNDECIDED
+    client_is_a: bool | None = None
+    syn_seq_a: int | None = None
+    syn_seq_b: int | None = None
+    handshake: bool = True
+    watch_a: HttpWatch | None = None
+    watch_b: HttpWatch | None = None
+    live_a: bool = False
+    """Pieces from ``a`` are WebSocket octets (past any HTTP before the Upgrade)."""
+    live_b: bool = False
+    connection: Connection | None = None
+    ended: bool = False
+    reset: bool = False
+    packets: int = 0
+    last: float = 0.0
+    """Capture time of the latest packet."""
+    idle_since: float = 0.0
+
+
+class Engine:
+    """Packets in; each WebSocket connection's items pushed into ``sink``."""
+
+    def __init__(self, path: str, options: Options, sink: Sink) -> None:
+        self.path = path
+        self.sink = sink
+        self.flows: dict[tuple[bytes, int, bytes, int], tuple[Flow, bool]] = {}
+        self.open: dict[int, Flow] = {}
+        self.next_conn = 0
+        self.index = 0
+        self.summary = Summary()
+        self._pieces: list[Piece] = []
+        self._ws_ports = frozenset(options.ws_ports)
+        self._ports = frozenset(options.ports)
+        self._conns = frozenset(options.conns)
+        self.sweep_every = 4096
+        """Look for flows to forget every this many packets (a power of 2)."""
+        self.inactive: deque[Flow] = deque()
+        """Flows that ended or are skipped, oldest first, to be forgotten
+        once silent for :data:`FORGET_AFTER` seconds."""
+
+    # -- packets -------------------------------------------------------------
+
+    def packets(self, recs: Iterable[Record]) -> None:
+        """Run these packets through the connections."""
+        segment = linklayer.segment
+        fast = linklayer.FAST_LINKTYPES
+        flows = self.flows
+        summary = self.summary
+        pieces = self._pieces
+        sweep = self.sweep_every - 1
+        push = self.sink.chunk
+        for number, linktype, ts, buf, start, end in recs:
+            summary.packets += 1
+            try:
+                if linktype in fast:
+                    seg = segment(linktype, buf, start, end)
+                else:
+                    seg = fallback_segment(linktype, bytes(buf[start:end]))
+            except NotTcp as why:
+                summary.not_tcp += 1
+                reason = str(why)
+                summary.reasons[reason] = summary.reasons.get(reason, 0) + 1
+                continue
+            src, sport, dst, dport, seq, _ack, flags, payload, wire = seg
+            found = flows.get((src, sport, dst, dport))
+            if found is None or (
+                flags & SYN
+                and not flags & ACK
+                and (found[0].syn_seq_a if found[1] else found[0].syn_seq_b) != seq
+            ):
+                if found is not None:
+                    self._close(found[0])
+                flow = self._new_flow(src, sport, dst, dport, ts)
+                from_a = True
+            else:
+                flow, from_a = found
+            flow.last = ts
+            if not number & sweep:
+                self._forget(ts)
+            state = flow.state
+            if state >= _IGNORED:
+                if flags & (FIN | RST) and state != _CLOSED:
+                    flow.reset = flow.reset or bool(flags & RST)
+                continue
+            flow.packets += 1
+            half = flow.ha if from_a else flow.hb
+            if (
+                wire
+                and not flags & (SYN | RST | FIN)
+                and state == _WEBSOCKET
+                and (flow.live_a if from_a else flow.live_b)
+                and half.take_in_order(seq, wire, ts, number)
+            ):
+                # The next octets of a WebSocket stream, in order, nothing
+                # waiting: one chunk, straight to the sink.
+                index = self.index
+                self.index = index + 1
+                tx = from_a == (flow.client_is_a is not False)
+                conn = flow.connection
+                assert conn is not None
+                push(conn, Chunk(_TX if tx else _RX, payload, wire, index, ts))
+                continue
+            if flags & SYN:
+                if from_a:
+                    flow.syn_seq_a = seq
+                else:
+                    flow.syn_seq_b = seq
+                half.syn(seq)
+                if flow.client_is_a is None:
+                    flow.client_is_a = from_a if not flags & ACK else not from_a
+                seq = (seq + 1) & 0xFFFFFFFF
+            if flags & RST:
+                self._reset(flow, from_a, ts)
+                continue
+            if wire or flags & FIN:
+                half.segment(seq, payload, wire, bool(flags & FIN), ts, number, pieces)
+                if pieces:
+                    self._pieces_out(flow, from_a, pieces)
+                    pieces.clear()
+                    if (
+                        flow.ha.fin_at is not None
+                        and flow.hb.fin_at is not None
+                        and flow.ha.finished
+                        and flow.hb.finished
+                    ):
+                        self._close(flow)
+
+    def finish(self) -> None:
+        """End of capture (or of what could be read of it): release every
+        open connection, holes reported as gaps."""
+        for flow in list(self.open.values()):
+            self._close(flow)
+
+    # -- connection life ---------------------------------------------------
+
+    def _new_flow(self, src: bytes, sport: int, dst: bytes, dport: int, ts: float) -> Flow:
+        conn = self.next_conn
+        self.next_conn += 1
+        self.summary.tcp_connections += 1
+        k1 = (src, sport, dst, dport)
+        k2 = (dst, dport, src, sport)
+        flow = Flow(conn, (src, sport), (dst, dport), HalfStream(), HalfStream(), (k1, k2), ts)
+        flow.last = ts
+        self.flows[k1] = (flow, True)
+        self.flows[k2] = (flow, False)
+        if (self._conns and conn not in self._conns) or (
+            self._ports and sport not in self._ports and dport not in self._ports
+        ):
+            flow.state = _FILTERED
+            self.summary.filtered += 1
+            self._idle(flow)
+        elif sport in self._ws_ports or dport in self._ws_ports:
+            flow.handshake = False
+            # The ws port is the server's, unless a SYN says otherwise later.
+            flow.client_is_a = dport in self._ws_ports
+            flow.live_a = flow.live_b = True
+            self._websocket(flow)
+        else:
+            self.open[conn] = flow
+        return flow
+
+    def _websocket(self, flow: Flow) -> None:
+        flow.state = _WEBSOCKET
+        self.open[flow.conn] = flow
+        self.summary.websocket += 1
+        a = linklayer.format_endpoint(*flow.a)
+        b = linklayer.format_endpoint(*flow.b)
+        client, server = (a, b) if flow.client_is_a is not False else (b, a)
+        flow.connection = Connection(
+            conn=flow.conn,
+            source=self.path,
+            recorder=Role.CLIENT,
+            client=client,
+            server=server,
+            start_ts=flow.ts,
+            meta={} if flow.handshake else {"handshake": False},
+        )
+        self.sink.opened(flow.connection)
+
+    def _ignore(self, flow: Flow, http: bool) -> None:
+        flow.state = _IGNORED
+        flow.watch_a = flow.watch_b = None
+        self.open.pop(flow.conn, None)
+        self._idle(flow)
+        if http:
+            self.summary.http += 1
+        else:
+            self.summary.other += 1
+
+    def _close(self, flow: Flow) -> None:
+        """No more packets will be attributed to this connection."""
+        if flow.ended:
+            return
+        flow.ended = True
+        if flow.state in (_UNDECIDED, _WEBSOCKET):
+            self._flush_halves(flow)
+            if flow.state == _UNDECIDED:
+                self._ignore(flow, http=flow.watch_a is not None)
+            if flow.state == _WEBSOCKET:
+                self.summary.retransmitted += flow.ha.retransmitted + flow.hb.retransmitted
+                assert flow.connection is not None
+                self.sink.closed(flow.connection)
+        self.open.pop(flow.conn, None)
+        flow.state = _CLOSED
+        flow.watch_a = flow.watch_b = None
+        self._idle(flow)
+        # The flow stays in the table as a tombstone so that late
+        # retransmissions are not taken for a new connection; a SYN with a new
+        # sequence number replaces it.
+
+    def _idle(self, flow: Flow) -> None:
+        flow.idle_since = flow.last
+        self.inactive.append(flow)
+
+    def _forget(self, now: float) -> None:
+        """Drop flows silent for :data:`FORGET_AFTER` seconds after they
+        ended (or were skipped), so that memory follows open connections,
+        not every connection the capture ever held."""
+        cutoff = now - FORGET_AFTER
+        inactive = self.inactive
+        flows = self.flows
+        while inactive and inactive[0].idle_since < cutoff:
+            flow = inactive.popleft()
+            if flow.last >= cutoff:
+                flow.idle_since = flow.last
+                inactive.append(flow)
+                continue
+            for k in flow.keys:
+                entry = flows.get(k)
+                if entry is not None and entry[0] is flow:
+                    del flows[k]
+
+    def _flush_halves(self, flow: Flow) -> None:
+        """Hand on whatever both directions still hold (data behind a gap)."""
+        pieces = self._pieces
+        for from_a, half in ((True, flow.ha), (False, flow.hb)):
+            half.flush(pieces)
+            if pieces:
+                self._pieces_out(flow, from_a, pieces)
+                pieces.clear()
+
+    def _reset(self, flow: Flow, from_a: bool, ts: float) -> None:
+        self._flush_halves(flow)
+        if flow.state == _WEBSOCKET:
+            flow.reset = True
+            assert flow.connection is not None
+            marker = Marker(MarkerKind.RST, self._next_index(), self._dir(flow, from_a), ts)
+            self.sink.marker(flow.connection, marker)
+        self._close(flow)
+
+    # -- pieces ----------------------------------------------------------------
+
+    def _dir(self, flow: Flow, from_a: bool) -> Direction:
+        return _TX if from_a == (flow.client_is_a is not False) else _RX
+
+    def _next_index(self) -> int:
+        i = self.index
+        self.index = i + 1
+        return i
+
+    def _pieces_out(self, flow: Flow, from_a: bool, pieces: list[Piece]) -> None:
+        if not (flow.live_a if from_a else flow.live_b):
+            if flow.state == _UNDECIDED or flow.state == _WEBSOCKET:
+                self._watch(flow, from_a, pieces)
+            return
+        direction = self._dir(flow, from_a)
+        conn = flow.connection
+        assert conn is not None
+        sink = self.sink
+        for kind, data, length, ts, number in pieces:
+            index = self._next_index()
+            if kind == DATA:
+                sink.chunk(conn, Chunk(direction, data, length, index, ts))
+            elif kind == GAP:
+                self.summary.gaps += 1
+                detail = (
+                    f"{length} octets missing from the capture (lost before packet "
+                    f"{number}); not zero-filled"
+                )
+                sink.finding(
+                    conn,
+                    Violation(ViolationKind.CAPTURE_GAP, detail, direction, None, None, index),
+                )
+                sink.marker(conn, Marker(MarkerKind.GAP, index, direction, ts, length))
+            else:
+                sink.marker(conn, Marker(MarkerKind.FIN, index, direction, ts))
+
+    def _watch(self, flow: Flow, from_a: bool, pieces: list[Piece]) -> None:
+        """Walk HTTP until the Upgrade: only what follows it is WebSocket."""
+        for n, piece in enumerate(pieces):
+            watch = flow.watch_a if from_a else flow.watch_b
+            if watch is None:
+                if flow.watch_a is not None or piece[0] != DATA:
+                    continue  # the other side of an HTTP connection, or nothing yet
+                if not looks_like_request(piece[1]):
+                    self._ignore(flow, http=False)
+                    return
+                # The first to speak HTTP is the client.
+                request, response = HttpWatch(response=False), HttpWatch(response=True)
+                flow.watch_a, flow.watch_b = (request, response) if from_a else (response, request)
+                watch = request
+            released = watch.feed(piece)
+            if watch.failed and not watch.response and flow.state == _UNDECIDED:
+                self._ignore(flow, http=watch.count > 0)
+                return
+            if released is None and not (watch.failed and watch.response):
+                continue
+            if not watch.response:
+                assert released is not None
+                flow.client_is_a = from_a
+                other = flow.watch_b if from_a else flow.watch_a
+                assert other is not None
+                other.target = watch.count
+                self._websocket(flow)
+            # From here on this side's pieces are WebSocket octets (a server
+            # side the watch lost track of goes live where it gave up).
+            if from_a:
+                flow.live_a = True
+            else:
+                flow.live_b = True
+            rest = (released or []) + pieces[n + 1 :]
+            if rest:
+                self._pieces_out(flow, from_a, rest)
+            return
