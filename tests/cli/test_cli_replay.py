@@ -58,11 +58,11 @@ def test_refused() -> None:
     ("mode", "expect", "slowest"),
     [
         ("reset", "reset: the server reset the connection after 1 of 3 writes", 1.0),
-        ("stall", "stalled: no answer within 1 s while waiting for the HTTP head", 2 * TIMEOUT + 1),
+        ("stall", "stalled: no answer within 1 s while waiting for the HTTP head", TIMEOUT + 1),
         ("404", "not upgraded: the server answered 'HTTP/1.1 404 Not Found' instead of 101", 1.0),
         ("noclose", "never closed: the server did not drop TCP within 1 s", TIMEOUT + 1),
         ("reset-mid", "reset: the server reset the connection after 3 of 3 writes", 1.0),
-        ("garbage", "not valid WebSocket framing", 2 * TIMEOUT + 1),
+        ("garbage", "not valid WebSocket framing", TIMEOUT + 1),
     ],
 )
 def test_misbehaving_server(mode: str, expect: str, slowest: float) -> None:

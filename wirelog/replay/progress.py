@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from wirelog.model import Direction, Frame, Opcode, Role
 from wirelog.protocol.connection import ConnectionDecoder
+from wirelog.protocol.handshake import MAX_HEAD
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,23 @@ class Progress:
 
     def need(self) -> Need:
         return Need(self.head, self.frames, self.extra, self.octets, not self.lost)
+
+    @property
+    def upgraded(self) -> bool:
+        """This side's HTTP head is complete and, from a server, says 101
+        (RFC 6455 §4.1): the other side may send frames."""
+        side = self._side
+        if side.in_head or side.dead:
+            return False
+        return side.sender is Role.CLIENT or self.handshake_status == 101
+
+    @property
+    def no_head(self) -> str | None:
+        """Why this side's stream holds no HTTP head at all, if it does not."""
+        side = self._side
+        if side.in_head and side.dead:
+            return f"no end of an HTTP head within the first {MAX_HEAD} octets"
+        return None
 
     @property
     def handshake_status(self) -> int | None:

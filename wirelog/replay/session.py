@@ -10,7 +10,19 @@ the recording did. The result is a new :class:`~wirelog.model.Connection`
 
 No wait is unbounded: causal waits share one ``timeout`` budget, the end of
 the session has its own, and each fault (reset, stalled, never closed, not
-a WebSocket answer) ends as a one-line outcome, never a hang.
+a WebSocket answer) ends as a one-line outcome, never a hang. A stall ends
+the session at once: nothing more is sent and nothing more is waited for.
+
+Nothing past the handshake is sent before the peer's handshake is complete
+(RFC 6455 §4.1: a client "MUST wait for a response from the server before
+sending any further data"; a server answers a request it has read), so a
+peer that stays silent, closes or answers with no HTTP head gets the
+request and nothing else.
+
+Memory is bounded whatever the peer sends: the octets it sends are kept
+(and decoded) up to a window of twice what it sent in the recording plus
+:data:`RX_SLACK`; past it they are counted, not kept, like the cut chunks
+of an Autobahn wire log (``Chunk.length`` beyond ``data``).
 """
 
 from __future__ import annotations
@@ -49,6 +61,15 @@ UNKNOWN_END_GRACE = 0.5
 _GOING_AWAY = struct.pack("!H", CloseCode.GOING_AWAY) + b"Going Away"
 #: How much of the peer's HTTP head is kept to read its status line and key.
 _MAX_RX_HEAD = 65536
+#: Octets the peer may send beyond twice its recorded total that are still kept.
+RX_SLACK = 64 * 1024
+
+
+def rx_window(plan: Plan) -> int:
+    """How many octets of the peer's are kept and decoded (see the module
+    docstring): enough to judge a peer that behaves as recorded, with room
+    for other header values, chops or payload sizes."""
+    return 2 * plan.final.octets + RX_SLACK
 
 
 class Runner:
@@ -84,6 +105,10 @@ class Runner:
         self._tasks: list[asyncio.Task[None]] = []
         self._budget = timeout
         self._rx_head = bytearray()
+        self._window = rx_window(plan)
+        self._rx_kept = 0
+        self._overflow: Chunk | None = None
+        """The last chunk past the window, grown while nothing else happens."""
         self._rx_marks: list[tuple[float, Need]] = []
         """(perf time, peer progress) after each read, to anchor pauses."""
         self._last_write = 0.0
@@ -91,6 +116,9 @@ class Runner:
         self.lost = False
         self.abandoned = False
         """A timer the recording never needed sent a close: stop replaying."""
+        self.gave_up = False
+        """The peer stalled or answered what is no WebSocket handshake: the
+        session ends at once, with nothing more sent or waited for."""
 
     # -- transport callbacks (the Endpoint of wirelog.replay.transport) -------
 
@@ -109,11 +137,41 @@ class Runner:
         self.conn.start_ts = self._epoch
 
     def on_data(self, data: bytes) -> None:
-        self.conn.chunks.append(Chunk(Direction.RX, data, len(data), self._next(), self.now()))
+        n = len(data)
+        room = self._window - self._rx_kept
+        if n > room:
+            self._past_window(data, max(0, room))
+            return
+        self._rx_kept += n
+        self.conn.chunks.append(Chunk(Direction.RX, data, n, self._next(), self.now()))
         if not self.progress.head and len(self._rx_head) < _MAX_RX_HEAD:
             self._rx_head.extend(data)
         self.progress.feed(data)
         self._rx_marks.append((time.perf_counter(), self.progress.need()))
+        self.changed.set()
+
+    def _past_window(self, data: bytes, room: int) -> None:
+        """Count octets past the window: the kept prefix and the declared
+        length go to the recording and to the progress decoder (a gap), and
+        later reads with nothing in between grow one chunk."""
+        n = len(data)
+        kept = data[:room]
+        self._rx_kept += room
+        last = self._overflow
+        if not kept and last is not None and last.index == self._index - 1:
+            grown = Chunk(Direction.RX, last.data, last.length + n, last.index, last.ts)
+            self.conn.chunks[-1] = self._overflow = grown
+        else:
+            if self._overflow is None:
+                self.outcome.notes.append(
+                    f"the {self.plan.role.other.value} sent more than {self._window} octets;"
+                    " past them octets are counted, not kept"
+                )
+            self._overflow = Chunk(Direction.RX, kept, n, self._next(), self.now())
+            self.conn.chunks.append(self._overflow)
+        if not self.progress.head and len(self._rx_head) < _MAX_RX_HEAD:
+            self._rx_head.extend(kept)
+        self.progress.feed(kept, n)
         self.changed.set()
 
     def on_eof(self) -> None:
@@ -231,24 +289,49 @@ class Runner:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), left)
 
-    async def _wait(self, need: Need, what: str) -> bool:
-        """Wait for the peer to reach ``need``; False if it stalled."""
-        if self.progress.satisfies(need):
+    def _refused(self) -> bool:
+        """The peer's handshake can no longer complete: a head with no end,
+        or a status other than 101."""
+        status = self.progress.handshake_status
+        return self.progress.no_head is not None or status not in (None, 101)
+
+    async def _wait(self, need: Need, what: str, *, upgraded: bool = False) -> bool:
+        """Wait for the peer to reach ``need`` (and, with ``upgraded``, to
+        complete its handshake); False if it stalled or cannot."""
+
+        def ready() -> bool:
+            return self.progress.satisfies(need) and (not upgraded or self.progress.upgraded)
+
+        if ready():
             return True
         deadline = time.perf_counter() + self._budget
         await self._until(
-            lambda: self.progress.satisfies(need) or self.eof or self.abandoned, deadline
+            lambda: ready() or self.eof or self.abandoned or self._refused(), deadline
         )
         self._budget = max(0.0, deadline - time.perf_counter())
-        if self.progress.satisfies(need):
+        if ready():
             return True
-        if not self.eof and not self.abandoned and not self.outcome.stalled:
+        if self.eof or self.abandoned:
+            return False
+        no_head = self.progress.no_head
+        if no_head is not None:
+            self.outcome.faults.append(f"not a WebSocket answer: {no_head}")
+        elif not self._refused() and not self.outcome.stalled:
             self.outcome.stalled = True
             self.outcome.faults.append(
                 f"stalled: no answer within {self.timeout:g} s while waiting for "
                 f"{need.describe()} before {what} (got {self.progress.describe()})"
             )
         return False
+
+    def _handshake_cut(self) -> bool:
+        """The peer completed its handshake in the recording, not here."""
+        return self.plan.handshake and self.plan.final.head and not self.progress.upgraded
+
+    def _gated(self, w: Write) -> bool:
+        """Whether ``w`` waits for the peer's handshake: a client's writes
+        after its own head (RFC 6455 §4.1), all of a server's."""
+        return self.plan.handshake and (self.plan.role is Role.SERVER or not w.head)
 
     async def _writes(self) -> None:
         writes = self.plan.writes
@@ -260,10 +343,15 @@ class Runner:
                     await self._gate(ev)
             if self.eof or self.abandoned:
                 break
-            await self._wait(w.need, f"chunk {w.index}")
+            gated = self._gated(w)
+            ok = await self._wait(w.need, f"chunk {w.index}", upgraded=gated)
+            if self._not_websocket():
+                self.gave_up = True
+                break
             if self.eof or self.abandoned:
                 break
-            if self._not_websocket():
+            if not ok:
+                self.gave_up = True
                 break
             if w.delay > 0:
                 await pause_until(self._anchor(w.need) + w.delay)
@@ -273,6 +361,12 @@ class Runner:
         else:
             self._arm(len(writes))
         left = self.outcome.writes_planned - self.outcome.writes_sent
+        o = self.outcome
+        if left and self.eof and not o.reset_by_peer and self._handshake_cut():
+            o.faults.append(
+                f"closed: the {self.plan.role.other.value} dropped TCP before completing "
+                f"the handshake (got {self.progress.describe()})"
+            )
         if left:
             who = "reset" if self.outcome.reset_by_peer else "closed"
             if self.eof:
@@ -330,14 +424,24 @@ class Runner:
             return False
         self.conn.chunks.append(Chunk(Direction.TX, data, len(data), self._next(), ts))
         self.own.feed(data)
-        await drain(tr, self.timeout, lambda: self.lost)
+        left = await drain(tr, self.timeout, lambda: self.lost)
         self._last_write = time.perf_counter()
+        if left and not self.lost and not self.outcome.stalled:
+            self.outcome.stalled = self.gave_up = True
+            self.outcome.faults.append(
+                f"stalled: the {self.plan.role.other.value} read nothing for "
+                f"{self.timeout:g} s ({left} octets not sent)"
+            )
+            return False
         return not self.lost
 
     async def _end(self) -> None:
         """Close as the recording did: wait for the peer's drop when it
         dropped first, otherwise for its last recorded answer, then drop."""
         plan = self.plan
+        if self.gave_up:
+            self._drop(reset=self.outcome.stalled)
+            return
         if plan.dropped_by is plan.role:
             await self._wait(plan.final, "the end of the session")
             if plan.end_delay > 0 and not self.eof:
