@@ -245,7 +245,7 @@ def main() -> None:
     )
     for name in ("throughput_websockets", "throughput_autobahnpython"):
         d = out[name]
-        lat = d["latency_ms"]
+        lat = d["latency_ms"] or {"p50": None, "p90": None, "p99": None}
         print(
             f"{name.split('_')[1]:<15} {d['sessions_per_s']} sessions/s at concurrency"
             f" {d['concurrency']} ({d['sessions']} sessions, {d['mismatches']} mismatches,"
