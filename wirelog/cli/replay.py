@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wirelog.cli.app import ExitCode, app, error, report_exception
+from wirelog.cli.app import ExitCode, app, check_output, error, output_failed, report_exception
 from wirelog.replay.options import DEFAULT_ACCEPT_TIMEOUT, DEFAULT_TIMEOUT, Options
 
 if TYPE_CHECKING:
@@ -133,6 +133,8 @@ def replay(
                 "--concurrency and --repeat at least 1"
             )
             raise typer.Exit(ExitCode.ERROR)
+        if record:
+            check_output(record, "--record")
         recording = read(input)
         if listen is not None:
             host, port = parse_listen(listen)
@@ -157,7 +159,10 @@ def replay(
         if record:
             from wirelog.replay.record import write_autobahn_json
 
-            write_autobahn_json(report.result.connection, record, agent=report.result.target)
+            try:
+                write_autobahn_json(report.result.connection, record, agent=report.result.target)
+            except OSError as exc:
+                raise output_failed("--record", record, exc) from None
         if fmt is Fmt.json:
             _write_json(report.as_dict())
         else:

@@ -24,11 +24,8 @@ from wirelog.replay.session import Runner
 from wirelog.replay.steps import Plan
 from wirelog.replay.transport import Wire
 
-
 #: What a client gets that connects while another one is being served.
-BUSY = (
-    b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-)
+BUSY = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
 
 class _Accepted(Wire):
