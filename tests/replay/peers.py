@@ -16,6 +16,7 @@ memory without counting the test runner's own.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -62,17 +63,17 @@ def upgrade(head: bytes, extra: bytes = b"") -> bytes:
     )  # fmt: skip
 
 
+@functools.cache
 def deflate_bomb(size: int = 1 << 30) -> bytes:
     """One compressed text frame (RSV1, RFC 7692 §6) whose payload inflates
-    to ``size`` zero octets: about a thousand to one."""
+    to ``size`` zero octets, about a thousand to one: a MiB of zeros
+    compressed once, ended by a full flush (byte-aligned, no reference back),
+    repeated, so building it costs one MiB of deflate."""
     z = zlib.compressobj(9, zlib.DEFLATED, -15)
-    block = bytes(1 << 20)
-    parts = [z.compress(block) for _ in range(size >> 20)]
-    parts.append(z.flush(zlib.Z_SYNC_FLUSH))
-    payload = b"".join(parts)
-    if payload.endswith(b"\x00\x00\xff\xff"):
-        payload = payload[:-4]
-    return encode_frame(1, payload, rsv=4)
+    piece = z.compress(bytes(1 << 20)) + z.flush(zlib.Z_FULL_FLUSH)
+    payload = piece * (size >> 20)
+    assert payload.endswith(b"\x00\x00\xff\xff")
+    return encode_frame(1, payload[:-4], rsv=4)
 
 
 class Hostile:
@@ -92,10 +93,17 @@ class Hostile:
         self._deadline = time.monotonic() + LIFETIME
         self._conns: list[socket.socket] = []
         self._thread = threading.Thread(target=self._serve, daemon=True)
+        if mode == "deflate-bomb":
+            deflate_bomb()
 
     @property
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/"
+
+    @property
+    def connections(self) -> int:
+        """Clients accepted so far."""
+        return len(self._conns)
 
     def __enter__(self) -> Hostile:
         self._thread.start()
@@ -235,7 +243,12 @@ def hostile_client(mode: str, port: int, request: bytes, stop: threading.Event) 
         stop.wait(LIFETIME)
 
 
-_MAIN = "import sys; from wirelog.cli import main; sys.argv[0] = 'wirelog'; main()"
+MAIN = "import sys; from wirelog.cli import main; sys.argv[0] = 'wirelog'; main()"
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a child ``wirelog``: this tree first on the path."""
+    return dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
 @dataclass
@@ -250,11 +263,11 @@ class Run:
 
 def run_cli(*args: str, limit: float = 30.0) -> Run:
     """``wirelog ARGS`` in a child process; killed after ``limit`` seconds."""
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = child_env()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-c", _MAIN, *args],
+            [sys.executable, "-c", MAIN, *args],
             stdout=out,
             stderr=err,
             env=env,

@@ -123,6 +123,13 @@ class Progress:
         return side.sender is Role.CLIENT or self.handshake_status == 101
 
     @property
+    def head_octets(self) -> int:
+        """The length of this side's HTTP head once complete; while it is
+        not, the most the decoder looks through for its end."""
+        side = self._side
+        return MAX_HEAD if side.in_head else len(side.head)
+
+    @property
     def no_head(self) -> str | None:
         """Why this side's stream holds no HTTP head at all, if it does not."""
         side = self._side
