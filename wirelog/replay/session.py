@@ -19,12 +19,8 @@ sending any further data"; a server answers a request it has read), so a
 peer that stays silent, closes or answers with no HTTP head gets the
 request and nothing else.
 
-Memory and time are bounded whatever the peer sends: its octets are kept
-(and decoded) up to a window of its HTTP head, then twice what it sent in
-the recording plus :data:`RX_SLACK` octets, or plus :data:`FRAME_SLACK`
-frames; past it they
-are counted, not kept, like the cut chunks of an Autobahn wire log
-(``Chunk.length`` beyond ``data``).
+Memory and time are bounded whatever the peer sends: what it sends is kept
+within the window of :mod:`~wirelog.replay.window`, and counted past it.
 """
 
 from __future__ import annotations
@@ -42,7 +38,6 @@ from wirelog.model import (
     CloseCode,
     Connection,
     Direction,
-    Frame,
     Marker,
     MarkerKind,
     Opcode,
@@ -56,6 +51,7 @@ from wirelog.replay.outcome import Outcome
 from wirelog.replay.progress import Need, Progress
 from wirelog.replay.steps import Plan, Write
 from wirelog.replay.transport import close, drain, pause_until
+from wirelog.replay.window import Positions, Window
 
 #: How long a replay whose recording does not say who closed waits for the
 #: peer to close before closing itself.
@@ -64,21 +60,6 @@ UNKNOWN_END_GRACE = 0.5
 _GOING_AWAY = struct.pack("!H", CloseCode.GOING_AWAY) + b"Going Away"
 #: How much of the peer's HTTP head is kept to read its status line and key.
 _MAX_RX_HEAD = 65536
-#: Octets the peer may send beyond twice its recorded total that are still
-#: kept (its HTTP head apart). A deflate bomb inflates a thousandfold, so
-#: this also bounds what the verdict's decoder inflates: 16 MiB.
-RX_SLACK = 16 * 1024
-#: The same for frames: judging costs per frame, and two octets make one.
-FRAME_SLACK = 256
-#: Octets fed to the progress decoder at once near the frame window.
-_FEED_SLICE = 4096
-
-
-def rx_window(plan: Plan) -> int:
-    """How many octets of the peer's are kept and decoded (see the module
-    docstring): enough to judge a peer that behaves as recorded, with room
-    for other header values, chops or payload sizes."""
-    return 2 * plan.final.octets + RX_SLACK
 
 
 class Runner:
@@ -107,20 +88,14 @@ class Runner:
         self.done = asyncio.Event()
         self.outcome = Outcome(writes_planned=len(plan.writes))
         self.conn = Connection(conn=plan.conn, source=label, recorder=plan.role)
-        self._index = 0
+        self._positions = Positions()
         self._t0 = time.perf_counter()
         self._epoch = time.time()
         self._fired: dict[int, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._budget = timeout
         self._rx_head = bytearray()
-        self._window = rx_window(plan)
-        self._closed_at: int | None = None
-        """Where the window closed early (the frame window was passed)."""
-        self._frame_window = 2 * plan.final.frames + FRAME_SLACK
-        self._rx_kept = 0
-        self._overflow: Chunk | None = None
-        """The last chunk past the window, grown while nothing else happens."""
+        self.window = Window(plan, self.progress, self.conn, self._positions, self.outcome.notes)
         self._rx_marks: list[tuple[float, Need]] = []
         """(perf time, peer progress) after each read, to anchor pauses."""
         self._last_write = 0.0
@@ -138,9 +113,7 @@ class Runner:
         return self._epoch + (time.perf_counter() - self._t0)
 
     def _next(self) -> int:
-        i = self._index
-        self._index += 1
-        return i
+        return self._positions.next()
 
     def attach(self, transport: asyncio.Transport) -> None:
         self.transport = transport
@@ -149,71 +122,12 @@ class Runner:
         self.conn.start_ts = self._epoch
 
     def on_data(self, data: bytes) -> None:
-        n = len(data)
-        kept = data[: max(0, self._limit() - self._rx_kept)]
-        if not self.progress.head and len(self._rx_head) < _MAX_RX_HEAD:
-            self._rx_head.extend(kept)
-        start = self.progress.octets
-        frames = self._feed(kept, n)
-        over = self.progress.frames - self._frame_window
-        if over > 0 and kept:
-            last = frames[len(frames) - over - 1] if over < len(frames) else None
-            cut = 0
-            if last is not None and last.offset is not None:
-                cut = last.offset + last.header_length + last.length - start
-            kept = kept[: max(0, cut)]
-            self._closed_at = self._rx_kept + len(kept)
-        # The head may have ended in this read: the window is now exact.
-        kept = kept[: max(0, self._limit() - self._rx_kept)]
-        self._rx_kept += len(kept)
-        self._record(kept, n)
-        if kept:
+        room = _MAX_RX_HEAD - len(self._rx_head)
+        if not self.progress.head and room > 0:
+            self._rx_head.extend(data[:room])
+        if self.window.take(data, self.now()):
             self._rx_marks.append((time.perf_counter(), self.progress.need()))
         self.changed.set()
-
-    def _limit(self) -> int:
-        """How many of the peer's octets are kept: its HTTP head (as long as
-        the decoder will look for one while it is not complete), then the
-        window."""
-        if self._closed_at is not None:
-            return self._closed_at
-        return self.progress.head_octets + self._window
-
-    def _feed(self, kept: bytes, n: int) -> list[Frame]:
-        """Feed the progress decoder ``kept`` and then a gap to ``n``; the
-        frames of the last feed. Where ``kept`` may hold more frames than
-        the window has left (two octets make one), it goes in slices, and
-        decoding stops at the slice that passes the window."""
-        if self.progress.frames + len(kept) // 2 <= self._frame_window:
-            return self.progress.feed(kept, n)
-        frames: list[Frame] = []
-        pos = 0
-        while pos < len(kept) and self.progress.frames <= self._frame_window:
-            frames = self.progress.feed(kept[pos : pos + _FEED_SLICE])
-            pos += _FEED_SLICE
-        pos = min(pos, len(kept))
-        if n > pos:
-            self.progress.feed(b"", n - pos)
-        return frames
-
-    def _record(self, kept: bytes, n: int) -> None:
-        """One read in the recording: past the window only its length (a
-        cut chunk), and later reads with nothing in between grow that one."""
-        if len(kept) == n:
-            self.conn.chunks.append(Chunk(Direction.RX, kept, n, self._next(), self.now()))
-            return
-        last = self._overflow
-        if not kept and last is not None and last.index == self._index - 1:
-            grown = Chunk(Direction.RX, last.data, last.length + n, last.index, last.ts)
-            self.conn.chunks[-1] = self._overflow = grown
-            return
-        if last is None:
-            self.outcome.notes.append(
-                f"the {self.plan.role.other.value} sent more than {self._rx_kept} octets or "
-                f"{self._frame_window} frames; past them octets are counted, not kept"
-            )
-        self._overflow = Chunk(Direction.RX, kept, n, self._next(), self.now())
-        self.conn.chunks.append(self._overflow)
 
     def on_eof(self) -> None:
         if not self.eof:
