@@ -243,7 +243,26 @@ def hostile_client(mode: str, port: int, request: bytes, stop: threading.Event) 
         stop.wait(LIFETIME)
 
 
-MAIN = "import sys; from wirelog.cli import main; sys.argv[0] = 'wirelog'; main()"
+#: ``wirelog`` in a child. With ``WIRELOG_TEST_HWM`` set it writes its peak
+#: RSS (``VmHWM``, in KiB) there at exit: the peak of its own memory. The
+#: kernel's ``ru_maxrss`` would not do, as a child inherits the peak of the
+#: process it was forked from (the test runner) when it execs.
+MAIN = """
+import atexit, os, sys
+
+def _hwm():
+    out = os.environ.get("WIRELOG_TEST_HWM")
+    if out:
+        with open("/proc/self/status") as fh:
+            kib = next(line.split()[1] for line in fh if line.startswith("VmHWM:"))
+        with open(out, "w") as fh:
+            fh.write(kib)
+
+atexit.register(_hwm)
+from wirelog.cli import main
+sys.argv[0] = "wirelog"
+main()
+"""
 
 
 def child_env() -> dict[str, str]:
@@ -258,13 +277,18 @@ class Run:
     err: str
     took: float
     rss_mb: float
-    """Peak resident memory of the child, in MiB."""
+    """Peak resident memory of the child, in MiB (NaN if it was killed)."""
 
 
 def run_cli(*args: str, limit: float = 30.0) -> Run:
-    """``wirelog ARGS`` in a child process; killed after ``limit`` seconds."""
-    env = child_env()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """``wirelog ARGS`` in a child process; killed after ``limit`` seconds
+    (then its peak RSS is unknown)."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r", suffix=".hwm") as hwm,
+    ):
+        env = child_env() | {"WIRELOG_TEST_HWM": hwm.name}
         start = time.monotonic()
         proc = subprocess.Popen(
             [sys.executable, "-c", MAIN, *args],
@@ -273,20 +297,19 @@ def run_cli(*args: str, limit: float = 30.0) -> Run:
             env=env,
             start_new_session=True,
         )
-        timer = threading.Timer(limit, lambda: os.killpg(proc.pid, signal.SIGKILL))
-        timer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
+            proc.wait(limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         took = time.monotonic() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
+        peak = hwm.read().strip()
         return Run(
             proc.returncode,
             out.read().decode(errors="replace"),
             err.read().decode(errors="replace"),
             took,
-            usage.ru_maxrss / 1024,
+            int(peak) / 1024 if peak else float("nan"),
         )

@@ -25,9 +25,13 @@ TIMEOUT = 1.0
 RSS_MB = 200
 
 #: What the line on stderr says, after "wirelog: 127.0.0.1:PORT: ".
-SAYS = {
+SAYS: dict[str, str | tuple[str, ...]] = {
     "silent": "stalled: no answer within 1 s while waiting for the HTTP head before chunk 3",
-    "close": "closed: the server dropped TCP before completing the handshake",
+    # Closed unread, the request makes the server's kernel answer with a reset.
+    "close": (
+        "closed: the server dropped TCP before completing the handshake",
+        "reset: the server reset the connection after 1 of 3 writes",
+    ),
     "garbage-head": "stalled: no answer within 1 s while waiting for the HTTP head",
     "403": "not upgraded: the server answered 'HTTP/1.1 403 Forbidden' instead of 101",
     "reset": "reset: the server reset the connection after 1 of 3 writes",
@@ -56,7 +60,8 @@ def test_a_misbehaving_server(mode: str, startup: float) -> None:
     assert r.code == 2, r.out + r.err
     lines = r.err.splitlines()
     assert lines == [f"wirelog: 127.0.0.1:{srv.port}: " + lines[0].split(": ", 2)[2]], r.err
-    assert SAYS[mode] in lines[0], lines[0]
+    says = SAYS[mode]
+    assert any(x in lines[0] for x in ((says,) if isinstance(says, str) else says)), lines[0]
     assert r.took < TIMEOUT + 1 + startup, (r.took, startup)
     assert r.rss_mb < RSS_MB, r.rss_mb
     if mode in NO_UPGRADE:
@@ -91,7 +96,9 @@ def test_a_peer_that_reads_nothing_is_a_stall() -> None:
     with Misbehaving("mute") as srv:
         report = run.replay(Recording("big", "t", [conn]), srv.url, run.Options(timeout=TIMEOUT))
     faults = report.verdict.faults
-    assert faults and faults[0].startswith("stalled: the server read nothing for 1 s ("), faults
+    assert faults and faults[0].startswith(
+        "stalled: the server did not read our write within 1 s ("
+    ), faults
     assert report.result.outcome.duration < TIMEOUT + 0.7
     assert report.result.outcome.writes_sent == 1
 

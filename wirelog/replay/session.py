@@ -384,8 +384,8 @@ class Runner:
         if left and not self.lost and not self.outcome.stalled:
             self.outcome.stalled = self.gave_up = True
             self.outcome.faults.append(
-                f"stalled: the {self.plan.role.other.value} read nothing for "
-                f"{self.timeout:g} s ({left} octets not sent)"
+                f"stalled: the {self.plan.role.other.value} did not read our write within "
+                f"{self.timeout:g} s ({left} of {len(data)} octets not sent)"
             )
             return False
         return not self.lost
