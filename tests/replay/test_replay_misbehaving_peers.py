@@ -32,7 +32,7 @@ SAYS: dict[str, str | tuple[str, ...]] = {
         "closed: the server dropped TCP before completing the handshake",
         "reset: the server reset the connection after 1 of 3 writes",
     ),
-    "garbage-head": "stalled: no answer within 1 s while waiting for the HTTP head",
+    "garbage-head": "not a WebSocket answer: its first octets start no HTTP status line",
     "403": "not upgraded: the server answered 'HTTP/1.1 403 Forbidden' instead of 101",
     "reset": "reset: the server reset the connection after 1 of 3 writes",
     "slowloris": "stalled: no answer within 1 s while waiting for the HTTP head",
@@ -136,7 +136,7 @@ def _listen(opts: run.Options) -> tuple[threading.Thread, list[int], list[object
     ("mode", "says"),
     [
         ("silent", "stalled: no answer within 1 s while waiting for the HTTP head before chunk 1"),
-        ("garbage", "stalled: no answer within 1 s while waiting for the HTTP head"),
+        ("garbage", "not a WebSocket request: its first octets start no HTTP GET request"),
         ("reset", "reset: the client reset the connection after 0 of 3 writes"),
     ],
 )

@@ -18,6 +18,10 @@ from wirelog.model import Direction, Frame, Opcode, Role
 from wirelog.protocol.connection import ConnectionDecoder
 from wirelog.protocol.handshake import MAX_HEAD
 
+#: How each side's HTTP head starts, and what it is called.
+_HEAD_STARTS = {Role.SERVER: b"HTTP/", Role.CLIENT: b"GET "}
+_HEAD_NAMES = {Role.SERVER: "status line", Role.CLIENT: "GET request"}
+
 
 @dataclass(frozen=True, slots=True)
 class Need:
@@ -131,10 +135,19 @@ class Progress:
 
     @property
     def no_head(self) -> str | None:
-        """Why this side's stream holds no HTTP head at all, if it does not."""
+        """Why this side's stream holds no HTTP head at all, if it does not:
+        no end within :data:`MAX_HEAD` octets, or first octets that start no
+        head a WebSocket peer sends (a server's status line starts
+        ``HTTP/``, RFC 7230 §3.1.2; a client's request ``GET``, RFC 6455
+        §4.1), which a replay need not wait a timeout to know."""
         side = self._side
-        if side.in_head and side.dead:
+        if not side.in_head:
+            return None
+        if side.dead:
             return f"no end of an HTTP head within the first {MAX_HEAD} octets"
+        start = bytes(side.head[: len(_HEAD_STARTS[side.sender])])
+        if not _HEAD_STARTS[side.sender].startswith(start):
+            return f"its first octets start no HTTP {_HEAD_NAMES[side.sender]} ({start!r})"
         return None
 
     @property

@@ -270,7 +270,8 @@ class Runner:
             return False
         no_head = self.progress.no_head
         if no_head is not None:
-            self.outcome.faults.append(f"not a WebSocket answer: {no_head}")
+            what = "answer" if self.plan.role is Role.CLIENT else "request"
+            self.outcome.faults.append(f"not a WebSocket {what}: {no_head}")
         elif not self._refused() and not self.outcome.stalled:
             self.outcome.stalled = True
             self.outcome.faults.append(
