@@ -59,7 +59,7 @@ def test_a_misbehaving_server(mode: str, startup: float) -> None:
         sent = srv.received
     assert r.code == 2, r.out + r.err
     lines = r.err.splitlines()
-    assert lines == [f"wirelog: 127.0.0.1:{srv.port}: " + lines[0].split(": ", 2)[2]], r.err
+    assert len(lines) == 1 and lines[0].startswith(f"wirelog: 127.0.0.1:{srv.port}: "), r.err
     says = SAYS[mode]
     assert any(x in lines[0] for x in ((says,) if isinstance(says, str) else says)), lines[0]
     assert r.took < TIMEOUT + 1 + startup, (r.took, startup)
