@@ -7,13 +7,17 @@
   1-50 ms and echoes in between, and the sample captures' own gaps).
 * **Throughput**: sessions/s with ``--concurrency 100`` against the local
   echo server (the seed, case 2.2), with latency percentiles and mismatches.
+* **Hostile peers** (``--hostile SECONDS``): the seed replayed with that
+  ``--timeout`` against each misbehaving server of ``tests/replay/peers.py``
+  (floods, a 2**62 frame, a deflate bomb...), each in a child process: its
+  exit code, wall time and peak RSS, the figures issue 11 asks for.
 
 The Autobahn cases among the fidelity inputs were recorded against another
 server (nim-websock), so their verdicts against the local echo server may
 differ; fidelity is about the octets on the wire. A chunk larger than the
 loopback MSS (7.1.6's 262158-octet frame) cannot leave as one segment.
 
-Usage: ``python benchmarks/bench_replay.py [--sessions 2000] [--json]``
+Usage: ``python benchmarks/bench_replay.py [--sessions 2000] [--hostile 5] [--json]``
 (tcpdump needs root; without it fidelity is skipped). Everything runs on
 127.0.0.1 against servers this script starts and stops.
 """
@@ -31,8 +35,10 @@ from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "replay"))
 
-from servers import have_tcpdump, run_server, segments, tcpdump  # noqa: E402
+from peers import SERVER_MODES, Hostile, run_cli  # noqa: E402
+from servers import SEED, have_tcpdump, run_server, segments, tcpdump  # noqa: E402
 
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Recording, Role  # noqa: E402
 from wirelog.pipeline import read  # noqa: E402
@@ -213,13 +219,35 @@ def throughput(url: str, sessions: int, concurrency: int) -> dict[str, Any]:
     return d
 
 
+def hostile(timeout: float) -> list[dict[str, Any]]:
+    """Each misbehaving server once: how the replay ended and what it cost."""
+    rows = []
+    for mode in SERVER_MODES:
+        with Hostile(mode) as srv:
+            r = run_cli("replay", SEED, "--target", srv.url, "--timeout", str(timeout))
+        line = (r.err.splitlines() or [""])[-1]
+        rows.append(
+            {
+                "peer": mode,
+                "exit": r.code,
+                "seconds": round(r.took, 2),
+                "peak_rss_mb": round(r.rss_mb),
+            }
+            | {"says": line}
+        )
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=100)
+    ap.add_argument("--hostile", type=float, default=0.0, metavar="SECONDS")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     out: dict[str, Any] = {}
+    if args.hostile > 0:
+        out["hostile"] = hostile(args.hostile)
     with run_server("websockets") as ws:
         if have_tcpdump():
             out["chop_fidelity"] = fidelity(ws.url, ws.port)
@@ -230,6 +258,11 @@ def main() -> None:
     if args.json:
         print(json.dumps(out, indent=2))
         return
+    for row in out.get("hostile", []):
+        print(
+            f"hostile {row['peer']:<15} exit {row['exit']}  {row['seconds']:>5} s"
+            f"  {row['peak_rss_mb']:>4} MB  {row['says'][:90]}"
+        )
     fid = out.get("chop_fidelity")
     if fid:
         print(f"chop fidelity   {fid['faithful']}/{fid['chunks']} chunks = {fid['share']:.2%}")
@@ -245,7 +278,7 @@ def main() -> None:
     )
     for name in ("throughput_websockets", "throughput_autobahnpython"):
         d = out[name]
-        lat = d["latency_ms"]
+        lat = d["latency_ms"] or {"p50": None, "p90": None, "p99": None}
         print(
             f"{name.split('_')[1]:<15} {d['sessions_per_s']} sessions/s at concurrency"
             f" {d['concurrency']} ({d['sessions']} sessions, {d['mismatches']} mismatches,"

@@ -230,7 +230,8 @@ def _upgrade(head: bytes) -> bytes:
 class Misbehaving:
     """One of: ``reset`` (RST after the request), ``stall`` (reads, never
     answers), ``mute`` (101, then silence), ``noclose`` (answers pings and
-    closes like an echo server but never drops TCP), ``404`` (refuses the
+    closes like an echo server but never drops TCP), ``deaf-close`` (answers
+    pings, ignores closes), ``404`` (refuses the
     upgrade), ``garbage`` (101, then bytes that are no frames), ``reset-mid``
     (101 and pong, then RST)."""
 
@@ -292,7 +293,7 @@ class Misbehaving:
                 conn.sendall(_upgrade(head))
                 conn.sendall(bytes(range(0x30, 0x50)) * 4)
                 self._stop.wait(30)
-            elif mode in ("noclose", "reset-mid"):
+            elif mode in ("noclose", "reset-mid", "deaf-close"):
                 conn.sendall(_upgrade(head))
                 self._echo_control(conn, mode)
 
@@ -321,7 +322,7 @@ class Misbehaving:
                         time.sleep(0.05)
                         _rst(conn)
                         return
-                elif op == 8:
+                elif op == 8 and mode != "deaf-close":
                     conn.sendall(encode_frame(8, payload))
 
 

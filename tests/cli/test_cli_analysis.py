@@ -100,3 +100,22 @@ def test_ladder_of_one_connection(tmp_path: Path) -> None:
     code, out, err = cli("plot", path, "-o", str(out_dir), "-k", "ladder", "--conn", "1")
     assert code == 0, err
     assert out.splitlines() == [str(out_dir / "multi_conn_ladder.png")]
+
+
+@pytest.mark.parametrize("where", ["dir", "missing-folder"])
+def test_report_output_that_cannot_be_written_names_the_output(tmp_path: Path, where: str) -> None:
+    """Issue 11: ``report -o DIR`` blamed the input file (and a missing
+    folder gave a traceback); the line names the output path, exit 2."""
+    target = tmp_path if where == "dir" else tmp_path / "no" / "report.txt"
+    code, out, err = cli("report", SEED, "-o", str(target))
+    reason = "is a directory" if where == "dir" else f"no folder {tmp_path / 'no'}"
+    assert code == 2 and out == ""
+    assert err == f"wirelog: --output {target}: {reason}\n"
+
+
+def test_plot_output_under_a_file_names_the_output(tmp_path: Path) -> None:
+    taken = tmp_path / "file"
+    taken.write_text("x")
+    code, _, err = cli("plot", SEED, "-o", str(taken / "sub"), "--kind", "opcodes")
+    assert code == 2
+    assert err == f"wirelog: --output {taken / 'sub'}: Not a directory\n"

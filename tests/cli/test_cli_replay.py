@@ -58,11 +58,11 @@ def test_refused() -> None:
     ("mode", "expect", "slowest"),
     [
         ("reset", "reset: the server reset the connection after 1 of 3 writes", 1.0),
-        ("stall", "stalled: no answer within 1 s while waiting for the HTTP head", 2 * TIMEOUT + 1),
+        ("stall", "stalled: no answer within 1 s while waiting for the HTTP head", TIMEOUT + 1),
         ("404", "not upgraded: the server answered 'HTTP/1.1 404 Not Found' instead of 101", 1.0),
         ("noclose", "never closed: the server did not drop TCP within 1 s", TIMEOUT + 1),
         ("reset-mid", "reset: the server reset the connection after 3 of 3 writes", 1.0),
-        ("garbage", "not valid WebSocket framing", 2 * TIMEOUT + 1),
+        ("garbage", "not valid WebSocket framing", TIMEOUT + 1),
     ],
 )
 def test_misbehaving_server(mode: str, expect: str, slowest: float) -> None:
@@ -97,7 +97,14 @@ def test_unreadable_input() -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [["--timeout", "0"], ["--speed", "-1"], ["--concurrency", "0"], ["--repeat", "0"]]
+    "args",
+    [
+        ["--timeout", "0"],
+        ["--speed", "-1"],
+        ["--concurrency", "0"],
+        ["--repeat", "0"],
+        ["--accept-timeout", "0"],
+    ],
 )
 def test_impossible_options(args: list[str]) -> None:
     code, _, err, took = cli("replay", SEED, "--target", "ws://127.0.0.1:1/", *args)
@@ -259,3 +266,52 @@ def test_listen_replays_the_server_side_to_a_live_client() -> None:
 def test_a_bad_listen_address_is_one_line() -> None:
     code, _, err, _ = cli("replay", SEED, "--listen", "nowhere")
     assert code == 2 and "expected HOST:PORT" in _one_line(err)
+
+
+@pytest.mark.parametrize("where", ["dir", "missing-folder"])
+def test_record_path_that_cannot_be_written_is_refused_first(
+    tmp_path: os.PathLike[str], where: str
+) -> None:
+    """Checked before the replay runs, and named in the line (not the input)."""
+    target = str(tmp_path) if where == "dir" else os.path.join(tmp_path, "no", "r.json")
+    port = refused_port()
+    code, out, err, _ = cli(
+        "replay", SEED, "--target", f"ws://127.0.0.1:{port}/", "--record", target
+    )
+    assert code == 2 and out == ""
+    reason = "is a directory" if where == "dir" else "no folder"
+    assert _one_line(err).startswith(f"wirelog: --record {target}: {reason}")
+
+
+def test_load_against_a_closed_port_reports_failures_and_no_rate() -> None:
+    """Issue 11: 12,678 sessions/s and p50 nan for sessions that never happened."""
+    port = refused_port()
+    url = f"ws://127.0.0.1:{port}/"
+    code, out, err, _ = cli("replay", SEED, "--target", url, "--repeat", "6", "--concurrency", "3")
+    assert code == 2
+    assert out.startswith("sessions     6 tried in ") and "none completed" in out
+    assert "sessions/s" not in out and "nan" not in out and "latency" not in out
+    assert "errors       6\n" in out
+    assert _one_line(err) == f"wirelog: 127.0.0.1:{port}: connection refused"
+    code, out, _, _ = cli("replay", SEED, "--target", url, "--repeat", "2", "-f", "json")
+    doc = json.loads(out)
+    assert doc["sessions_per_s"] is None and doc["latency_ms"] is None and doc["completed"] == 0
+
+
+def test_wss_to_a_plain_server_says_what_happened(ws_echo: Server) -> None:  # noqa: F811
+    """Issue 11: the line was "wirelog: 127.0.0.1:27002: " and nothing more."""
+    url = f"wss://127.0.0.1:{ws_echo.port}/"
+    code, _, err, took = cli("replay", SEED, "--target", url, "--insecure", "--timeout", "1")
+    assert code == 2 and took < 2
+    line = _one_line(err)
+    assert line.startswith(f"wirelog: 127.0.0.1:{ws_echo.port}: TLS failed: ")
+    assert line.endswith("(a plain ws:// server?)")
+
+
+def test_listen_without_a_client_ends_after_the_accept_timeout() -> None:
+    code, _, err, took = cli("replay", SEED, "--listen", "127.0.0.1:0", "--accept-timeout", "0.3")
+    assert code == 2 and took < 2
+    lines = err.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("wirelog: listening on 127.0.0.1:")
+    port = lines[0].rsplit(":", 1)[1]
+    assert lines[1] == f"wirelog: 127.0.0.1:{port}: no client connected within 0.3 s"

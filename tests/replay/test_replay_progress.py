@@ -62,3 +62,28 @@ def test_a_stream_without_handshake_starts_at_a_frame() -> None:
     assert p.head and p.boundary == 0
     (f,) = p.feed(encode_frame(1, b"x", mask=b"abcd"))
     assert f.payload == b"x" and not p.lost
+
+
+def test_a_head_that_cannot_be_http_is_known_at_once() -> None:
+    """The first octets tell: no wait for a timeout (issue 11's garbage peers)."""
+    server = Progress(Role.SERVER)
+    server.feed(b"HT")
+    assert server.no_head is None and not server.upgraded
+    server.feed(b"TP/1.1 101 Switching Protocols\r\n\r\n")
+    assert server.no_head is None and server.upgraded
+    garbage = Progress(Role.SERVER)
+    garbage.feed(b"\x00\x01\x02\x03\x04\x05")
+    assert (
+        garbage.no_head
+        == "its first octets start no HTTP status line (b'\\x00\\x01\\x02\\x03\\x04')"
+    )
+    client = Progress(Role.CLIENT)
+    client.feed(b"POST / HTTP/1.1\r\n")
+    assert client.no_head == "its first octets start no HTTP GET request (b'POST')"
+    assert not client.upgraded
+    endless = Progress(Role.SERVER)
+    endless.feed(b"HTTP/1.1 101 OK\r\nX: " + b"a" * 70000)
+    assert endless.no_head == "no end of an HTTP head within the first 65536 octets"
+    refused = Progress(Role.SERVER)
+    refused.feed(b"HTTP/1.1 403 Forbidden\r\n\r\n")
+    assert refused.no_head is None and not refused.upgraded and refused.handshake_status == 403

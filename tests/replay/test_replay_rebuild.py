@@ -26,7 +26,7 @@ from wirelog.model import (
 from wirelog.pipeline import read
 from wirelog.protocol.decoder import decode_frames, encode_frame
 from wirelog.replay.plan import build_plan
-from wirelog.replay.rebuild import hidden, known_chunks, recorded_head, side_chunks
+from wirelog.replay.rebuild import FILL_LIMIT, hidden, known_chunks, recorded_head, side_chunks
 
 TX, RX = Direction.TX, Direction.RX
 
@@ -157,3 +157,42 @@ def test_logging_off_seen_only_as_a_finding() -> None:
     assert hidden(conn, TX) == (
         "the wire log was switched off, so what was sent then is not recorded"
     )
+
+
+@pytest.mark.parametrize("length", [10**15, 2**64])
+def test_fill_is_bounded_per_input_and_refused_in_one_line(length: int) -> None:
+    """A cut chunk claiming 10**15 octets (or 2**64) is refused, never
+    allocated (issue 11)."""
+    conn = _cut(encode_frame(2, bytes(100), mask=b"abcd"), keep=10)
+    conn.chunks[0] = replace(conn.chunks[0], length=length)
+    with pytest.raises(PlanError, match=f"{length - 10} octets of the client side are not in"):
+        build_plan(conn, handshake=False, fill=True)
+
+
+def test_fill_limit_counts_the_whole_side() -> None:
+    """Chunks each under the limit, over it together."""
+    conn = _cut(encode_frame(2, bytes(100), mask=b"abcd"), keep=10)
+    piece = conn.chunks[0]
+    conn.chunks = [
+        replace(piece, length=FILL_LIMIT // 4 + 10, index=i, data=piece.data) for i in range(5)
+    ]
+    with pytest.raises(PlanError, match=f"more than the {FILL_LIMIT} a replay rebuilds"):
+        known_chunks(conn, Role.CLIENT, fill=True)
+
+
+def test_the_claimed_stream_stops_where_the_chunks_end() -> None:
+    """Seven TF claims of 64 MiB each after the one frame the chunks hold:
+    the rebuild makes what the chunks need, not half a gigabyte."""
+    import tracemalloc
+
+    conn = _claimed(b"BAsd7&jh23", b"\x01\x02\x03\x04", repeat=1000)
+    big = replace(conn.claims[0], repeat_len=64 << 20, length=64 << 20)
+    conn.claims += [replace(big, index=i) for i in range(1, 8)]
+    tracemalloc.start()
+    try:
+        (c,) = known_chunks(conn, Role.CLIENT, fill=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert c.complete and c.rebuilt
+    assert peak < 200 << 20, peak

@@ -88,3 +88,15 @@ def test_load_report_text() -> None:
     )
     rep.first_difference = "closing: x"
     assert render_load(rep).endswith("first mismatch: closing: x\n")
+
+
+def test_a_load_run_where_no_session_completed_prints_no_rate() -> None:
+    rep = LoadReport(sessions=5, errors=5, elapsed=0.01, first_error="x: connection refused")
+    assert render_load(rep) == (
+        "sessions     5 tried in 0.01 s, none completed\n"
+        "equivalent   0\n"
+        "mismatches   0\n"
+        "errors       5\n"
+    )
+    rep = LoadReport(sessions=5, equivalent=3, errors=2, elapsed=1.0, latencies=[0.001] * 3)
+    assert render_load(rep).startswith("sessions     5 in 1.0 s (3.0 sessions/s, 2 failed)\n")

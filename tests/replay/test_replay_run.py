@@ -4,7 +4,6 @@ started here and always stopped."""
 
 from __future__ import annotations
 
-import math
 import os
 
 import pytest
@@ -103,11 +102,15 @@ def test_load_mode_counts_errors_and_keeps_the_first() -> None:
     )
     assert report.sessions == report.errors == 3 and report.equivalent == 0
     assert report.first_error == f"127.0.0.1:{port}: connection refused"
-    assert math.isnan(report.percentile(50)) and report.latencies == []
+    assert report.percentile(50) is None and report.latencies == []
+    # No session happened: no rate, no latency (issue 11: not 12,678/s, p50 nan).
+    doc = report.as_dict()
+    assert report.rate is None and doc["sessions_per_s"] is None
+    assert doc["latency_ms"] is None and doc["completed"] == 0
 
 
 def test_an_empty_load_run_has_no_rate() -> None:
-    assert run.LoadReport().rate == 0.0
+    assert run.LoadReport().rate is None
 
 
 def test_chopped_autobahn_case_with_fill(ws_echo: Server) -> None:  # noqa: F811

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wirelog.cli.app import ExitCode, app, each_input
+from wirelog.cli.app import ExitCode, app, check_output, each_input, output_failed, write_output
 from wirelog.cli.opts import ConnOpt, PortOpt, WsPortOpt, options
 from wirelog.errors import InputError, PartialInputWarning, UsageError
 
@@ -87,10 +87,13 @@ def plot(
         from wirelog.analysis import plots
         from wirelog.analysis.loaded import Capture
 
-        cap = Capture([path], options(port, ws_port, conn))
         if os.path.exists(outdir) and not os.path.isdir(outdir):
             raise UsageError(f"--output {outdir}: exists and is not a directory")
-        os.makedirs(outdir, exist_ok=True)
+        try:
+            os.makedirs(outdir, exist_ok=True)
+        except OSError as exc:
+            raise output_failed("--output", outdir, exc) from None
+        cap = Capture([path], options(port, ws_port, conn))
         stem = os.path.basename(os.path.normpath(path)).split(".")[0] or "input"
         for k in kinds:
             table, draw = plots.KINDS[k.value]
@@ -102,7 +105,10 @@ def plot(
             target = os.path.join(outdir, f"{stem}_{k.value}.{fmt.value}")
             fig = ax.get_figure(root=True)
             assert isinstance(fig, Figure)
-            fig.savefig(target, dpi=110)
+            try:
+                fig.savefig(target, dpi=110)
+            except OSError as exc:
+                raise output_failed("--output", target, exc) from None
             sys.stdout.write(target + "\n")
         _raise_partial(cap)
 
@@ -127,6 +133,8 @@ def report(
     def body(path: str) -> None:
         from wirelog.analysis.loaded import Capture
 
+        if output:
+            check_output(output)
         cap = Capture([path], options(port, ws_port, conn))
         if not cap.decoded():
             raise InputError(path, "no connections")
@@ -134,8 +142,7 @@ def report(
 
         data = encode_text(cap.report(fmt=fmt.value))
         if output:
-            with open(output, "wb") as fh:
-                fh.write(data)
+            write_output(output, data)
         else:
             sys.stdout.flush()
             sys.stdout.buffer.write(data)

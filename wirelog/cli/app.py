@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import enum
 import os
+import signal
 import sys
 from collections.abc import Callable
 
 import typer
 
-from wirelog.errors import InputError, WirelogError
+from wirelog.errors import InputError, UsageError, WirelogError
 
 app = typer.Typer(
     name="wirelog",
@@ -34,6 +35,8 @@ class ExitCode(enum.IntEnum):
     """check: violations found; replay/diff: recordings differ."""
     ERROR = 2
     """An input could not be read, or a target could not be talked to."""
+    INTERRUPTED = 130
+    """Ctrl-C (128 + SIGINT, as shells report it)."""
 
 
 class Level(enum.StrEnum):
@@ -77,6 +80,30 @@ def report_exception(exc: BaseException, source: str | None = None) -> None:
         )
 
 
+def check_output(path: str, flag: str = "--output") -> None:
+    """Refuse an output file that cannot be written before any work is done,
+    naming the path (not the input): a folder, or a file in no folder."""
+    if os.path.isdir(path):
+        raise UsageError(f"{flag} {path}: is a directory")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise UsageError(f"{flag} {path}: no folder {parent}")
+
+
+def output_failed(flag: str, path: str, exc: OSError) -> UsageError:
+    """An output that could not be written, as the one-line error naming it."""
+    return UsageError(f"{flag} {path}: {exc.strerror or exc}")
+
+
+def write_output(path: str, data: bytes, flag: str = "--output") -> None:
+    """Write a command's whole output to ``path`` (see :func:`check_output`)."""
+    try:
+        with open(path, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise output_failed(flag, path, exc) from None
+
+
 def each_input(inputs: list[str], body: Callable[[str], None]) -> ExitCode:
     """Run ``body`` per input; a failing input does not stop the others."""
     code = ExitCode.OK
@@ -95,15 +122,28 @@ def each_input(inputs: list[str], body: Callable[[str], None]) -> ExitCode:
     return code
 
 
+def interrupted() -> None:
+    """Ctrl-C: say so in one line, and let no second Ctrl-C break into the
+    interpreter's shutdown (a traceback from an atexit hook, the replay's
+    resolver thread being joined)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    error("interrupted")
+
+
 def main() -> None:
     try:
         app()
+    except SystemExit as exc:
+        # typer turns Ctrl-C inside a command into exit 130 without a word.
+        if exc.code == ExitCode.INTERRUPTED:
+            interrupted()
+        raise
     except InputError as exc:  # pragma: no cover - commands catch their own
         report_exception(exc)
         sys.exit(ExitCode.ERROR)
     except KeyboardInterrupt:
-        error("interrupted")
-        sys.exit(130)
+        interrupted()
+        sys.exit(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         # The reader (``| head``) has all it wanted: stop quietly, as cat does.
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wirelog.cli.app import ExitCode, app, error, report_exception
-from wirelog.replay.options import DEFAULT_TIMEOUT, Options
+from wirelog.cli.app import ExitCode, app, check_output, error, output_failed, report_exception
+from wirelog.replay.options import DEFAULT_ACCEPT_TIMEOUT, DEFAULT_TIMEOUT, Options
 
 if TYPE_CHECKING:
     from wirelog.replay.run import LoadReport
@@ -70,8 +70,17 @@ def replay(
     speed: Annotated[float, typer.Option("--speed", help="Time scale (2 = twice as fast).")] = 1.0,
     asap: Annotated[bool, typer.Option("--asap", help="Drop pauses; keep causal order.")] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds to wait for the target's answers.")
+        float,
+        typer.Option(
+            "--timeout",
+            help="Seconds to wait for the peer's answers (all waits share them), "
+            "and again for its close.",
+        ),
     ] = DEFAULT_TIMEOUT,
+    accept_timeout: Annotated[
+        float,
+        typer.Option("--accept-timeout", help="--listen: seconds to wait for a client."),
+    ] = DEFAULT_ACCEPT_TIMEOUT,
     fill: Annotated[
         bool,
         typer.Option(
@@ -108,6 +117,7 @@ def replay(
         asap=asap,
         fill=fill,
         timeout=timeout,
+        accept_timeout=accept_timeout,
         insecure=insecure,
         keep_host=keep_host,
         new_key=new_key,
@@ -117,9 +127,14 @@ def replay(
         if (target is None) == (listen is None):
             error("give exactly one of --target ws://HOST:PORT/ or --listen HOST:PORT")
             raise typer.Exit(ExitCode.ERROR)
-        if timeout <= 0 or speed <= 0 or concurrency < 1 or repeat < 1:
-            error("--timeout and --speed must be positive, --concurrency and --repeat at least 1")
+        if min(timeout, accept_timeout, speed) <= 0 or concurrency < 1 or repeat < 1:
+            error(
+                "--timeout, --accept-timeout and --speed must be positive, "
+                "--concurrency and --repeat at least 1"
+            )
             raise typer.Exit(ExitCode.ERROR)
+        if record:
+            check_output(record, "--record")
         recording = read(input)
         if listen is not None:
             host, port = parse_listen(listen)
@@ -144,7 +159,10 @@ def replay(
         if record:
             from wirelog.replay.record import write_autobahn_json
 
-            write_autobahn_json(report.result.connection, record, agent=report.result.target)
+            try:
+                write_autobahn_json(report.result.connection, record, agent=report.result.target)
+            except OSError as exc:
+                raise output_failed("--record", record, exc) from None
         if fmt is Fmt.json:
             _write_json(report.as_dict())
         else:

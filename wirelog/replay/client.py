@@ -30,6 +30,31 @@ def ssl_context(insecure: bool) -> ssl.SSLContext:
     return ctx
 
 
+#: Words for the errors asyncio raises without any (a peer that hangs up).
+_NAMED = {
+    ConnectionResetError: "connection reset",
+    ConnectionAbortedError: "connection aborted",
+    BrokenPipeError: "connection closed",
+}
+
+
+def connect_failure(exc: OSError, *, secure: bool) -> str:
+    """Why a connection could not be made, in words, never empty. A peer
+    that hangs up during a TLS handshake, or answers it with no TLS record,
+    is most likely a plain ``ws://`` server."""
+    if isinstance(exc, ssl.SSLError):
+        reason = exc.reason or exc.strerror or str(exc) or type(exc).__name__
+        hint = " (a plain ws:// server?)" if "WRONG_VERSION" in reason else ""
+        return f"TLS failed: {reason}{hint}"
+    said = exc.strerror or str(exc)
+    if isinstance(exc, ConnectionRefusedError) or "refused" in said.lower():
+        return "connection refused"
+    said = said or next((w for t, w in _NAMED.items() if isinstance(exc, t)), type(exc).__name__)
+    if secure and isinstance(exc, ConnectionError):
+        return f"TLS failed: {said} during the TLS handshake (a plain ws:// server?)"
+    return said
+
+
 async def replay_client(
     plan: Plan,
     target: Target,
@@ -53,13 +78,9 @@ async def replay_client(
             timeout,
         )
     except TimeoutError:
-        raise TargetError(target.peer, f"no connection within {timeout:g} s") from None
-    except ssl.SSLError as exc:
-        raise TargetError(target.peer, f"TLS failed: {exc.reason or exc}") from None
+        tls = " (TCP and TLS handshakes)" if ctx else ""
+        raise TargetError(target.peer, f"no connection within {timeout:g} s{tls}") from None
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        if isinstance(exc, ConnectionRefusedError) or "refused" in reason.lower():
-            reason = "connection refused"
-        raise TargetError(target.peer, reason) from None
+        raise TargetError(target.peer, connect_failure(exc, secure=ctx is not None)) from None
     await runner.run()
     return ReplayResult(plan, runner.conn, runner.outcome, target.peer)

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_TIMEOUT = 3.0
-"""Seconds a replay waits for the peer's answers, and again for its close."""
+"""Seconds a replay waits for the peer's answers (all waits for answers
+share it), and again for its close."""
+DEFAULT_ACCEPT_TIMEOUT = 60.0
+"""Seconds a server replay (``--listen``) waits for its client to connect."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +21,7 @@ class Options:
     asap: bool = False
     fill: bool = False
     timeout: float = DEFAULT_TIMEOUT
+    accept_timeout: float = DEFAULT_ACCEPT_TIMEOUT
     insecure: bool = False
     keep_host: bool = False
     new_key: bool = False

@@ -16,6 +16,11 @@ from dataclasses import dataclass
 
 from wirelog.model import Direction, Frame, Opcode, Role
 from wirelog.protocol.connection import ConnectionDecoder
+from wirelog.protocol.handshake import MAX_HEAD
+
+#: How each side's HTTP head starts, and what it is called.
+_HEAD_STARTS = {Role.SERVER: b"HTTP/", Role.CLIENT: b"GET "}
+_HEAD_NAMES = {Role.SERVER: "status line", Role.CLIENT: "GET request"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +116,39 @@ class Progress:
 
     def need(self) -> Need:
         return Need(self.head, self.frames, self.extra, self.octets, not self.lost)
+
+    @property
+    def upgraded(self) -> bool:
+        """This side's HTTP head is complete and, from a server, says 101
+        (RFC 6455 §4.1): the other side may send frames."""
+        side = self._side
+        if side.in_head or side.dead:
+            return False
+        return side.sender is Role.CLIENT or self.handshake_status == 101
+
+    @property
+    def head_octets(self) -> int:
+        """The length of this side's HTTP head once complete; while it is
+        not, the most the decoder looks through for its end."""
+        side = self._side
+        return MAX_HEAD if side.in_head else len(side.head)
+
+    @property
+    def no_head(self) -> str | None:
+        """Why this side's stream holds no HTTP head at all, if it does not:
+        no end within :data:`MAX_HEAD` octets, or first octets that start no
+        head a WebSocket peer sends (a server's status line starts
+        ``HTTP/``, RFC 7230 §3.1.2; a client's request ``GET``, RFC 6455
+        §4.1), which a replay need not wait a timeout to know."""
+        side = self._side
+        if not side.in_head:
+            return None
+        if side.dead:
+            return f"no end of an HTTP head within the first {MAX_HEAD} octets"
+        start = bytes(side.head[: len(_HEAD_STARTS[side.sender])])
+        if not _HEAD_STARTS[side.sender].startswith(start):
+            return f"its first octets start no HTTP {_HEAD_NAMES[side.sender]} ({start!r})"
+        return None
 
     @property
     def handshake_status(self) -> int | None:

@@ -10,6 +10,12 @@ mask (spec §3.1). :func:`known_chunks` rebuilds what those determine
 set: then the known prefix is repeated to the recorded length and each chunk
 says how many of its octets were synthesized. :func:`hidden` names traffic
 the recording does not hold at all, which no rebuilding brings back.
+
+Rebuilding and filling allocate what a length field says, so both are
+bounded per input: at most :data:`FILL_LIMIT` octets of one side may be
+absent from the recording (a chunk "of 10**15 octets" is refused in one
+line, not allocated), and the claimed stream is built no further than the
+side's chunks reach.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from wirelog.protocol.decoder import encode_frame
 
 #: How many unknown chunks an error lists by number.
 _LISTED = 12
+#: Octets of one side a replay may rebuild or synthesize, per input.
+FILL_LIMIT = 64 * 1024 * 1024
 
 
 def recorded_head(conn: Connection, role: Role) -> bytes | None:
@@ -37,7 +45,14 @@ def side_chunks(conn: Connection, role: Role) -> list[Chunk]:
 def known_chunks(conn: Connection, role: Role, fill: bool) -> list[Chunk]:
     """``role``'s chunks with every octet the recording determines, and with
     ``fill`` the rest guessed (see the module docstring)."""
-    chunks = _rebuild_head(conn, role, side_chunks(conn, role))
+    chunks = side_chunks(conn, role)
+    absent = sum(c.missing for c in chunks)
+    if absent > FILL_LIMIT:
+        raise PlanError(
+            f"{conn.label}: {absent} octets of the {role.value} side are not in the recording, "
+            f"more than the {FILL_LIMIT} a replay rebuilds or fills"
+        )
+    chunks = _rebuild_head(conn, role, chunks)
     chunks = _rebuild_from_claims(conn, role, chunks, fill)
     missing = [c for c in chunks if not c.complete]
     if missing and not fill:
@@ -85,18 +100,22 @@ def _rebuild_head(conn: Connection, role: Role, chunks: list[Chunk]) -> list[Chu
     return out
 
 
-def _claimed_stream(conn: Connection, role: Role, fill: bool) -> tuple[bytes, list[range]]:
+def _claimed_stream(
+    conn: Connection, role: Role, fill: bool, reach: int
+) -> tuple[bytes, list[range]]:
     """``role``'s octet stream as the log claims it: the complete head, then
     every TF frame whose payload the log determines (spec §3.1: the payload,
     or its base repeated to PAYLOAD-REPEAT-LEN, masked with the logged key).
     With ``fill`` a payload known only by its prefix is that prefix repeated
     (the ranges of guessed octets are returned); otherwise the stream stops
-    at the first frame it cannot rebuild."""
+    at the first frame it cannot rebuild, or once it is ``reach`` octets long."""
     parts = [recorded_head(conn, role) or b""]
     pos = len(parts[0])
     guessed: list[range] = []
     mine = conn.direction_of(role)
     for c in conn.claims:
+        if pos >= reach:
+            break
         if c.direction is not mine:
             continue
         known = c.payload
@@ -126,7 +145,7 @@ def _rebuild_from_claims(
     the log did keep agrees with it."""
     if all(c.complete for c in chunks) or not conn.claims:
         return chunks
-    stream, guessed = _claimed_stream(conn, role, fill)
+    stream, guessed = _claimed_stream(conn, role, fill, sum(c.length for c in chunks))
     out: list[Chunk] = []
     pos = 0
     agree = True

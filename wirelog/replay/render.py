@@ -89,15 +89,23 @@ def render_replay(report: Report, *, title: str) -> str:
 
 
 def render_load(report: LoadReport) -> str:
+    """A load run; with no completed session there is no rate and no
+    latency to print, only the failures."""
     d = report.as_dict()
     lat = d["latency_ms"]
+    if d["sessions_per_s"] is None:
+        head = f"sessions     {d['sessions']} tried in {d['elapsed_s']} s, none completed\n"
+    else:
+        rate = f"{d['sessions_per_s']} sessions/s"
+        failed = f", {d['errors']} failed" if d["errors"] else ""
+        head = f"sessions     {d['sessions']} in {d['elapsed_s']} s ({rate}{failed})\n"
     text = (
-        f"sessions     {d['sessions']} in {d['elapsed_s']} s ({d['sessions_per_s']} sessions/s)\n"
-        f"equivalent   {d['equivalent']}\n"
+        head + f"equivalent   {d['equivalent']}\n"
         f"mismatches   {d['mismatches']}\n"
         f"errors       {d['errors']}\n"
-        f"latency ms   p50 {lat['p50']}  p90 {lat['p90']}  p99 {lat['p99']}\n"
     )
+    if lat is not None:
+        text += f"latency ms   p50 {lat['p50']}  p90 {lat['p90']}  p99 {lat['p99']}\n"
     if report.first_difference:
         text += f"first mismatch: {report.first_difference}\n"
     return text

@@ -132,16 +132,30 @@ def listen(
     *,
     ready: Callable[[str, int], None] | None = None,
 ) -> Report:
-    """Wait for one client on ``host:port`` and replay the server side to it;
-    ``ready(host, port)`` is called once it listens (port 0 picks one)."""
+    """Wait for one client on ``host:port`` (at most ``opts.accept_timeout``
+    seconds) and replay the server side to it; ``ready(host, port)`` is
+    called once it listens (port 0 picks one)."""
     opts = opts or Options()
     original, plan = prepare(recording, Role.SERVER, opts)
-    result = asyncio.run(serve_once(plan, host, port, timeout=opts.timeout, ready=ready))
+    result = asyncio.run(
+        serve_once(
+            plan,
+            host,
+            port,
+            timeout=opts.timeout,
+            accept_timeout=opts.accept_timeout,
+            ready=ready,
+        )
+    )
     return Report(original, plan, result, judge(original, result, plan))
 
 
 @dataclass(slots=True)
 class LoadReport:
+    """A load run. Sessions that failed (refused, reset, no connection) are
+    counted as errors and take no part in the rate or the latencies: a rate
+    of sessions that never happened would be a lie."""
+
     sessions: int = 0
     equivalent: int = 0
     different: int = 0
@@ -152,25 +166,38 @@ class LoadReport:
     first_difference: str | None = None
 
     @property
-    def rate(self) -> float:
-        return self.sessions / self.elapsed if self.elapsed > 0 else 0.0
+    def completed(self) -> int:
+        """Sessions that ran to a verdict (equivalent or not)."""
+        return self.sessions - self.errors
 
-    def percentile(self, p: float) -> float:
+    @property
+    def rate(self) -> float | None:
+        """Completed sessions per second; None when none completed."""
+        if not self.completed or self.elapsed <= 0:
+            return None
+        return self.completed / self.elapsed
+
+    def percentile(self, p: float) -> float | None:
         xs = sorted(self.latencies)
         if not xs:
-            return math.nan
+            return None
         k = min(len(xs) - 1, max(0, math.ceil(p / 100 * len(xs)) - 1))
         return xs[k]
 
     def as_dict(self) -> dict[str, Any]:
+        rate = self.rate
+        cuts = {p: self.percentile(p) for p in (50, 90, 99)}
         return {
             "sessions": self.sessions,
+            "completed": self.completed,
             "equivalent": self.equivalent,
             "mismatches": self.different,
             "errors": self.errors,
             "elapsed_s": round(self.elapsed, 3),
-            "sessions_per_s": round(self.rate, 1),
-            "latency_ms": {f"p{p}": round(self.percentile(p) * 1000, 2) for p in (50, 90, 99)},
+            "sessions_per_s": None if rate is None else round(rate, 1),
+            "latency_ms": None
+            if not self.latencies
+            else {f"p{p}": round((v or 0.0) * 1000, 2) for p, v in cuts.items()},
             "first_error": self.first_error,
             "first_difference": self.first_difference,
         }

@@ -10,7 +10,17 @@ the recording did. The result is a new :class:`~wirelog.model.Connection`
 
 No wait is unbounded: causal waits share one ``timeout`` budget, the end of
 the session has its own, and each fault (reset, stalled, never closed, not
-a WebSocket answer) ends as a one-line outcome, never a hang.
+a WebSocket answer) ends as a one-line outcome, never a hang. A stall ends
+the session at once: nothing more is sent and nothing more is waited for.
+
+Nothing past the handshake is sent before the peer's handshake is complete
+(RFC 6455 §4.1: a client "MUST wait for a response from the server before
+sending any further data"; a server answers a request it has read), so a
+peer that stays silent, closes or answers with no HTTP head gets the
+request and nothing else.
+
+Memory and time are bounded whatever the peer sends: what it sends is kept
+within the window of :mod:`~wirelog.replay.window`, and counted past it.
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ from wirelog.replay.outcome import Outcome
 from wirelog.replay.progress import Need, Progress
 from wirelog.replay.steps import Plan, Write
 from wirelog.replay.transport import close, drain, pause_until
+from wirelog.replay.window import Positions, Window
 
 #: How long a replay whose recording does not say who closed waits for the
 #: peer to close before closing itself.
@@ -77,13 +88,14 @@ class Runner:
         self.done = asyncio.Event()
         self.outcome = Outcome(writes_planned=len(plan.writes))
         self.conn = Connection(conn=plan.conn, source=label, recorder=plan.role)
-        self._index = 0
+        self._positions = Positions()
         self._t0 = time.perf_counter()
         self._epoch = time.time()
         self._fired: dict[int, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._budget = timeout
         self._rx_head = bytearray()
+        self.window = Window(plan, self.progress, self.conn, self._positions, self.outcome.notes)
         self._rx_marks: list[tuple[float, Need]] = []
         """(perf time, peer progress) after each read, to anchor pauses."""
         self._last_write = 0.0
@@ -91,6 +103,9 @@ class Runner:
         self.lost = False
         self.abandoned = False
         """A timer the recording never needed sent a close: stop replaying."""
+        self.gave_up = False
+        """The peer stalled or answered what is no WebSocket handshake: the
+        session ends at once, with nothing more sent or waited for."""
 
     # -- transport callbacks (the Endpoint of wirelog.replay.transport) -------
 
@@ -98,9 +113,7 @@ class Runner:
         return self._epoch + (time.perf_counter() - self._t0)
 
     def _next(self) -> int:
-        i = self._index
-        self._index += 1
-        return i
+        return self._positions.next()
 
     def attach(self, transport: asyncio.Transport) -> None:
         self.transport = transport
@@ -109,11 +122,11 @@ class Runner:
         self.conn.start_ts = self._epoch
 
     def on_data(self, data: bytes) -> None:
-        self.conn.chunks.append(Chunk(Direction.RX, data, len(data), self._next(), self.now()))
-        if not self.progress.head and len(self._rx_head) < _MAX_RX_HEAD:
-            self._rx_head.extend(data)
-        self.progress.feed(data)
-        self._rx_marks.append((time.perf_counter(), self.progress.need()))
+        room = _MAX_RX_HEAD - len(self._rx_head)
+        if not self.progress.head and room > 0:
+            self._rx_head.extend(data[:room])
+        if self.window.take(data, self.now()):
+            self._rx_marks.append((time.perf_counter(), self.progress.need()))
         self.changed.set()
 
     def on_eof(self) -> None:
@@ -231,24 +244,50 @@ class Runner:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), left)
 
-    async def _wait(self, need: Need, what: str) -> bool:
-        """Wait for the peer to reach ``need``; False if it stalled."""
-        if self.progress.satisfies(need):
+    def _refused(self) -> bool:
+        """The peer's handshake can no longer complete: a head with no end,
+        or a status other than 101."""
+        status = self.progress.handshake_status
+        return self.progress.no_head is not None or status not in (None, 101)
+
+    async def _wait(self, need: Need, what: str, *, upgraded: bool = False) -> bool:
+        """Wait for the peer to reach ``need`` (and, with ``upgraded``, to
+        complete its handshake); False if it stalled or cannot."""
+
+        def ready() -> bool:
+            return self.progress.satisfies(need) and (not upgraded or self.progress.upgraded)
+
+        if ready():
             return True
         deadline = time.perf_counter() + self._budget
         await self._until(
-            lambda: self.progress.satisfies(need) or self.eof or self.abandoned, deadline
+            lambda: ready() or self.eof or self.abandoned or self._refused(), deadline
         )
         self._budget = max(0.0, deadline - time.perf_counter())
-        if self.progress.satisfies(need):
+        if ready():
             return True
-        if not self.eof and not self.abandoned and not self.outcome.stalled:
+        if self.eof or self.abandoned:
+            return False
+        no_head = self.progress.no_head
+        if no_head is not None:
+            what = "answer" if self.plan.role is Role.CLIENT else "request"
+            self.outcome.faults.append(f"not a WebSocket {what}: {no_head}")
+        elif not self._refused() and not self.outcome.stalled:
             self.outcome.stalled = True
             self.outcome.faults.append(
                 f"stalled: no answer within {self.timeout:g} s while waiting for "
                 f"{need.describe()} before {what} (got {self.progress.describe()})"
             )
         return False
+
+    def _handshake_cut(self) -> bool:
+        """The peer completed its handshake in the recording, not here."""
+        return self.plan.handshake and self.plan.final.head and not self.progress.upgraded
+
+    def _gated(self, w: Write) -> bool:
+        """Whether ``w`` waits for the peer's handshake: a client's writes
+        after its own head (RFC 6455 §4.1), all of a server's."""
+        return self.plan.handshake and (self.plan.role is Role.SERVER or not w.head)
 
     async def _writes(self) -> None:
         writes = self.plan.writes
@@ -260,10 +299,15 @@ class Runner:
                     await self._gate(ev)
             if self.eof or self.abandoned:
                 break
-            await self._wait(w.need, f"chunk {w.index}")
+            gated = self._gated(w)
+            ok = await self._wait(w.need, f"chunk {w.index}", upgraded=gated)
+            if self._not_websocket():
+                self.gave_up = True
+                break
             if self.eof or self.abandoned:
                 break
-            if self._not_websocket():
+            if not ok:
+                self.gave_up = True
                 break
             if w.delay > 0:
                 await pause_until(self._anchor(w.need) + w.delay)
@@ -273,6 +317,12 @@ class Runner:
         else:
             self._arm(len(writes))
         left = self.outcome.writes_planned - self.outcome.writes_sent
+        o = self.outcome
+        if left and self.eof and not o.reset_by_peer and self._handshake_cut():
+            o.faults.append(
+                f"closed: the {self.plan.role.other.value} dropped TCP before completing "
+                f"the handshake (got {self.progress.describe()})"
+            )
         if left:
             who = "reset" if self.outcome.reset_by_peer else "closed"
             if self.eof:
@@ -330,14 +380,24 @@ class Runner:
             return False
         self.conn.chunks.append(Chunk(Direction.TX, data, len(data), self._next(), ts))
         self.own.feed(data)
-        await drain(tr, self.timeout, lambda: self.lost)
+        left = await drain(tr, self.timeout, lambda: self.lost)
         self._last_write = time.perf_counter()
+        if left and not self.lost and not self.outcome.stalled:
+            self.outcome.stalled = self.gave_up = True
+            self.outcome.faults.append(
+                f"stalled: the {self.plan.role.other.value} did not read our write within "
+                f"{self.timeout:g} s ({left} of {len(data)} octets not sent)"
+            )
+            return False
         return not self.lost
 
     async def _end(self) -> None:
         """Close as the recording did: wait for the peer's drop when it
         dropped first, otherwise for its last recorded answer, then drop."""
         plan = self.plan
+        if self.gave_up:
+            self._drop(reset=self.outcome.stalled)
+            return
         if plan.dropped_by is plan.role:
             await self._wait(plan.final, "the end of the session")
             if plan.end_delay > 0 and not self.eof:

@@ -69,19 +69,22 @@ class Wire(asyncio.Protocol):
         self.endpoint.writable.set()
 
 
-async def drain(tr: asyncio.Transport, timeout: float, gone: Callable[[], bool]) -> None:
+async def drain(tr: asyncio.Transport, timeout: float, gone: Callable[[], bool]) -> int:
     """Wait until the octets have left: asyncio's buffer is empty and the
     kernel has nothing unsent, so the next write starts a new segment. Gives
-    up after ``timeout`` or once ``gone()`` says the connection is lost."""
+    up after ``timeout`` (returning the octets still unsent: a peer that
+    does not read) or once ``gone()`` says the connection is lost (0)."""
     deadline = time.perf_counter() + timeout
     spins = 0
     sock = tr.get_extra_info("socket")
     fd = sock.fileno() if sock is not None else -1
-    while not gone() and time.perf_counter() < deadline:
-        if tr.get_write_buffer_size() == 0 and unsent(fd) == 0:
-            return
+    while not gone():
+        left = tr.get_write_buffer_size() + unsent(fd)
+        if left == 0 or time.perf_counter() >= deadline:
+            return left
         spins += 1
         await asyncio.sleep(0 if spins < _EAGER_POLLS else _POLL)
+    return 0
 
 
 def unsent(fd: int) -> int:
