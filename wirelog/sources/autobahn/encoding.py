@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import re
 
+from wirelog.sources.autobahn.limits import MAX_FIELD_OCTETS
+
 MAXLEN = 64
 """Autobahn's ``maxlen``: octets and payloads keep this many bytes."""
 CUT_AT = 60
 """Data longer than this gets :data:`ELLIPSIS` (and loses what lies past 64)."""
 ELLIPSIS = " ..."
 HEX = re.compile(r"(?:[0-9a-f]{2})*")
+_HEX_FIELD = re.compile(r"\s*((?:[0-9a-f]{2})*)\s*")
 
 
 class LogDataError(ValueError):
@@ -59,17 +62,31 @@ def octets_from_log(text: str, length: int | None) -> bytes:
     """``binLogData`` reversed: drop a trailing " ...", hex-decode.
 
     A writer that does not cut (wirelog's own replay reports) writes all
-    ``length`` bytes; that is accepted as well as Autobahn's prefix."""
+    ``length`` bytes; that is accepted as well as Autobahn's prefix, up to
+    :data:`~.limits.MAX_FIELD_OCTETS`. The hex is matched in place and
+    sliced only when it is padded, so a long field is copied once, into
+    its bytes."""
+    check_field(text)
     cut = text.endswith(ELLIPSIS)
-    body = (text[: -len(ELLIPSIS)] if cut else text).strip()
-    if not HEX.fullmatch(body):
+    m = _HEX_FIELD.fullmatch(text, 0, len(text) - len(ELLIPSIS) if cut else len(text))
+    if m is None:
         raise LogDataError(f"octets are not lowercase hex: {text[:40]!r}")
-    data = bytes.fromhex(body)
+    data = bytes.fromhex(text[m.start(1) : m.end(1)])
     if length is not None:
         expect = min(length, MAXLEN) if cut or length > MAXLEN else length
         if len(data) != expect and len(data) != length:
             raise LogDataError(f"declared {length} octets but the log holds {len(data)}")
     return data
+
+
+def check_field(text: str) -> None:
+    """Refuse a field longer than any log writer writes (hex is two
+    characters an octet; text is never longer than its UTF-8)."""
+    if len(text) > 2 * MAX_FIELD_OCTETS + 2 + len(ELLIPSIS):
+        raise LogDataError(
+            f"a log field of {len(text):,} characters (more than the "
+            f"{MAX_FIELD_OCTETS:,} octets one field may hold)"
+        )
 
 
 def is_hex_form(text: str, length: int) -> bool:
@@ -91,6 +108,7 @@ def payload_from_log(text: str, length: int, errors: str = "surrogatepass") -> b
     ``surrogatepass`` for JSON (lone surrogates came from ``\\u`` escapes),
     ``surrogateescape`` for pages read with that handler.
     """
+    check_field(text)
     want = min(length, MAXLEN)
     if is_hex_form(text, length):
         body = text[2:]

@@ -1,0 +1,62 @@
+"""The bounds the Autobahn readers keep, whatever a report claims.
+
+A report is untrusted input: its numbers are read, never obeyed. Each bound
+below is far above anything Autobahn Testsuite writes (its largest message
+is 16 MiB, cases 9.1.6/9.2.6; the two real 517-case folders rebuild
+256 KiB in all), so only a broken or hostile file meets one, and it gets a
+one-line :class:`~wirelog.errors.InputError` or a finding, never a hang,
+a traceback or an allocation sized by a length field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_LENGTH = 2**63 - 1
+"""Largest frame or chunk length a log may declare: RFC 6455 §5.2's 64-bit
+length, whose most significant bit MUST be 0."""
+MAX_OPCODE = 15
+MAX_RSV = 7
+MAX_DIGITS = 40
+"""Digits of one printed number (a count, a size, a length, a code). Python
+refuses to convert more than 4,300, and splitting a run-together text row
+costs the square of its digits (:mod:`.text_page`)."""
+MAX_FIELD_OCTETS = 32 * 1024 * 1024
+"""Octets one log field may decode to. Autobahn keeps 64 of them
+(:data:`~.encoding.MAXLEN`); wirelog's own replay reports keep whole chunks,
+and a frame of the suite's largest message is 16 MiB plus its header."""
+REBUILD_LIMIT = 64 * 1024 * 1024
+"""Bytes rebuilt from ``PAYLOAD-REPEAT-LEN`` for one input (a case file, or a
+whole folder): a total, not a bound per entry, so that forty 64 MiB claims in
+a 5 KB file cost what one does. Past it, TF entries stay cut at the log's
+prefix and a finding says so (:class:`RebuildBudget`)."""
+
+
+@dataclass(slots=True)
+class RebuildBudget:
+    """What is left of :data:`REBUILD_LIMIT` for one input, and the entries
+    refused once it was spent (``(source, entry index)``, for findings)."""
+
+    left: int = REBUILD_LIMIT
+    refused: list[tuple[str, int]] = field(default_factory=list)
+
+    def take(self, source: str, index: int, n: int) -> bool:
+        """Spend ``n`` bytes for entry ``index`` if they are left."""
+        if n > self.left:
+            self.refused.append((source, index))
+            return False
+        self.left -= n
+        return True
+
+
+def check_count(value: int, what: str = "value") -> int:
+    """A non-negative length, count or size a log may declare."""
+    if value < 0 or value > MAX_LENGTH:
+        raise ValueError(f"{what} {value} is out of range (0 to 2^63-1)")
+    return value
+
+
+def digits_ok(text: str) -> bool:
+    """``text`` is a decimal number short enough to convert (:data:`MAX_DIGITS`)."""
+    body = text[1:] if text.startswith("-") else text
+    return 0 < len(body) <= MAX_DIGITS and body.isascii() and body.isdigit()
