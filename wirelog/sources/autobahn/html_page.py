@@ -60,7 +60,7 @@ _PRE_CLASS = re.compile(r"""\s+class=["']?([\w ]*)["']?""")
 _SUMMARY = re.compile(r'<p class="case[^"]*">')
 _OUTCOME = re.compile(r'case_outcome">\s*<b>Case Outcome</b><br/><br/>')
 SUMMARY = re.compile(
-    r"^(?P<agent>.*) - Case (?P<id>\S+) : (?P<outcome>[\w-]+) - (?P<ms>-?\d+) ms @ (?P<at>\S*)"
+    r"^(?P<agent>.*) - Case (?P<id>\S+) : (?P<outcome>[\w-]+) - (?P<ms>-?\d{1,40}) ms @ (?P<at>\S*)"
 )
 OUTCOMES = {
     "Pass": "OK",

@@ -27,6 +27,7 @@ from wirelog.sources.autobahn.entries import Report
 from wirelog.sources.autobahn.html_page import parse_report as parse_html
 from wirelog.sources.autobahn.json_report import load_json
 from wirelog.sources.autobahn.json_report import parse_report as parse_json
+from wirelog.sources.autobahn.limits import digits_ok
 from wirelog.sources.autobahn.text_page import parse_report as parse_text
 from wirelog.sources.detect import detect
 
@@ -37,7 +38,7 @@ def case_key(case_id: str) -> tuple[int, ...]:
     """Numeric sort key of a case id: "2.10" after "2.9", "10.1.1" after "9.8.6"."""
     out: list[int] = []
     for part in case_id.split("."):
-        out.append(int(part) if part.isdigit() else 1 << 30)
+        out.append(int(part) if digits_ok(part) and part[0] != "-" else 1 << 30)
     return tuple(out)
 
 
