@@ -35,15 +35,15 @@ prefix and a finding says so (:class:`RebuildBudget`)."""
 @dataclass(slots=True)
 class RebuildBudget:
     """What is left of :data:`REBUILD_LIMIT` for one input, and the entries
-    refused once it was spent (``(source, entry index)``, for findings)."""
+    refused once it was spent (their indexes, in order, for findings)."""
 
     left: int = REBUILD_LIMIT
-    refused: list[tuple[str, int]] = field(default_factory=list)
+    refused: list[int] = field(default_factory=list)
 
-    def take(self, source: str, index: int, n: int) -> bool:
+    def take(self, index: int, n: int) -> bool:
         """Spend ``n`` bytes for entry ``index`` if they are left."""
         if n > self.left:
-            self.refused.append((source, index))
+            self.refused.append(index)
             return False
         self.left -= n
         return True
