@@ -334,7 +334,7 @@ def worker(name: str, seconds: float, seed: int, out: Path, memory_mb: int) -> N
         if took > SLOW_SECONDS:
             digest = hashlib.sha1(data).hexdigest()[:10]
             (out / f"{name}-slow-{digest}{target.suffix}").write_bytes(data)
-            kinds["slow (over %d s)" % SLOW_SECONDS] += 1
+            kinds[f"slow (over {SLOW_SECONDS:.0f} s)"] += 1
         tried += 1
         if time.monotonic() - beat > 1.0:
             beat = time.monotonic()
