@@ -71,6 +71,7 @@ def octets_from_log(text: str, length: int | None) -> bytes:
     m = _HEX_FIELD.fullmatch(text, 0, len(text) - len(ELLIPSIS) if cut else len(text))
     if m is None:
         raise LogDataError(f"octets are not lowercase hex: {text[:40]!r}")
+    check_field(text, (m.end(1) - m.start(1)) // 2)
     data = bytes.fromhex(text[m.start(1) : m.end(1)])
     if length is not None:
         expect = min(length, MAXLEN) if cut or length > MAXLEN else length
@@ -79,10 +80,13 @@ def octets_from_log(text: str, length: int | None) -> bytes:
     return data
 
 
-def check_field(text: str) -> None:
-    """Refuse a field longer than any log writer writes (hex is two
-    characters an octet; text is never longer than its UTF-8)."""
-    if len(text) > 2 * MAX_FIELD_OCTETS + 2 + len(ELLIPSIS):
+def check_field(text: str, octets: int | None = None) -> None:
+    """Refuse a field longer than any log writer writes, before decoding it:
+    ``octets`` when known, else what its length allows (hex is two
+    characters an octet, text never longer than its UTF-8)."""
+    if octets is None:
+        octets = (len(text) - 2 - len(ELLIPSIS)) // 2
+    if octets > MAX_FIELD_OCTETS:
         raise LogDataError(
             f"a log field of {len(text):,} characters (more than the "
             f"{MAX_FIELD_OCTETS:,} octets one field may hold)"
@@ -116,6 +120,7 @@ def payload_from_log(text: str, length: int, errors: str = "surrogatepass") -> b
     if length > CUT_AT and text.endswith(ELLIPSIS):
         text = text[: -len(ELLIPSIS)]
     data = text.encode("utf-8", errors)
+    check_field(text, len(data))
     if len(data) < want:
         data = _split_pairs(text, want - len(data), errors) or data
     return data
