@@ -14,21 +14,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 _CODE = """
+import resource
 import sys
 from wirelog.errors import WirelogError
 from wirelog.pipeline import decode
+decoded = None
 try:
     decoded = decode(sys.argv[1])
+    print("ok", sum(len(dc.frames) for dc in decoded), sum(len(dc.messages) for dc in decoded))
 except WirelogError as exc:
     print(exc)
-    sys.exit(2)
-print("ok", sum(len(dc.frames) for dc in decoded), sum(len(dc.messages) for dc in decoded))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+sys.exit(2 if decoded is None else 0)
 """
 
 
-def decode_within(path: str, seconds: float = 10.0) -> tuple[int, str]:
-    """Exit status and the one line printed: the error, or ``ok``, the
-    number of frames and of messages decoded."""
+def decode_within(path: str, seconds: float = 10.0) -> tuple[int, str, int]:
+    """Exit status, the one line printed (the error, or ``ok``, the number
+    of frames and of messages decoded) and the peak RSS in MB."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         [sys.executable, "-c", _CODE, path],
@@ -39,4 +42,5 @@ def decode_within(path: str, seconds: float = 10.0) -> tuple[int, str]:
         check=False,
     )
     assert proc.stderr == "", proc.stderr[-2000:]
-    return proc.returncode, proc.stdout.strip()
+    line, peak = proc.stdout.strip().split("\n")
+    return proc.returncode, line, int(peak)

@@ -86,6 +86,24 @@ def test_rendered_lines_parse_back() -> None:
     assert isinstance(text_only[0], OctetsEntry) and text_only[0].sync is None
 
 
+def _tx_frame(n: object = 5, op: object = 1, rsv: object = 0, rep: object = None) -> str:
+    return (
+        f"000 TX FRAME : OPCODE={op}, FIN=True, RSV={rsv}, PAYLOAD-LEN={n}, MASK=None, "
+        f"PAYLOAD-REPEAT-LEN={rep}, CHOPSIZE=None, SYNC=False"
+    )
+
+
+def test_a_tx_frame_line_at_the_bounds_is_read() -> None:
+    (entry,) = parse_wirelog("p", [(None, _tx_frame(2**63 - 1, 15, 7, 2**63 - 1))])[0]
+    assert isinstance(entry, FrameEntry)
+    assert (entry.logged_len, entry.opcode, entry.rsv, entry.repeat_len) == (
+        2**63 - 1,
+        15,
+        7,
+        2**63 - 1,
+    )
+
+
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
@@ -96,6 +114,16 @@ def test_rendered_lines_parse_back() -> None:
         (["000 SOMETHING ELSE"], "unknown wire-log line"),
         (["000 FAIL CONNECTION AFTER soon sec"], "unknown wire-log line"),
         (["000 RX OCTETS: XYZ"], "not lowercase hex"),
+        # issue 11: numbers no frame carries, and more digits than int() takes
+        (["0" * 5000 + " RX OCTETS: 00"], "not a wire-log line"),
+        ([_tx_frame(n=2**64)], "malformed frame line"),
+        ([_tx_frame(n=-5)], "malformed frame line"),
+        ([_tx_frame(rep=2**64)], "malformed frame line"),
+        ([_tx_frame(rep="9" * 5000)], "malformed frame line"),
+        ([_tx_frame(op=16)], "malformed frame line"),
+        ([_tx_frame(rsv=8)], "malformed frame line"),
+        (["000 DELAY inf sec for TAG A"], "unknown wire-log line"),
+        (["000 CLOSE CONNECTION AFTER nan sec"], "unknown wire-log line"),
     ],
 )
 def test_lines_no_renderer_wrote_are_refused(lines: list[str], message: str) -> None:

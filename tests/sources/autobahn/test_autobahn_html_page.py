@@ -228,7 +228,7 @@ def test_unclosed_tags_in_a_500kb_page_read_in_linear_time(
     path = tmp_path / page.name
     path.write_text(text[:at] + junk + text[at:], errors="surrogateescape")
     assert 500_000 < path.stat().st_size < 600_000
-    rc, line = decode_within(str(path), 10.0)
+    rc, line, _ = decode_within(str(path), 10.0)
     (dc,) = decode(str(page))
     assert (rc, line) == (0, f"ok {len(dc.frames)} {len(dc.messages)}")
 

@@ -174,7 +174,7 @@ def test_a_row_of_thousands_of_digits_is_refused_at_once(
     text = SEED.read_text()
     path = tmp_path / "seed.txt"
     path.write_text(text.replace("\n1291129\n", f"\n{row}\n", 1))
-    rc, line = decode_within(str(path), 10.0)
+    rc, line, _ = decode_within(str(path), 10.0)
     before = text[: text.index("\n1291129\n")]
     heading = max(before.rfind(title) for title in STAT_TITLES)
     assert rc == 2

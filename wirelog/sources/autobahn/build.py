@@ -22,7 +22,7 @@ from wirelog.model import (
     ViolationKind,
 )
 from wirelog.sources.autobahn.entries import FrameEntry, OctetsEntry, Report
-from wirelog.sources.autobahn.limits import REBUILD_LIMIT, RebuildBudget
+from wirelog.sources.autobahn.limits import RebuildBudget
 from wirelog.sources.autobahn.streams import expectations, solve_lengths, tf_piece, walk
 
 #: Keys :func:`build_connection` adds to a connection's ``meta`` beside the
@@ -114,7 +114,7 @@ def build_connection(
             Violation(
                 ViolationKind.MISSING_OCTETS,
                 f"entries {shown}: {len(refused)} PAYLOAD-REPEAT-LEN claims not rebuilt, the "
-                f"input's rebuild limit of {REBUILD_LIMIT // 2**20} MiB being spent; their "
+                f"input's rebuild limit of {budget.limit:,} bytes being spent; their "
                 "octets stay cut at the log's prefix",
                 Direction.TX,
                 chunk=refused[0],

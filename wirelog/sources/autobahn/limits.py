@@ -34,26 +34,24 @@ prefix and a finding says so (:class:`RebuildBudget`)."""
 
 @dataclass(slots=True)
 class RebuildBudget:
-    """What is left of :data:`REBUILD_LIMIT` for one input, and the entries
-    refused once it was spent (their indexes, in order, for findings)."""
+    """What one input may still rebuild (:data:`REBUILD_LIMIT`), and the
+    entries refused once it was spent (their indexes, in order, for findings)."""
 
-    left: int = REBUILD_LIMIT
+    limit: int = field(default_factory=lambda: REBUILD_LIMIT)
+    spent: int = 0
     refused: list[int] = field(default_factory=list)
 
     def take(self, index: int, n: int) -> bool:
         """Spend ``n`` bytes for entry ``index`` if they are left."""
-        if n > self.left:
+        if self.spent + n > self.limit:
             self.refused.append(index)
             return False
-        self.left -= n
+        self.spent += n
         return True
 
-
-def check_count(value: int, what: str = "value") -> int:
-    """A non-negative length, count or size a log may declare."""
-    if value < 0 or value > MAX_LENGTH:
-        raise ValueError(f"{what} {value} is out of range (0 to 2^63-1)")
-    return value
+    def copy(self) -> RebuildBudget:
+        """The same allowance, spent separately (a dry run)."""
+        return RebuildBudget(self.limit, self.spent)
 
 
 def digits_ok(text: str) -> bool:

@@ -38,7 +38,7 @@ def solve_lengths(report: Report, budget: RebuildBudget | None = None) -> list[V
     unknown = [e for e in report.entries if isinstance(e, OctetsEntry) and e.length is None]
     if not unknown:
         return findings
-    predicted = _predict(report, RebuildBudget(budget.left) if budget else RebuildBudget())
+    predicted = _predict(report, budget.copy() if budget else RebuildBudget())
     for direction in Direction:
         todo = [e for e in unknown if e.direction is direction]
         if not todo:
