@@ -76,6 +76,21 @@ def _decode_file(_: bytes, path: str) -> None:
     decode(path)
 
 
+def _commands(_: bytes, path: str) -> None:
+    """What ``check``, ``stats`` and ``report`` (text and html) call."""
+    from wirelog.analysis.loaded import Capture
+    from wirelog.outputs.statsview import connection_stats
+    from wirelog.problems import problems
+    from wirelog.sources.options import Options
+
+    list(problems(path, Options()))
+    list(connection_stats(path, Options()))
+    cap = Capture([path], Options())
+    if cap.decoded():
+        cap.report(fmt="text")
+        cap.report(fmt="html")
+
+
 def _handshake(data: bytes, _: str) -> None:
     from wirelog.protocol.handshake import parse_handshake
 
@@ -161,6 +176,9 @@ HEAD_TOKENS += (b"Content-Length: -40\r\n", b"Transfer-Encoding: chunked\r\n", b
 TARGETS: dict[str, Target] = {
     "autobahn-json": Target(
         lambda: _files("*/*_case_[1-7]_*.json", 24), _decode_file, ".json", JSON_TOKENS, True
+    ),
+    "autobahn-commands": Target(
+        lambda: _files("*/*_case_[1-7]_*.json", 12), _commands, ".json", JSON_TOKENS, True
     ),
     "autobahn-html": Target(
         lambda: _files("*/*_case_*.html", 16), _decode_file, ".html", HTML_TOKENS
