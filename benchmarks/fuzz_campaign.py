@@ -208,30 +208,13 @@ NUMBERS = (b"0", b"-1", b"126", b"65536", b"2147483648", b"9223372036854775808")
 NUMBERS += (b"18446744073709551616", b"9" * 50, b"1" * 4400, b"1e400", b"-0")
 
 
+HOSTILE: tuple[Any, ...] = (-1, 2**64, 2**63, 10**39, 1.5, float("inf"), float("nan"), "")
+HOSTILE += ("x" * 70, "0x" + "zz" * 64, "00" * 64 + " ...", None, True, [], {}, [[[[[]]]]])
+HOSTILE += ({"1": -1}, {"1": "x"}, {"x": 1})
+
+
 def _hostile(rng: random.Random) -> Any:
-    return rng.choice(
-        [
-            -1,
-            2**64,
-            2**63,
-            10**39,
-            1.5,
-            float("inf"),
-            float("nan"),
-            "",
-            "x" * 70,
-            "0x" + "zz" * 64,
-            "00" * 64 + " ...",
-            None,
-            True,
-            [],
-            {},
-            [[[[[]]]]],
-            {"1": -1},
-            {"1": "x"},
-            {"x": 1},
-        ]
-    )
+    return rng.choice(HOSTILE)
 
 
 def _mutate_json(rng: random.Random, data: bytes) -> bytes | None:

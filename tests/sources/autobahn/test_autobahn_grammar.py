@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from wirelog.errors import InputError
@@ -21,6 +23,9 @@ from wirelog.sources.autobahn.grammar import (
 )
 
 TX, RX = Direction.TX, Direction.RX
+
+
+REPORTS = Path(__file__).resolve().parents[4] / "shared" / "autobahn-reports"
 
 
 def test_the_rx_mask_is_printed_as_the_hex_of_its_hex() -> None:
@@ -158,3 +163,19 @@ def test_marker_lines(line: str, kind: MarkerKind, value: object, tag: str | Non
     (entry,) = entries
     assert isinstance(entry, MarkerEntry)
     assert (entry.kind, entry.value, entry.tag, dropped) == (kind, value, tag, True)
+
+
+def test_a_long_run_of_capitals_in_a_frame_line_reads_in_linear_time(tmp_path: Path) -> None:
+    """The field regex was retried from inside a run of capitals: 300,000
+    of them in a 500 KB page took minutes."""
+    from autobahn_bounded import decode_within
+
+    page = REPORTS / "testing-a-client" / "websock_client_case_1_1_1.html"
+    if not page.is_file():
+        pytest.skip("../shared/autobahn-reports missing")
+    text = page.read_text(errors="surrogateescape")
+    assert "RX FRAME : " in text
+    path = tmp_path / page.name
+    path.write_text(text.replace("RX FRAME : ", "RX FRAME : " + "A" * 300_000 + ", ", 1))
+    rc, line, _ = decode_within(str(path), 10.0)
+    assert (rc, line.split()[0]) == (0, "ok")

@@ -38,7 +38,9 @@ INDENT = " " * 15
 LOG_OFF_NOTE = "Wire log after handshake disabled!"
 """Autobahn's note when the log was off at the end (``createWirelog`` false, spec §2.1)."""
 _HEAD = re.compile(rf"^(\d{{3,{MAX_DIGITS}}}) (.*)$")
-_KV = re.compile(r"([A-Z][A-Z-]*)=([^,]*)(?:, |$)")
+#: A key starts where a run of capitals starts: tried from inside a run too,
+#: a long run without "=" cost the square of its length.
+_KV = re.compile(r"(?<![A-Z-])([A-Z][A-Z-]*)=([^,]*)(?:, |$)")
 _DELAY = re.compile(r"^DELAY (\S+) sec for TAG (.*)$")
 
 
