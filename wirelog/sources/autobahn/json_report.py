@@ -32,6 +32,7 @@ from wirelog.sources.autobahn.entries import (
     Report,
 )
 from wirelog.sources.autobahn.limits import (
+    MAX_DEPTH,
     MAX_DIGITS,
     MAX_LENGTH,
     MAX_OPCODE,
@@ -40,10 +41,6 @@ from wirelog.sources.autobahn.limits import (
 )
 from wirelog.stats import STAT_KEYS, WireStats
 
-MAX_DEPTH = 32
-"""Nesting no Autobahn report comes near (its deepest is an entry's
-``[length, text]``, four levels down); deeper documents are refused before
-anything (``json`` itself, ``repr``, a writer) recurses over them."""
 _BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 

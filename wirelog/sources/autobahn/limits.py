@@ -21,6 +21,10 @@ MAX_DIGITS = 40
 """Digits of one printed number (a count, a size, a length, a code). Python
 refuses to convert more than 4,300, and splitting a run-together text row
 costs the square of its digits (:mod:`.text_page`)."""
+MAX_DEPTH = 32
+"""JSON nesting no Autobahn report comes near (its deepest is an entry's
+``[length, text]``, four levels down); deeper documents are refused before
+anything (``json`` itself, ``repr``, a writer) recurses over them."""
 MAX_FIELD_OCTETS = 32 * 1024 * 1024
 """Octets one log field may decode to. Autobahn keeps 64 of them
 (:data:`~.encoding.MAXLEN`); wirelog's own replay reports keep whole chunks,
