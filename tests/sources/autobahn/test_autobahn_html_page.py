@@ -241,6 +241,7 @@ def test_unclosed_tags_in_a_500kb_page_read_in_linear_time(
         ("<td>5</td><td>1</td><td>5</td><td>5</td>", "is not 3 numbers"),
         ("<td>5</td><td>" + "9" * 5000 + "</td><td>5</td>", "of at most 40 digits"),
         ("<td>5</td><td>\u00b9</td><td>5</td>", "is not 3 numbers"),
+        ("<td>5</td><td>-1</td><td>-5</td>", "is not 3 numbers"),
     ],
 )
 def test_a_statistics_row_of_the_wrong_shape_is_located(

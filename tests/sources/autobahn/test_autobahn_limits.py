@@ -74,11 +74,14 @@ def test_forty_64_mib_claims_cost_one(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "ok"),
+    ("text", "signed", "ok"),
     [
-        *[("0", True), ("-12", True), ("9" * 40, True), ("9" * 41, False), ("", False)],
-        *[("-", False), ("1.5", False), ("\u00b9", False), ("\u0661", False), (" 1", False)],
+        *[("0", False, True), ("12", False, True), ("-12", True, True), ("-12", False, False)],
+        *[("9" * 40, False, True), ("9" * 41, False, False), ("-" + "9" * 40, True, True)],
+        *[("", False, False), ("-", True, False), ("1.5", False, False), ("+1", True, False)],
+        *[("1_0", False, False), ("\u00b9", False, False), ("\u0661", False, False)],
+        (" 1", False, False),
     ],
 )
-def test_digits_ok(text: str, ok: bool) -> None:
-    assert digits_ok(text) is ok
+def test_digits_ok(text: str, signed: bool, ok: bool) -> None:
+    assert digits_ok(text, signed) is ok

@@ -247,7 +247,7 @@ def _entry(source: str, i: int, body: str, more: list[str], css: str | None, whe
 def _number(text: str, top: int = MAX_LENGTH) -> int:
     """A header field or length as the page prints it: plain decimal digits,
     within what a frame can carry (:mod:`.limits`)."""
-    if not digits_ok(text) or text.startswith("-") or int(text) > top:
+    if not digits_ok(text) or int(text) > top:
         raise ValueError(text)
     return int(text)
 

@@ -87,7 +87,7 @@ def python_value(text: str) -> Any:
         return text == "True"
     if text == "None":
         return None
-    if digits_ok(text):
+    if digits_ok(text, signed=True):
         return int(text)
     return text
 

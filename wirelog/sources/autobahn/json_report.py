@@ -189,7 +189,6 @@ def _histogram(path: str, key: str, raw: Any) -> dict[str, int]:
                 (k, v)
                 for k, v in raw.items()
                 if not digits_ok(k)
-                or k.startswith("-")
                 or not isinstance(v, int)
                 or isinstance(v, bool)
                 or not 0 <= v <= MAX_LENGTH

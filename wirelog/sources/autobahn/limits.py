@@ -58,7 +58,9 @@ class RebuildBudget:
         return RebuildBudget(self.limit, self.spent)
 
 
-def digits_ok(text: str) -> bool:
-    """``text`` is a decimal number short enough to convert (:data:`MAX_DIGITS`)."""
-    body = text[1:] if text.startswith("-") else text
+def digits_ok(text: str, signed: bool = False) -> bool:
+    """``text`` is a decimal number (negative only if ``signed``) short
+    enough to convert (:data:`MAX_DIGITS`): ASCII digits, as Autobahn
+    prints them, never ``int()``'s other spellings ("+1", "1_0", "١")."""
+    body = text[1:] if signed and text.startswith("-") else text
     return 0 < len(body) <= MAX_DIGITS and body.isascii() and body.isdigit()

@@ -38,7 +38,7 @@ def case_key(case_id: str) -> tuple[int, ...]:
     """Numeric sort key of a case id: "2.10" after "2.9", "10.1.1" after "9.8.6"."""
     out: list[int] = []
     for part in case_id.split("."):
-        out.append(int(part) if digits_ok(part) and part[0] != "-" else 1 << 30)
+        out.append(int(part) if digits_ok(part) else 1 << 30)
     return tuple(out)
 
 
