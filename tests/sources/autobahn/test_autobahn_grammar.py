@@ -127,6 +127,8 @@ def test_a_tx_frame_line_at_the_bounds_is_read() -> None:
         ([_tx_frame(rep="9" * 5000)], "malformed frame line"),
         ([_tx_frame(op=16)], "malformed frame line"),
         ([_tx_frame(rsv=8)], "malformed frame line"),
+        ([_tx_frame().replace("MASK=None", "MASK=010203")], "malformed frame line"),
+        ([_tx_frame().replace("MASK=None", "MASK=0102030405")], "malformed frame line"),
         (["000 DELAY inf sec for TAG A"], "unknown wire-log line"),
         (["000 CLOSE CONNECTION AFTER nan sec"], "unknown wire-log line"),
     ],

@@ -224,7 +224,7 @@ def _entry(source: str, i: int, body: str, more: list[str], css: str | None, whe
                 masked = fields["MASKED"] == "True"
                 mask = rx_mask_from_text(fields["MASK"])
                 return FrameEntry(i, Direction.RX, *head, rsv, masked, mask, lossy=lossy)
-            mask = None if fields["MASK"] == "None" else bytes.fromhex(fields["MASK"])
+            mask = None if fields["MASK"] == "None" else _mask(fields["MASK"])
             repeat = fields["PAYLOAD-REPEAT-LEN"]
             chop = fields["CHOPSIZE"]
             return FrameEntry(
@@ -250,6 +250,14 @@ def _number(text: str, top: int = MAX_LENGTH) -> int:
     if not digits_ok(text) or int(text) > top:
         raise ValueError(text)
     return int(text)
+
+
+def _mask(text: str) -> bytes:
+    """A TF mask, printed once: RFC 6455 §5.3's 32 bits."""
+    mask = bytes.fromhex(text)
+    if len(mask) != 4:
+        raise ValueError(text)
+    return mask
 
 
 def _delay(text: str) -> float:
