@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from wirelog.errors import InputError
@@ -21,6 +23,9 @@ from wirelog.sources.autobahn.grammar import (
 )
 
 TX, RX = Direction.TX, Direction.RX
+
+
+REPORTS = Path(__file__).resolve().parents[4] / "shared" / "autobahn-reports"
 
 
 def test_the_rx_mask_is_printed_as_the_hex_of_its_hex() -> None:
@@ -86,6 +91,24 @@ def test_rendered_lines_parse_back() -> None:
     assert isinstance(text_only[0], OctetsEntry) and text_only[0].sync is None
 
 
+def _tx_frame(n: object = 5, op: object = 1, rsv: object = 0, rep: object = None) -> str:
+    return (
+        f"000 TX FRAME : OPCODE={op}, FIN=True, RSV={rsv}, PAYLOAD-LEN={n}, MASK=None, "
+        f"PAYLOAD-REPEAT-LEN={rep}, CHOPSIZE=None, SYNC=False"
+    )
+
+
+def test_a_tx_frame_line_at_the_bounds_is_read() -> None:
+    (entry,) = parse_wirelog("p", [(None, _tx_frame(2**63 - 1, 15, 7, 2**63 - 1))])[0]
+    assert isinstance(entry, FrameEntry)
+    assert (entry.logged_len, entry.opcode, entry.rsv, entry.repeat_len) == (
+        2**63 - 1,
+        15,
+        7,
+        2**63 - 1,
+    )
+
+
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
@@ -96,6 +119,18 @@ def test_rendered_lines_parse_back() -> None:
         (["000 SOMETHING ELSE"], "unknown wire-log line"),
         (["000 FAIL CONNECTION AFTER soon sec"], "unknown wire-log line"),
         (["000 RX OCTETS: XYZ"], "not lowercase hex"),
+        # issue 11: numbers no frame carries, and more digits than int() takes
+        (["0" * 5000 + " RX OCTETS: 00"], "not a wire-log line"),
+        ([_tx_frame(n=2**64)], "malformed frame line"),
+        ([_tx_frame(n=-5)], "malformed frame line"),
+        ([_tx_frame(rep=2**64)], "malformed frame line"),
+        ([_tx_frame(rep="9" * 5000)], "malformed frame line"),
+        ([_tx_frame(op=16)], "malformed frame line"),
+        ([_tx_frame(rsv=8)], "malformed frame line"),
+        ([_tx_frame().replace("MASK=None", "MASK=010203")], "malformed frame line"),
+        ([_tx_frame().replace("MASK=None", "MASK=0102030405")], "malformed frame line"),
+        (["000 DELAY inf sec for TAG A"], "unknown wire-log line"),
+        (["000 CLOSE CONNECTION AFTER nan sec"], "unknown wire-log line"),
     ],
 )
 def test_lines_no_renderer_wrote_are_refused(lines: list[str], message: str) -> None:
@@ -130,3 +165,19 @@ def test_marker_lines(line: str, kind: MarkerKind, value: object, tag: str | Non
     (entry,) = entries
     assert isinstance(entry, MarkerEntry)
     assert (entry.kind, entry.value, entry.tag, dropped) == (kind, value, tag, True)
+
+
+def test_a_long_run_of_capitals_in_a_frame_line_reads_in_linear_time(tmp_path: Path) -> None:
+    """The field regex was retried from inside a run of capitals: 300,000
+    of them in a 500 KB page took minutes."""
+    from autobahn_bounded import decode_within
+
+    page = REPORTS / "testing-a-client" / "websock_client_case_1_1_1.html"
+    if not page.is_file():
+        pytest.skip("../shared/autobahn-reports missing")
+    text = page.read_text(errors="surrogateescape")
+    assert "RX FRAME : " in text
+    path = tmp_path / page.name
+    path.write_text(text.replace("RX FRAME : ", "RX FRAME : " + "A" * 300_000 + ", ", 1))
+    rc, line, _ = decode_within(str(path), 10.0)
+    assert (rc, line.split()[0]) == (0, "ok")

@@ -189,3 +189,88 @@ def test_whitespace_the_renderer_changed_is_no_mismatch(tmp_path: Path) -> None:
     ping = dc.frames[0]
     assert ping.payload == b"Hello,\tworld!"
     assert dc.connection.meta["lossy_claims"] == [2, 6]
+
+
+# -- hostile pages (issue 11) --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("anchor", "junk"),
+    [
+        ("last </pre>", '<pre class="wirelog_rx_octets">x'),
+        ("last </pre>", "<pre class=x>"),
+        ("closing </table>", "<tr>x"),
+        ("stats </table>", "<tr>x"),
+        ("stats </table>", "<tr><td>x"),
+        ("stats </table>", "<td><"),
+        ("start", '<p class="case'),
+        ("start", 'case_outcome">  <b>Case Outcome</b><br/><br/>x'),
+        ("start", 'case_closing_beh"><b>x</b><br/><br/> (x'),
+    ],
+)
+def test_unclosed_tags_in_a_500kb_page_read_in_linear_time(
+    tmp_path: Path, anchor: str, junk: str
+) -> None:
+    """Lazy ``(.*?)</tag>`` regexes rescanned to the end of the page from
+    every unclosed tag: 171-531 KB pages took over 20 s (minutes here)."""
+    from autobahn_bounded import decode_within
+
+    page = CLIENT / "websock_client_case_12_1_8.html"
+    text = page.read_text(errors="surrogateescape")
+    at = {
+        "last </pre>": text.rfind("</pre>") + len("</pre>"),
+        "closing </table>": text.find("</table>", text.find("<h2>Closing Behavior</h2>")),
+        "stats </table>": text.find("</table>", text.find("<h3>Frames Transmitted by Opcode")),
+        "start": text.find("<body>"),
+    }[anchor]
+    assert at > 0
+    junk = junk * (500_000 // len(junk))
+    path = tmp_path / page.name
+    path.write_text(text[:at] + junk + text[at:], errors="surrogateescape")
+    assert 500_000 < path.stat().st_size < 600_000
+    rc, line, _ = decode_within(str(path), 10.0)
+    (dc,) = decode(str(page))
+    assert (rc, line) == (0, f"ok {len(dc.frames)} {len(dc.messages)}")
+
+
+@pytest.mark.parametrize(
+    ("row", "said"),
+    [
+        ("<td>5</td>", "['5'] is not 3 numbers"),
+        ("<td>5</td><td>1</td>", "['5', '1'] is not 3 numbers"),
+        ("<td>5</td><td>1</td><td>5</td><td>5</td>", "is not 3 numbers"),
+        ("<td>5</td><td>" + "9" * 5000 + "</td><td>5</td>", "of at most 40 digits"),
+        ("<td>5</td><td>\u00b9</td><td>5</td>", "is not 3 numbers"),
+        ("<td>5</td><td>-1</td><td>-5</td>", "is not 3 numbers"),
+    ],
+)
+def test_a_statistics_row_of_the_wrong_shape_is_located(
+    tmp_path: Path, row: str, said: str
+) -> None:
+    """One cell raised IndexError, 5,000 digits Python's int-string ValueError."""
+    page = CLIENT / "websock_client_case_12_1_8.html"
+    heading = "<h3>Octets Received by Chop Size</h3>"
+
+    def edit(text: str) -> str:
+        at = text.index('<tr class="stats_row">', text.index(heading))
+        return text[:at] + f'<tr class="stats_row">{row}</tr>' + text[at:]
+
+    path = variant(tmp_path, page, edit)
+    with pytest.raises(InputError) as err:
+        read(path)
+    assert said in err.value.message and "\n" not in str(err.value)
+    text = Path(path).read_text(errors="surrogateescape")
+    assert err.value.location == f"line {text[: text.index(heading)].count(chr(10)) + 1}"
+
+
+def test_huge_numbers_in_the_closing_table_stay_text(tmp_path: Path) -> None:
+    page = CLIENT / "websock_client_case_12_1_8.html"
+    big = "9" * 5000
+
+    def edit(text: str) -> str:
+        key = '<td>localCloseCode</td><td class="left">'
+        at = text.index(key) + len(key)
+        return text[:at] + big + text[text.index("<", at) :]
+
+    conn = only(variant(tmp_path, page, edit))
+    assert conn.meta["localCloseCode"] == big

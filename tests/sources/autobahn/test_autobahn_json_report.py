@@ -137,3 +137,111 @@ def test_json_that_is_not_a_report(tmp_path: Path) -> None:
     with pytest.raises(InputError):
         read(str(path))
     assert detect(str(write(tmp_path, client_report([])))) == "autobahn-json"
+
+
+# -- hostile documents (issue 11): one-line InputErrors that say where ---------------
+
+
+def _error(path: str) -> InputError:
+    with pytest.raises(InputError) as err:
+        read(path)
+    assert "\n" not in str(err.value) and str(err.value).startswith(path)
+    return err.value
+
+
+def test_deep_nesting_is_refused_with_its_line(tmp_path: Path) -> None:
+    """100,000 brackets made ``json`` raise RecursionError; 40 levels pass
+    ``json`` but would make anything that recurses over them fail later."""
+    for depth in (40, 100_000):
+        doc = client_report([])
+        text = json.dumps(doc, indent=1).replace(
+            '"wirelog": [', '"deep": ' + "[" * depth + "]" * depth + ',\n "wirelog": ['
+        )
+        path = tmp_path / f"deep{depth}.json"
+        path.write_text(text)
+        err = _error(str(path))
+        assert "nested more than 32 levels" in err.message
+        assert err.location == f"line {text[: text.index('[' * 33)].count(chr(10)) + 1}"
+
+
+@pytest.mark.parametrize(
+    ("token", "said"),
+    [
+        ("9" * 5000, "an integer of 5000 digits"),  # over Python's 4,300-digit limit
+        ("9" * 41, "an integer of 41 digits"),
+        ("Infinity", "Infinity is not a JSON number"),
+        ("-Infinity", "-Infinity is not a JSON number"),
+        ("NaN", "NaN is not a JSON number"),
+        ("1e999", "1e999 does not fit a float"),
+    ],
+)
+def test_numbers_json_cannot_hold_are_refused(tmp_path: Path, token: str, said: str) -> None:
+    doc = client_report([])
+    text = json.dumps(doc, indent=1).replace(
+        '"rxOctetStats": {', '"rxOctetStats": {\n"1": ' + token + ",", 1
+    )
+    path = tmp_path / "x_case_1_1_1.json"
+    path.write_text(text)
+    err = _error(str(path))
+    assert said in err.message
+    assert err.location == f"line {text[: text.index(token)].count(chr(10)) + 1}"
+
+
+@pytest.mark.parametrize(
+    "stats",
+    [{"1": 1.5}, {"1": True}, {"1": -1}, {"-1": 1}, {"x": 1}, {"1" * 41: 1}, {"1": 2**63}, [1]],
+)
+def test_statistics_must_be_sizes_to_counts(tmp_path: Path, stats: Any) -> None:
+    err = _error(write(tmp_path, client_report([], txFrameStats=stats)))
+    assert err.message.startswith("txFrameStats is not a {size: count} object")
+
+
+@pytest.mark.parametrize("key", ["id", "agent"])
+@pytest.mark.parametrize("value", [5, None, ["1.1.1"], {"a": 1}])
+def test_id_and_agent_must_be_strings(tmp_path: Path, key: str, value: Any) -> None:
+    err = _error(write(tmp_path, client_report([], **{key: value})))
+    assert err.message.startswith(f"'{key}' is not a string")
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda e: e[1].__setitem__(0, 2**64), 2**64),
+        (lambda e: e[1].__setitem__(0, -5), None),
+        (lambda e: e.__setitem__(6, 2**64), 2**64),
+        (lambda e: e.__setitem__(6, 2**63), 2**63),
+        (lambda e: e.__setitem__(7, 2**64), 2**64),
+        (lambda e: e.__setitem__(2, 16), 16),
+        (lambda e: e.__setitem__(4, 8), 8),
+    ],
+)
+def test_tf_fields_beyond_a_frame_are_refused(tmp_path: Path, edit: Any, field: int | None) -> None:
+    """RFC 6455 §5.2: a 63-bit length, a 4-bit opcode, 3 RSV bits; 2^64
+    reached ``struct.pack`` and crashed the rebuild."""
+    entry = tf(b"hello")
+    edit(entry)
+    err = _error(write(tmp_path, client_report([entry])))
+    assert err.location == "entry 2"
+    if field is not None:
+        assert f"{field} is out of range" in err.message
+
+
+def test_a_huge_ro_length_is_refused(tmp_path: Path) -> None:
+    entry = ro(b"x" * 64)
+    entry[1][0] = 2**64
+    assert _error(write(tmp_path, client_report([entry]))).location == "entry 2"
+
+
+def test_an_oversized_hex_field_is_refused_before_decoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 100 MB hex field took 1.87 GB; the cap is checked on the text."""
+    from wirelog.sources.autobahn import encoding
+
+    monkeypatch.setattr(encoding, "MAX_FIELD_OCTETS", 1000)
+    ok = ["RO", [1000, "ab" * 1000]]
+    too_long = ["RO", [1001, "ab" * 1001]]
+    (conn,) = read(write(tmp_path, client_report([ok]))).connections
+    assert conn.chunks[-1].data == b"\xab" * 1000
+    err = _error(write(tmp_path, client_report([too_long])))
+    assert err.location == "entry 2" and "more than the 1,000 octets" in err.message

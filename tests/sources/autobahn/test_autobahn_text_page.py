@@ -12,6 +12,7 @@ import pytest
 from wirelog.errors import InputError
 from wirelog.outputs.statsview import stats_entry
 from wirelog.pipeline import decode, detect, read
+from wirelog.sources.autobahn.html_page import STAT_TITLES
 from wirelog.sources.autobahn.text_page import closing_row, solve_table
 from wirelog.stats import STAT_KEYS, compute
 
@@ -155,3 +156,55 @@ def test_a_text_without_wire_log_is_not_a_report(tmp_path: Path) -> None:
     path.write_text("Autobahn is a road.\n")
     with pytest.raises(InputError):
         read(str(path))
+
+
+# -- hostile rows (issue 11) ---------------------------------------------------------
+
+SEED = Path(__file__).resolve().parents[3] / "samples" / "autobahnpython_case_2_2.txt"
+
+
+@pytest.mark.parametrize(("row", "digits"), [("1" * 3000, 3000), ("9" * 5000, 5000)])
+def test_a_row_of_thousands_of_digits_is_refused_at_once(
+    tmp_path: Path, row: str, digits: int
+) -> None:
+    """Splitting costs the square of a row's digits: 3,000 digits hung,
+    5,000 crashed on Python's int-string limit."""
+    from autobahn_bounded import decode_within
+
+    text = SEED.read_text()
+    path = tmp_path / "seed.txt"
+    path.write_text(text.replace("\n1291129\n", f"\n{row}\n", 1))
+    rc, line, _ = decode_within(str(path), 10.0)
+    before = text[: text.index("\n1291129\n")]
+    heading = max(before.rfind(title) for title in STAT_TITLES)
+    assert rc == 2
+    assert line == (
+        f"{path}: line {before[:heading].count(chr(10)) + 1}: a statistics row of "
+        f"{digits} digits (not size, count and octets)"
+    )
+
+
+def test_rows_of_the_longest_numbers_still_split() -> None:
+    """Three 40-digit numbers (size, count and their product) are in bounds."""
+    size, count = 10**19 + 7, 10**19 + 9
+    row = f"{size}{count}{size * count}"
+    assert len(row) <= 120
+    want = ({size: count}, False)
+    assert solve_table("t", "rxOctetStats", [row], f"{count}{size * count}", Counter(), "l") == want
+
+
+def test_a_table_that_branches_too_much_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dead ends are counted too: the search over rows is bounded, not only
+    its solutions."""
+    from wirelog.sources.autobahn import text_page
+
+    rows = ["414", "15115", "1291129"]  # the seed's, with a Total that fits no split
+    monkeypatch.setattr(text_page, "MAX_STEPS", 3)
+    with pytest.raises(InputError, match="split too many ways") as err:
+        solve_table("t", "rxOctetStats", rows, "3149", Counter(), "line 3")
+    assert err.value.location == "line 3"
+
+
+def test_non_ascii_digits_are_not_numbers() -> None:
+    with pytest.raises(InputError, match="not numeric"):
+        solve_table("t", "rxFrameStats", ["1\u00b9"], "1", Counter(), "line 3")

@@ -22,6 +22,7 @@ from wirelog.model import (
     ViolationKind,
 )
 from wirelog.sources.autobahn.entries import FrameEntry, OctetsEntry, Report
+from wirelog.sources.autobahn.limits import RebuildBudget
 from wirelog.sources.autobahn.streams import expectations, solve_lengths, tf_piece, walk
 
 #: Keys :func:`build_connection` adds to a connection's ``meta`` beside the
@@ -37,10 +38,15 @@ def _is_logging_off_case(case_id: str | None) -> bool:
     return len(parts) >= 2 and parts[0] == "9" and parts[1] in {"1", "2", "3", "4", "5", "6"}
 
 
-def build_connection(report: Report, conn: int = 0) -> Connection:
-    """Turn a parsed case report into one connection (see module docstring)."""
+def build_connection(
+    report: Report, conn: int = 0, budget: RebuildBudget | None = None
+) -> Connection:
+    """Turn a parsed case report into one connection (see module docstring).
+    ``budget`` is the input's rebuild allowance, shared by a folder's cases."""
+    budget = RebuildBudget() if budget is None else budget
+    refused_before = len(budget.refused)
     findings = list(report.findings)
-    findings += solve_lengths(report)
+    findings += solve_lengths(report, budget)
     recorder = Role.SERVER if report.is_server else Role.CLIENT
     connection = Connection(conn=conn, source=report.source, recorder=recorder)
     connection.handshake_request = report.request
@@ -69,7 +75,7 @@ def build_connection(report: Report, conn: int = 0) -> Connection:
             )
         elif isinstance(entry, FrameEntry):
             if entry.direction is Direction.TX:
-                exp[Direction.TX].pieces.append(tf_piece(entry))
+                exp[Direction.TX].pieces.append(tf_piece(entry, budget))
             length = entry.repeat_len if entry.repeat_len is not None else entry.logged_len
             connection.claims.append(
                 ClaimedFrame(
@@ -101,6 +107,19 @@ def build_connection(report: Report, conn: int = 0) -> Connection:
                         chunk=entry.index,
                     )
                 )
+    refused = budget.refused[refused_before:]
+    if refused:
+        shown = ", ".join(map(str, refused[:5])) + (", ..." if len(refused) > 5 else "")
+        findings.append(
+            Violation(
+                ViolationKind.MISSING_OCTETS,
+                f"entries {shown}: {len(refused)} PAYLOAD-REPEAT-LEN claims not rebuilt, the "
+                f"input's rebuild limit of {budget.limit:,} bytes being spent; their "
+                "octets stay cut at the log's prefix",
+                Direction.TX,
+                chunk=refused[0],
+            )
+        )
     end = len(report.entries)
     if report.dropped_by_me is not None:
         by_me = report.dropped_by_me

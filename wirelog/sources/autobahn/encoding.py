@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import re
 
+from wirelog.sources.autobahn.limits import MAX_FIELD_OCTETS
+
 MAXLEN = 64
 """Autobahn's ``maxlen``: octets and payloads keep this many bytes."""
 CUT_AT = 60
 """Data longer than this gets :data:`ELLIPSIS` (and loses what lies past 64)."""
 ELLIPSIS = " ..."
 HEX = re.compile(r"(?:[0-9a-f]{2})*")
+_HEX_FIELD = re.compile(r"\s*((?:[0-9a-f]{2})*)\s*")
 
 
 class LogDataError(ValueError):
@@ -59,17 +62,35 @@ def octets_from_log(text: str, length: int | None) -> bytes:
     """``binLogData`` reversed: drop a trailing " ...", hex-decode.
 
     A writer that does not cut (wirelog's own replay reports) writes all
-    ``length`` bytes; that is accepted as well as Autobahn's prefix."""
+    ``length`` bytes; that is accepted as well as Autobahn's prefix, up to
+    :data:`~.limits.MAX_FIELD_OCTETS`. The hex is matched in place and
+    sliced only when it is padded, so a long field is copied once, into
+    its bytes."""
+    check_field(text)
     cut = text.endswith(ELLIPSIS)
-    body = (text[: -len(ELLIPSIS)] if cut else text).strip()
-    if not HEX.fullmatch(body):
+    m = _HEX_FIELD.fullmatch(text, 0, len(text) - len(ELLIPSIS) if cut else len(text))
+    if m is None:
         raise LogDataError(f"octets are not lowercase hex: {text[:40]!r}")
-    data = bytes.fromhex(body)
+    check_field(text, (m.end(1) - m.start(1)) // 2)
+    data = bytes.fromhex(text[m.start(1) : m.end(1)])
     if length is not None:
         expect = min(length, MAXLEN) if cut or length > MAXLEN else length
         if len(data) != expect and len(data) != length:
             raise LogDataError(f"declared {length} octets but the log holds {len(data)}")
     return data
+
+
+def check_field(text: str, octets: int | None = None) -> None:
+    """Refuse a field longer than any log writer writes, before decoding it:
+    ``octets`` when known, else what its length allows (hex is two
+    characters an octet, text never longer than its UTF-8)."""
+    if octets is None:
+        octets = (len(text) - 2 - len(ELLIPSIS)) // 2
+    if octets > MAX_FIELD_OCTETS:
+        raise LogDataError(
+            f"a log field of {len(text):,} characters (more than the "
+            f"{MAX_FIELD_OCTETS:,} octets one field may hold)"
+        )
 
 
 def is_hex_form(text: str, length: int) -> bool:
@@ -91,6 +112,7 @@ def payload_from_log(text: str, length: int, errors: str = "surrogatepass") -> b
     ``surrogatepass`` for JSON (lone surrogates came from ``\\u`` escapes),
     ``surrogateescape`` for pages read with that handler.
     """
+    check_field(text)
     want = min(length, MAXLEN)
     if is_hex_form(text, length):
         body = text[2:]
@@ -98,6 +120,7 @@ def payload_from_log(text: str, length: int, errors: str = "surrogatepass") -> b
     if length > CUT_AT and text.endswith(ELLIPSIS):
         text = text[: -len(ELLIPSIS)]
     data = text.encode("utf-8", errors)
+    check_field(text, len(data))
     if len(data) < want:
         data = _split_pairs(text, want - len(data), errors) or data
     return data

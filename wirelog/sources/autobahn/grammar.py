@@ -12,6 +12,7 @@ Autobahn wrote.
 
 from __future__ import annotations
 
+import math
 import re
 import textwrap
 from dataclasses import dataclass
@@ -29,14 +30,17 @@ from wirelog.sources.autobahn.encoding import (
     payload_from_log,
 )
 from wirelog.sources.autobahn.entries import Entry, FrameEntry, MarkerEntry, OctetsEntry
+from wirelog.sources.autobahn.limits import MAX_DIGITS, MAX_LENGTH, MAX_OPCODE, MAX_RSV, digits_ok
 
 WRAP = 100
 INDENT = " " * 15
 """Continuation lines line up after ``"NNN XX XXXXXX: "``."""
 LOG_OFF_NOTE = "Wire log after handshake disabled!"
 """Autobahn's note when the log was off at the end (``createWirelog`` false, spec §2.1)."""
-_HEAD = re.compile(r"^(\d{3,}) (.*)$")
-_KV = re.compile(r"([A-Z][A-Z-]*)=([^,]*)(?:, |$)")
+_HEAD = re.compile(rf"^(\d{{3,{MAX_DIGITS}}}) (.*)$")
+#: A key starts where a run of capitals starts: tried from inside a run too,
+#: a long run without "=" cost the square of its length.
+_KV = re.compile(r"(?<![A-Z-])([A-Z][A-Z-]*)=([^,]*)(?:, |$)")
 _DELAY = re.compile(r"^DELAY (\S+) sec for TAG (.*)$")
 
 
@@ -212,15 +216,15 @@ def _entry(source: str, i: int, body: str, more: list[str], css: str | None, whe
     if kind in ("RX FRAME", "TX FRAME"):
         fields = dict(_KV.findall(rest))
         try:
-            length = int(fields["PAYLOAD-LEN"])
+            length = _number(fields["PAYLOAD-LEN"])
             payload, lossy = _payload(more, length)
-            head = (length, payload, int(fields["OPCODE"]), fields["FIN"] == "True")
-            rsv = int(fields["RSV"])
+            head = (length, payload, _number(fields["OPCODE"], MAX_OPCODE), fields["FIN"] == "True")
+            rsv = _number(fields["RSV"], MAX_RSV)
             if kind == "RX FRAME":
                 masked = fields["MASKED"] == "True"
                 mask = rx_mask_from_text(fields["MASK"])
                 return FrameEntry(i, Direction.RX, *head, rsv, masked, mask, lossy=lossy)
-            mask = None if fields["MASK"] == "None" else bytes.fromhex(fields["MASK"])
+            mask = None if fields["MASK"] == "None" else _mask(fields["MASK"])
             repeat = fields["PAYLOAD-REPEAT-LEN"]
             chop = fields["CHOPSIZE"]
             return FrameEntry(
@@ -230,14 +234,38 @@ def _entry(source: str, i: int, body: str, more: list[str], css: str | None, whe
                 rsv,
                 mask is not None,
                 mask,
-                None if repeat == "None" else int(repeat),
-                None if chop == "None" else int(chop),
+                None if repeat == "None" else _number(repeat),
+                None if chop == "None" else _number(chop),
                 fields["SYNC"] == "True",
                 lossy=lossy,
             )
         except (KeyError, ValueError):
             raise InputError(source, f"malformed frame line: {body[:80]!r}", where) from None
     return _marker(source, i, body, where)
+
+
+def _number(text: str, top: int = MAX_LENGTH) -> int:
+    """A header field or length as the page prints it: plain decimal digits,
+    within what a frame can carry (:mod:`.limits`)."""
+    if not digits_ok(text) or int(text) > top:
+        raise ValueError(text)
+    return int(text)
+
+
+def _mask(text: str) -> bytes:
+    """A TF mask, printed once: RFC 6455 §5.3's 32 bits."""
+    mask = bytes.fromhex(text)
+    if len(mask) != 4:
+        raise ValueError(text)
+    return mask
+
+
+def _delay(text: str) -> float:
+    """A timer's seconds; ``inf``/``nan`` are no delay Autobahn prints."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
 
 
 def _payload(lines: list[str], length: int) -> tuple[bytes, bool]:
@@ -272,7 +300,7 @@ def _marker(source: str, i: int, body: str, where: str) -> Entry:
         m = _DELAY.match(body)
         if m:
             tag = None if m.group(2) == "None" else m.group(2)
-            delay = float(m.group(1))
+            delay = _delay(m.group(1))
             return MarkerEntry(i, MarkerKind.DELAY, value=delay, tag=tag, raw=delay)
         if body.startswith("DELAY TIMEOUT on TAG "):
             tag = body[len("DELAY TIMEOUT on TAG ") :]
@@ -282,7 +310,7 @@ def _marker(source: str, i: int, body: str, where: str) -> Entry:
             ("CLOSE CONNECTION AFTER ", MarkerKind.CLOSE_AFTER),
         ):
             if body.startswith(prefix) and body.endswith(" sec"):
-                delay = float(body[len(prefix) : -4])
+                delay = _delay(body[len(prefix) : -4])
                 return MarkerEntry(i, kind, value=delay, raw=delay)
         if body == "FAILING CONNECTION":
             return MarkerEntry(i, MarkerKind.KILL_FIRED)

@@ -15,16 +15,23 @@ back. The TO sync flag lives only in the CSS class.
 Both renderings are read: Autobahn's own (one ``<pre>`` per output line,
 RF masks double-hexed, logos on autobahn.ws or readthedocs) and pages whose
 ``<pre>`` blocks hold several lines or whose RF masks are printed once.
+
+Elements are found by scanning forward with ``str.find`` (:func:`elements`),
+never by a lazy ``(.*?)</tag>`` regex: such a regex rescans to the end of
+the page from every unclosed tag, so a 500 KB page of unclosed ``<pre>``,
+``<tr>`` or ``<td>`` took minutes. Every scan here is linear in the page.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from wirelog.errors import InputError, TruncatedInputError
 from wirelog.sources.autobahn.entries import Report
 from wirelog.sources.autobahn.grammar import LOG_OFF_NOTE, parse_wirelog
+from wirelog.sources.autobahn.limits import MAX_DIGITS, digits_ok
 from wirelog.stats import STAT_KEYS, WireStats
 
 CLOSING_KEYS = (
@@ -49,11 +56,11 @@ STAT_TITLES = {
     "Frames Transmitted by Opcode": "txFrameStats",
 }
 _TAG = re.compile(r"<[^>]*>")
-_PRE = re.compile(r"""<pre class=["']?([\w ]*)["']?>(.*?)</pre>""", re.DOTALL)
-_ROW = re.compile(r"<tr[^>]*>(.*?)</tr>", re.DOTALL)
-_CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.DOTALL)
+_PRE_CLASS = re.compile(r"""\s+class=["']?([\w ]*)["']?""")
+_SUMMARY = re.compile(r'<p class="case[^"]*">')
+_OUTCOME = re.compile(r'case_outcome">\s*<b>Case Outcome</b><br/><br/>')
 SUMMARY = re.compile(
-    r"^(?P<agent>.*) - Case (?P<id>\S+) : (?P<outcome>[\w-]+) - (?P<ms>-?\d+) ms @ (?P<at>\S*)"
+    r"^(?P<agent>.*) - Case (?P<id>\S+) : (?P<outcome>[\w-]+) - (?P<ms>-?\d{1,40}) ms @ (?P<at>\S*)"
 )
 OUTCOMES = {
     "Pass": "OK",
@@ -80,7 +87,7 @@ def python_value(text: str) -> Any:
         return text == "True"
     if text == "None":
         return None
-    if re.fullmatch(r"-?\d+", text):
+    if digits_ok(text, signed=True):
         return int(text)
     return text
 
@@ -94,6 +101,45 @@ def restore_head(text: str) -> bytes | None:
         return None
     lines = text.replace("\r\n", "\n").split("\n")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
+
+
+def elements(text: str, tag: str) -> Iterator[tuple[str, str]]:
+    """``(attributes, content)`` of each ``<tag ...>content</tag>`` in order,
+    as ``<tag[^>]*>(.*?)</tag>`` would find them, in one forward scan: when
+    no closing tag follows an opening one, none follows a later one either."""
+    opener, closer = "<" + tag, "</" + tag + ">"
+    pos = 0
+    while True:
+        start = text.find(opener, pos)
+        if start < 0:
+            return
+        gt = text.find(">", start)
+        end = text.find(closer, gt + 1) if gt >= 0 else -1
+        if end < 0:
+            return
+        yield text[start + len(opener) : gt], text[gt + 1 : end]
+        pos = end + len(closer)
+
+
+def pre_blocks(text: str) -> Iterator[tuple[str, str]]:
+    """``(css class, content)`` of each ``<pre class=...>``."""
+    for attrs, content in elements(text, "pre"):
+        m = _PRE_CLASS.fullmatch(attrs)
+        if m:
+            yield m.group(1), content
+
+
+def _after(page: str, opener: re.Pattern[str], prefix: str, closer: str) -> str | None:
+    """The text between the first ``opener`` (which starts with the literal
+    ``prefix``) and the next ``closer``; linear, unlike a lazy regex search."""
+    at = page.find(prefix)
+    while at >= 0:
+        m = opener.match(page, at)
+        if m:
+            end = page.find(closer, m.end())
+            return None if end < 0 else page[m.end() : end]
+        at = page.find(prefix, at + 1)
+    return None
 
 
 # -- the wire log ----------------------------------------------------------------
@@ -112,10 +158,9 @@ def wirelog_lines(page: str) -> tuple[list[tuple[str | None, str]], bool, int] |
     end = len(page) if end < 0 else end
     section = page[start:end]
     lines: list[tuple[str | None, str]] = []
-    for m in _PRE.finditer(section):
-        css = m.group(1)
+    for css, content in pre_blocks(section):
         if css.startswith("wirelog_"):
-            lines += [(css, line) for line in m.group(2).split("\n")]
+            lines += [(css, line) for line in content.split("\n")]
     return lines, LOG_OFF_NOTE in section, page.count("\n", 0, start)
 
 
@@ -134,7 +179,11 @@ def stats_from_rows(rows: dict[str, list[list[str]]]) -> WireStats:
 
 
 def _text(html: str) -> str:
-    return _TAG.sub("", html)
+    """The text without tags. A ``<`` with no ``>`` after it is kept as text;
+    cutting at the last ``>`` keeps the regex from rescanning to the end of
+    the text from each of them."""
+    cut = html.rfind(">") + 1
+    return _TAG.sub("", html[:cut]) + html[cut:]
 
 
 def _line_of(page: str, pos: int) -> str:
@@ -166,31 +215,33 @@ def parse_report(path: str) -> Report:
         last = page.rstrip().count("\n") + 1
         raise TruncatedInputError(path, "the page ends early (no </html>)", f"line {last}")
     facts: dict[str, Any] = {}
-    summary = re.search(r'<p class="case[^"]*">(.*?)</p>', page, re.DOTALL)
-    if summary:
-        facts.update(summary_facts(_text(summary.group(1))))
+    summary = _after(page, _SUMMARY, '<p class="case', "</p>")
+    if summary is not None:
+        facts.update(summary_facts(_text(summary)))
     for cls, key in (("case_desc", "description"), ("case_expect", "expectation")):
-        m = re.search(
-            rf'<p class="case_text_block {cls}"><b>[^<]*</b><br/><br/>(.*?)</p>', page, re.S
-        )
-        if m:
-            facts[key] = m.group(1)
-    m = re.search(r'case_outcome">\s*<b>Case Outcome</b><br/><br/>(.*?)<br/><br/>', page, re.S)
-    if m:
-        facts["result"] = m.group(1)
-    m = re.search(r'case_closing_beh"><b>[^<]*</b><br/><br/>(.*?) \(([^()]*)\)</p>', page, re.S)
-    if m:
-        facts["resultClose"], facts["behaviorClose"] = m.group(1), m.group(2)
+        prefix = f'<p class="case_text_block {cls}"><b>'
+        text = _after(page, re.compile(re.escape(prefix) + "[^<]*</b><br/><br/>"), prefix, "</p>")
+        if text is not None:
+            facts[key] = text
+    outcome = _after(page, _OUTCOME, 'case_outcome">', "<br/><br/>")
+    if outcome is not None:
+        facts["result"] = outcome
+    prefix = 'case_closing_beh"><b>'
+    closing_text = _after(page, re.compile(prefix + "[^<]*</b><br/><br/>"), prefix, "</p>")
+    if closing_text is not None and closing_text.endswith(")"):
+        result, sep, behavior = closing_text[:-1].rpartition(" (")
+        if sep and "(" not in behavior and ")" not in behavior:
+            facts["resultClose"], facts["behaviorClose"] = result, behavior
 
-    dumps = [m.group(2) for m in _PRE.finditer(page) if m.group(1) == "http_dump"]
+    dumps = [content for css, content in pre_blocks(page) if css == "http_dump"]
     request = restore_head(dumps[0]) if len(dumps) > 0 else None
     response = restore_head(dumps[1]) if len(dumps) > 1 else None
 
     closing = page.find("<h2>Closing Behavior</h2>")
     if closing >= 0:
         table_end = page.find("</table>", closing)
-        for row in _ROW.findall(page[closing:table_end]):
-            cells = _CELL.findall(row)
+        for _, row in elements(page[closing:table_end], "tr"):
+            cells = [cell for _, cell in elements(row, "td")]
             if len(cells) >= 2 and cells[0] in CLOSING_KEYS:
                 facts[cells[0]] = python_value(cells[1])
 
@@ -200,13 +251,20 @@ def parse_report(path: str) -> Report:
         if at < 0:
             continue
         end = page.find("</table>", at)
+        width = 3 if key.endswith("OctetStats") else 2
         body: list[list[str]] = []
-        for row in _ROW.findall(page[at:end]):
-            cells = [_text(c).strip() for c in _CELL.findall(row)]
+        for _, row in elements(page[at:end], "tr"):
+            cells = [_text(c).strip() for _, c in elements(row, "td")]
             if not cells or not cells[0].isdigit():
                 continue  # header and Total rows
-            if not all(c.isdigit() for c in cells):
-                raise InputError(path, f"statistics row {cells} is not numeric", _line_of(page, at))
+            if len(cells) != width or not all(digits_ok(c) for c in cells):
+                shown = [c[:MAX_DIGITS] + ("..." if len(c) > MAX_DIGITS else "") for c in cells]
+                raise InputError(
+                    path,
+                    f"statistics row {shown[:4]} is not {width} numbers of at most "
+                    f"{MAX_DIGITS} digits",
+                    _line_of(page, at),
+                )
             body.append(cells)
         rows[key] = body
     stats = stats_from_rows(rows) if rows else None

@@ -27,6 +27,7 @@ from wirelog.sources.autobahn.entries import Report
 from wirelog.sources.autobahn.html_page import parse_report as parse_html
 from wirelog.sources.autobahn.json_report import load_json
 from wirelog.sources.autobahn.json_report import parse_report as parse_json
+from wirelog.sources.autobahn.limits import RebuildBudget, digits_ok
 from wirelog.sources.autobahn.text_page import parse_report as parse_text
 from wirelog.sources.detect import detect
 
@@ -37,7 +38,7 @@ def case_key(case_id: str) -> tuple[int, ...]:
     """Numeric sort key of a case id: "2.10" after "2.9", "10.1.1" after "9.8.6"."""
     out: list[int] = []
     for part in case_id.split("."):
-        out.append(int(part) if part.isdigit() else 1 << 30)
+        out.append(int(part) if digits_ok(part) else 1 << 30)
     return tuple(out)
 
 
@@ -106,9 +107,11 @@ def parse_folder(
     path: str, kind: str, on_case: Callable[[str, str], None] | None = None
 ) -> Recording:
     """Every case of a reports folder (or its ``index.json``): connection
-    ``conn`` = position in numeric case order, ``source`` = the case file."""
+    ``conn`` = position in numeric case order, ``source`` = the case file.
+    The cases share one rebuild budget: the folder is one input (:mod:`.limits`)."""
     files = case_files(path, kind)
     recording = Recording(source=path, kind=kind)
+    budget = RebuildBudget()
     failed: list[InputError] = []
     with progress("Autobahn cases", len(files)) as bar:
         for position, (case_id, file) in enumerate(files):
@@ -126,7 +129,7 @@ def parse_folder(
                 continue
             finally:
                 bar.advance(1)
-            recording.connections.append(build_connection(report, position))
+            recording.connections.append(build_connection(report, position, budget))
     if failed:
         first = failed[0]
         more = f" (and {len(failed) - 1} more unreadable cases)" if len(failed) > 1 else ""

@@ -5,6 +5,10 @@ The HTML/text forms print no chunk lengths, and every form cuts octets at
 where that is exact: the handshake heads and TF entries whose payload is
 fully known predict each direction's stream (§3.1, §3.2), and the report's
 own chop statistics hold the multiset of all lengths (§1.5).
+
+Bytes rebuilt from ``PAYLOAD-REPEAT-LEN`` come out of one
+:class:`~.limits.RebuildBudget` per input: a report's claims never decide
+how much memory it takes (:data:`~.limits.REBUILD_LIMIT`).
 """
 
 from __future__ import annotations
@@ -16,12 +20,10 @@ from wirelog.model import Direction, Violation, ViolationKind
 from wirelog.protocol.decoder import encode_frame, unmask
 from wirelog.sources.autobahn.encoding import MAXLEN
 from wirelog.sources.autobahn.entries import FrameEntry, OctetsEntry, Report
-
-#: Chunks rebuilt beyond this size are left cut: nothing in the suite needs more.
-REBUILD_LIMIT = 64 * 1024 * 1024
+from wirelog.sources.autobahn.limits import RebuildBudget
 
 
-def solve_lengths(report: Report) -> list[Violation]:
+def solve_lengths(report: Report, budget: RebuildBudget | None = None) -> list[Violation]:
     """Give every RO/TO entry a length: the HTML/text forms print none, and a
     chunk cut at 64 bytes is longer than what it shows.
 
@@ -29,13 +31,14 @@ def solve_lengths(report: Report) -> list[Violation]:
     Lengths of complete chunks are known; handshake heads and TF entries
     predict the rest (:func:`_predict`); what remains is taken from the
     statistics when that choice is unique, else the smallest fitting size
-    is taken and a finding says so.
+    is taken and a finding says so. ``budget`` is what the input has left to
+    rebuild; it is only read, so the build that follows rebuilds the same.
     """
     findings: list[Violation] = []
     unknown = [e for e in report.entries if isinstance(e, OctetsEntry) and e.length is None]
     if not unknown:
         return findings
-    predicted = _predict(report)
+    predicted = _predict(report, budget.copy() if budget else RebuildBudget())
     for direction in Direction:
         todo = [e for e in unknown if e.direction is direction]
         if not todo:
@@ -141,16 +144,17 @@ class Expected:
         return bytes(out), sync
 
 
-def tf_piece(e: FrameEntry) -> Piece:
-    """The wire bytes of a TF entry, as far as they are determinable (§3.1)."""
+def tf_piece(e: FrameEntry, budget: RebuildBudget) -> Piece:
+    """The wire bytes of a TF entry, as far as they are determinable (§3.1);
+    a repeated payload is rebuilt only while ``budget`` lasts."""
     length = e.repeat_len if e.repeat_len is not None else e.logged_len
     full: bytes | None = None
     if e.logged_len <= MAXLEN and len(e.payload) == e.logged_len:
         if e.repeat_len is None:
             full = e.payload
-        elif e.payload and e.repeat_len <= REBUILD_LIMIT:
-            reps = e.repeat_len // len(e.payload) + 1
-            full = (e.payload * reps)[: e.repeat_len]
+        elif e.payload and budget.take(e.index, e.repeat_len):
+            reps, rest = divmod(e.repeat_len, len(e.payload))
+            full = e.payload * reps + e.payload[:rest]
     prefix = full if full is not None else e.payload[: min(length, MAXLEN)]
     mask = e.mask if e.masked else None
     head = encode_frame(e.opcode, b"", fin=e.fin, rsv=e.rsv, mask=mask, length=length)
@@ -189,13 +193,13 @@ def walk(report: Report, exp: dict[Direction, Expected], entry: OctetsEntry) -> 
     return known, sync
 
 
-def _predict(report: Report) -> dict[int, int]:
+def _predict(report: Report, budget: RebuildBudget) -> dict[int, int]:
     """Entry index -> length predicted from heads and TF entries."""
     exp = expectations(report)
     out: dict[int, int] = {}
     for entry in report.entries:
         if isinstance(entry, FrameEntry) and entry.direction is Direction.TX:
-            exp[Direction.TX].pieces.append(tf_piece(entry))
+            exp[Direction.TX].pieces.append(tf_piece(entry, budget))
         elif isinstance(entry, OctetsEntry):
             e = exp[entry.direction]
             if entry.length is None:

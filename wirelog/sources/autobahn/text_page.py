@@ -10,6 +10,11 @@ Total. Where several splits satisfy all of that, the one that agrees best
 with the wire log (its complete chunk lengths, its frame claims) wins, and
 a finding records the ambiguity. The wire log reads as on the page, minus
 the CSS classes (so the TO sync flag is inferred from the TF entries).
+
+Splitting costs the square of a row's digits and the search over rows can
+branch at every row, so both are bounded: a row of more than three
+:data:`~.limits.MAX_DIGITS`-digit numbers, or a table that needs more than
+:data:`MAX_STEPS` steps to split, is not a flattened Autobahn table.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from wirelog.sources.autobahn.html_page import (
     restore_head,
     summary_facts,
 )
+from wirelog.sources.autobahn.limits import MAX_DIGITS
 from wirelog.stats import STAT_KEYS, WireStats
 
 #: How each Closing Behavior description begins (both suite generations).
@@ -62,6 +68,12 @@ HEADINGS = (
 )
 #: More candidate splits than this is not a flattened Autobahn table.
 MAX_SOLUTIONS = 10_000
+#: Choices tried while splitting one table, found or not.
+MAX_STEPS = 200_000
+
+
+class _TooManySteps(Exception):
+    pass
 
 
 def _sections(lines: list[str]) -> dict[str, tuple[int, list[str]]]:
@@ -137,13 +149,17 @@ def _solve(
     rows: list[list[tuple[int, int]]], totals: list[tuple[int, int]], octets: bool
 ) -> Iterator[list[tuple[int, int]]]:
     """Every choice of one split per row with rising keys that adds up to a
-    Total split (count, and octets for octet tables), if there is a Total."""
-    found = 0
+    Total split (count, and octets for octet tables), if there is a Total.
+    Raises :class:`_TooManySteps` past :data:`MAX_STEPS` choices."""
+    found = steps = 0
 
     def walk(
         k: int, last: int, count: int, total: int, acc: list[tuple[int, int]]
     ) -> Iterator[list[tuple[int, int]]]:
-        nonlocal found
+        nonlocal found, steps
+        steps += 1
+        if steps > MAX_STEPS:
+            raise _TooManySteps
         if k == len(rows):
             if not totals or any(count == c and (not octets or total == o) for c, o in totals):
                 found += 1
@@ -166,8 +182,13 @@ def solve_table(
     (chunk lengths or claimed opcodes with their counts). Returns the
     histogram and whether the choice was ambiguous."""
     octets = key.endswith("OctetStats")
-    if any(not r.isdigit() for r in rows) or (total is not None and not total.isdigit()):
-        raise InputError(source, f"statistics rows are not numeric: {rows}", where)
+    if not all(r.isascii() and r.isdigit() for r in [*rows, *([] if total is None else [total])]):
+        raise InputError(source, f"statistics rows are not numeric: {_shown(rows)}", where)
+    widest = max((len(r) for r in [*rows, total or ""]), default=0)
+    if widest > 3 * MAX_DIGITS:
+        raise InputError(
+            source, f"a statistics row of {widest} digits (not size, count and octets)", where
+        )
     cands = [_octet_splits(r) if octets else _pair_splits(r, 15) for r in rows]
     if total is None:
         sums: list[tuple[int, int]] = []
@@ -175,9 +196,16 @@ def solve_table(
         sums = _pair_splits(total, None)
     else:
         sums = [(int(total), 0)]
-    solutions = list(_solve(cands, sums, octets))
+    try:
+        solutions = list(_solve(cands, sums, octets))
+    except _TooManySteps:
+        raise InputError(
+            source, f"the flattened rows {_shown(rows)} split too many ways to solve", where
+        ) from None
     if not solutions:
-        raise InputError(source, f"cannot split the flattened rows {rows} (Total {total})", where)
+        raise InputError(
+            source, f"cannot split the flattened rows {_shown(rows)} (Total {total})", where
+        )
 
     def score(sol: list[tuple[int, int]]) -> int:
         hist = dict(sol)
@@ -186,6 +214,12 @@ def solve_table(
     best = max(score(s) for s in solutions)
     top = [s for s in solutions if score(s) == best]
     return dict(top[0]), len(top) > 1
+
+
+def _shown(rows: list[str]) -> str:
+    """Rows for a one-line message: at most five, none longer than 40 digits."""
+    cut = [r if len(r) <= MAX_DIGITS else r[:MAX_DIGITS] + "..." for r in rows[:5]]
+    return str(cut) + (f" (and {len(rows) - 5} more)" if len(rows) > 5 else "")
 
 
 def _tables(
