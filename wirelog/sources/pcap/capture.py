@@ -16,8 +16,9 @@ from itertools import islice
 
 from wirelog.errors import InputError
 from wirelog.sources.options import Options
-from wirelog.sources.pcap.files import records
+from wirelog.sources.pcap.files import Record, Records, open_records
 from wirelog.sources.pcap.flows import Engine
+from wirelog.sources.pcap.streams import is_stream
 from wirelog.sources.sink import Sink
 
 log = logging.getLogger(__name__)
@@ -34,18 +35,39 @@ def push(path: str, options: Options, sink: Sink, batch: int = BATCH) -> Iterato
     before the error is pushed, holes as gaps), ``sink.done`` is called,
     then the error is raised."""
     engine = Engine(path, options, sink)
-    recs = records(path)
+    recs = open_records(path)
+    live = is_stream(path)
     try:
-        while True:
-            before = engine.summary.packets
-            engine.packets(islice(recs, batch))
-            yield
-            if engine.summary.packets - before < batch:
-                break
+        if live:
+            for step in _arrived(recs, batch):
+                engine.packets(step)
+                yield
+        else:
+            packets = recs.packets
+            while True:
+                before = engine.summary.packets
+                engine.packets(islice(packets, batch))
+                yield
+                if engine.summary.packets - before < batch:
+                    break
     except InputError:
         _end(engine)
         raise
     _end(engine)
+
+
+def _arrived(recs: Records, batch: int) -> Iterator[list[Record]]:
+    """The records of a stream in batches that end where the next record
+    has not arrived yet, so that what arrived is pushed (and printed) before
+    the reader waits on the source (``tcpdump -U -w - | wirelog decode -``)."""
+    step: list[Record] = []
+    for rec in recs.packets:
+        step.append(rec)
+        if len(step) >= batch or not recs.ready():
+            yield step
+            step = []
+    if step:
+        yield step
 
 
 def _end(engine: Engine) -> None:
