@@ -1,14 +1,13 @@
 """Capture files to records: the classic pcap reader (plain, gzip, both
-byte orders), pcapng, and scapy's dissectors for rare link types; every broken file is an InputError naming where it broke."""
+byte orders), pcapng, and scapy's dissectors for rare link types; every
+broken file is an InputError naming where it broke."""
 
 from __future__ import annotations
 
 import gzip
-import io
 import struct
 import subprocess
 import sys
-import zlib
 from pathlib import Path
 
 import pytest
@@ -47,7 +46,7 @@ def test_big_endian_pcap(tmp_path: Path) -> None:
 
 def test_missing_and_unreadable_files_raise_at_the_first_next(tmp_path: Path) -> None:
     it = records(str(tmp_path / "nope.pcap"))  # no error yet: a generator
-    with pytest.raises(InputError, match="(?i)no such file"):
+    with pytest.raises(InputError, match=r"(?i)no such file"):
         next(it)
     bad = tmp_path / "bad.pcap.gz"
     bad.write_bytes(b"\x1f\x8b\x08\x00" + b"\xff" * 40)  # a gzip header, then junk
