@@ -8,6 +8,7 @@ import gzip
 import struct
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,31 @@ def test_a_capture_gzipped_in_two_members(tmp_path: Path) -> None:
     path = tmp_path / "two.pcap.gz"
     path.write_bytes(gzip.compress(raw[:1000]) + gzip.compress(raw[1000:]))
     assert datas(path) == datas(BASIC)
+
+
+def test_a_record_that_claims_a_gigabyte_costs_only_its_octets(tmp_path: Path) -> None:
+    """Issue 11: a 230-byte pcap whose record claims 1 GiB (the snap length
+    allowing it) had the reader ask the file for 1 GiB at once."""
+    head = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, (1 << 30) - 1, 1)
+    path = tmp_path / "claims.pcap"
+    path.write_bytes(head + struct.pack("<IIII", 1, 0, (1 << 30) - 2, 1 << 30) + b"x" * 190)
+    assert path.stat().st_size == 230
+    tracemalloc.start()
+    try:
+        with pytest.raises(TruncatedInputError, match="190 of 1073741822 octets"):
+            list(records(str(path)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024
+
+
+def test_a_big_record_read_in_steps_from_a_slow_source(tmp_path: Path) -> None:
+    """A record longer than one read arrives over many reads, whole."""
+    linktype, _ = read_pcap(BASIC)
+    data = bytes(range(256)) * 40_000  # 10 MB, over two reads of the window
+    out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 0, linktype)
+    out += struct.pack("<IIII", 1, 2, len(data), len(data)) + data
+    path = tmp_path / "big.pcap"
+    path.write_bytes(out)
+    assert datas(path) == [data]
