@@ -39,8 +39,9 @@ def push(path: str, options: Options, sink: Sink, batch: int = BATCH) -> Iterato
     live = is_stream(path)
     try:
         if live:
-            for step in _arrived(recs, batch):
-                engine.packets(step)
+            arrived = _Arrived(recs, batch)
+            while not arrived.ended:
+                engine.packets(arrived.step())
                 yield
         else:
             packets = recs.packets
@@ -56,18 +57,25 @@ def push(path: str, options: Options, sink: Sink, batch: int = BATCH) -> Iterato
     _end(engine)
 
 
-def _arrived(recs: Records, batch: int) -> Iterator[list[Record]]:
-    """The records of a stream in batches that end where the next record
-    has not arrived yet, so that what arrived is pushed (and printed) before
-    the reader waits on the source (``tcpdump -U -w - | wirelog decode -``)."""
-    step: list[Record] = []
-    for rec in recs.packets:
-        step.append(rec)
-        if len(step) >= batch or not recs.ready():
-            yield step
-            step = []
-    if step:
-        yield step
+class _Arrived:
+    """The records of a stream in steps that end where the next record has
+    not arrived yet, so that what arrived is pushed (and printed) before the
+    reader waits on the source (``tcpdump -U -w - | wirelog decode -``).
+    Each step is consumed lazily: a read error leaves every record before
+    it pushed."""
+
+    def __init__(self, recs: Records, batch: int) -> None:
+        self.recs = recs
+        self.batch = batch
+        self.ended = False
+
+    def step(self) -> Iterator[Record]:
+        recs = self.recs
+        for n, rec in enumerate(recs.packets, 1):
+            yield rec
+            if n >= self.batch or not recs.ready():
+                return
+        self.ended = True
 
 
 def _end(engine: Engine) -> None:
