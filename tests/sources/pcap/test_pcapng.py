@@ -363,3 +363,16 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
         env={"PATH": "/usr/bin:/bin", "WIRELOG_PROGRESS": "0", "PYTHONPATH": str(ROOT)},
         timeout=120,
     )
+
+
+def test_the_cli_decodes_the_hand_built_file_like_the_pcap(tmp_path: Path) -> None:
+    """Issue 11: a valid SPB was an internal error, with none of the frames
+    decoded before it printed."""
+    path, _ = mixed(tmp_path)
+    want = cli("decode", "-f", "jsonl", str(BASIC))
+    got = cli("decode", "-f", "jsonl", str(path))
+    assert (got.returncode, got.stderr) == (0, "")
+    strip = [line.split('"ts"')[0] for line in got.stdout.replace(str(path), "X").splitlines()]
+    assert strip == [
+        line.split('"ts"')[0] for line in want.stdout.replace(str(BASIC), "X").splitlines()
+    ]
