@@ -36,3 +36,15 @@ def test_gunzip_output_is_bounded_by_the_request() -> None:
     z = _Gunzip(io.BytesIO(blob))  # type: ignore[arg-type]
     assert z.read(1000) == bytes(1000)
     assert len(z.z.unconsumed_tail) > 0  # the rest was not inflated
+
+
+def test_gunzip_ignores_the_zeros_a_file_is_padded_with() -> None:
+    data = bytes(range(256)) * 40
+    padded = gzip.compress(data) + b"\x00" * 5000
+    assert _Gunzip(io.BytesIO(padded)).read(len(data) + 10) == data  # type: ignore[arg-type]
+    then = gzip.compress(data) + b"\x00" * 7 + gzip.compress(b"more")
+    assert _Gunzip(io.BytesIO(then)).read(len(data) + 10) == data + b"more"  # type: ignore[arg-type]
+    junk = _Gunzip(io.BytesIO(gzip.compress(data) + b"\x00\x00junk"))  # type: ignore[arg-type]
+    assert junk.read(len(data)) == data
+    with pytest.raises(zlib.error):
+        junk.read(10)

@@ -104,10 +104,14 @@ class Gunzip:
             return out
         while True:
             if self.z.eof:
-                # A member ended; what follows it is the next one.
+                # A member ended; what follows it is the next one, or the
+                # zeros some writers pad a file with (gzip(1) ignores them).
                 src = self.z.unused_data or self.raw.read1(1 << 20)
+                while src and not src.strip(b"\x00"):
+                    src = self.raw.read1(1 << 20)
                 if not src:
                     return b""
+                src = src.lstrip(b"\x00")
                 self.z = zlib.decompressobj(16 + zlib.MAX_WBITS)
             else:
                 src = self.z.unconsumed_tail or self.raw.read1(1 << 20)
