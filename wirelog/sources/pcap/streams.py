@@ -15,6 +15,7 @@ reader continues where detection stopped (:func:`open_raw`).
 from __future__ import annotations
 
 import os
+import select
 import stat
 import sys
 import zlib
@@ -203,11 +204,40 @@ def is_stream(path: str) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
+class _Pipe:
+    """A pipe's octets, as many as have arrived in one call: a pipe hands
+    out 64 KiB per read, and a capture piped from ``cat`` would otherwise
+    be decoded in steps of a packet or two."""
+
+    def __init__(self, fh: Source, fd: int) -> None:
+        self.fh = fh
+        self.fd = fd
+
+    def read1(self, n: int, /) -> bytes:
+        first = self.fh.read1(n)
+        if not first or len(first) >= n:
+            return first
+        parts = [first]
+        have = len(first)
+        while have < n and select.select([self.fd], [], [], 0)[0]:
+            more = self.fh.read1(n - have)
+            if not more:
+                break
+            parts.append(more)
+            have += len(more)
+        return b"".join(parts)
+
+    def close(self) -> None:
+        self.fh.close()
+
+
 def _open_binary(path: str) -> Source:
     if path == STDIN:
-        return cast(Source, sys.stdin.buffer)  # a BufferedReader: it has read1
+        stdin = cast(Source, sys.stdin.buffer)  # a BufferedReader: it has read1
+        return _Pipe(stdin, sys.stdin.fileno())
     try:
-        return open(path, "rb")
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the caller
+        return _Pipe(fh, fh.fileno()) if is_stream(path) else fh
     except FileNotFoundError:
         raise InputError(path, "no such file") from None
     except OSError as exc:
