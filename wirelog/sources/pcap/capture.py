@@ -5,20 +5,20 @@ engine, pushed into a :class:`~wirelog.sources.sink.Sink`.
 importer), :mod:`wirelog.sources.pcap.flows` turns them into connections;
 this module runs the two and says when a batch of packets has been pushed,
 so that a pulling caller (:func:`wirelog.pipeline.stream`) can take what the
-sink collected while memory stays bounded by the open connections.
+sink collected while memory stays bounded by the open connections. A batch
+also ends where the next packet has not arrived yet, so a capture read
+from a pipe is decoded (and printed) as it arrives.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from itertools import islice
 
 from wirelog.errors import InputError
 from wirelog.sources.options import Options
 from wirelog.sources.pcap.files import Record, Records, open_records
 from wirelog.sources.pcap.flows import Engine
-from wirelog.sources.pcap.streams import is_stream
 from wirelog.sources.sink import Sink
 
 log = logging.getLogger(__name__)
@@ -29,28 +29,18 @@ BATCH = 256
 
 def push(path: str, options: Options, sink: Sink, batch: int = BATCH) -> Iterator[None]:
     """Push the capture at ``path`` into ``sink``, yielding after each
-    ``batch`` packets; ``sink.done`` gets the summary at the end.
+    ``batch`` packets (or fewer: those that have arrived); ``sink.done``
+    gets the summary at the end.
 
     After a read error the connections still open are closed (what came
     before the error is pushed, holes as gaps), ``sink.done`` is called,
     then the error is raised."""
     engine = Engine(path, options, sink)
-    recs = open_records(path)
-    live = is_stream(path)
+    arrived = _Arrived(open_records(path), batch)
     try:
-        if live:
-            arrived = _Arrived(recs, batch)
-            while not arrived.ended:
-                engine.packets(arrived.step())
-                yield
-        else:
-            packets = recs.packets
-            while True:
-                before = engine.summary.packets
-                engine.packets(islice(packets, batch))
-                yield
-                if engine.summary.packets - before < batch:
-                    break
+        while not arrived.ended:
+            engine.packets(arrived.step())
+            yield
     except InputError:
         _end(engine)
         raise
