@@ -8,13 +8,16 @@ import gzip
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from captures_util import MANIFEST, SAMPLES, Packet, read_pcap, write_pcap
+from servers import Server, have_tcpdump, ws_echo  # noqa: F401 - a fixture
 
 from wirelog.model import Frame
 from wirelog.pipeline import stream
@@ -202,3 +205,47 @@ def test_a_broken_stream_keeps_what_came_before(tmp_path: Path, damage: str) -> 
     (line,) = run.stderr.decode().splitlines()
     assert run.returncode == 2 and line.startswith("wirelog: -: packet ")
     assert run.stdout.count(b"\n") > 0
+
+
+@pytest.mark.skipif(not have_tcpdump(), reason="needs tcpdump as root")
+def test_tcpdump_into_wirelog_shows_each_frame_within_a_second(ws_echo: Server) -> None:  # noqa: F811
+    """``tcpdump -U -w - | wirelog decode -f jsonl -`` on a live session:
+    each message's frames are out within a second of the message."""
+    from websockets.sync.client import connect
+
+    dump = subprocess.Popen(
+        ["tcpdump", "-i", "lo", "-U", "-n", "-s", "0", "-w", "-", f"tcp port {ws_echo.port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert dump.stdout is not None and dump.stderr is not None
+    proc = subprocess.Popen(
+        [*CLI, "decode", "-f", "jsonl", "-"],
+        stdin=dump.stdout,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**ENV, "PYTHONUNBUFFERED": "1"},
+    )
+    dump.stdout.close()
+    assert proc.stdout is not None
+    try:
+        ready, _, _ = select.select([dump.stderr], [], [], 10)
+        assert ready and b"listening on" in dump.stderr.readline()
+        pending = b""
+        with connect(ws_echo.url, compression=None) as ws:
+            for i in range(3):
+                ws.send(f"live {i}")
+                ws.recv()
+                deadline = time.monotonic() + 1.0
+                while f'"payload":"{f"live {i}".encode().hex()}"'.encode() not in pending:
+                    left = deadline - time.monotonic()
+                    ready, _, _ = select.select([proc.stdout], [], [], max(left, 0))
+                    assert ready, f"message {i} not out within a second"
+                    pending += os.read(proc.stdout.fileno(), 65536)
+                assert pending.count(f"live {i}".encode().hex().encode()) == 2  # sent, echoed
+    finally:
+        os.killpg(dump.pid, signal.SIGINT)
+        dump.wait(5)
+        proc.wait(10)
+    assert proc.returncode == 0
