@@ -25,9 +25,11 @@ from wirelog.sources.pcap.tcp import DATA
 BASIC = (SAMPLES / MANIFEST["ws_basic"]["file"]).read_bytes()
 DEFLATE = (SAMPLES / MANIFEST["ws_deflate"]["file"]).read_bytes()
 GZ = gzip.compress(BASIC, compresslevel=1)
+#: Seconds one input may take (a hang, not slowness, is what fails).
+BOUND = 10.0
 FAST = settings(
     max_examples=60,
-    deadline=2000,
+    deadline=None,  # bounded below, generously: a loaded CI machine is slow, a hang is endless
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
@@ -50,7 +52,7 @@ def read_all(path: Path) -> tuple[list[bytes], InputError | None]:
     except InputError as exc:
         return got, exc
     finally:
-        assert time.monotonic() - start < 2.0
+        assert time.monotonic() - start < BOUND
     return got, None
 
 
@@ -135,7 +137,7 @@ def test_mutated_captures_through_the_pipeline_raise_only_input_errors(
             pass
     except InputError as exc:
         assert "\n" not in str(exc)
-    assert time.monotonic() - start < 2.0
+    assert time.monotonic() - start < BOUND
 
 
 # -- hand-built pcapng ------------------------------------------------------------------
@@ -241,7 +243,7 @@ def test_arbitrary_bytes_after_a_magic(tmp_path: Path, magic: bytes, rest: bytes
             pass
     except InputError:
         pass
-    assert time.monotonic() - start < 2.0
+    assert time.monotonic() - start < BOUND
 
 
 @FAST
@@ -300,4 +302,4 @@ def test_the_http_watch_ends_and_releases_a_suffix(
             got = b"".join(p[1] for p in released)
             assert stream_[: i + len(piece)].endswith(got)
             break
-    assert time.monotonic() - start < 1.0
+    assert time.monotonic() - start < BOUND
