@@ -6,6 +6,7 @@ binary ``if_tsresol``), tshark as the oracle frame for frame."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import os
 import select
 import shutil
@@ -376,3 +377,14 @@ def test_the_cli_decodes_the_hand_built_file_like_the_pcap(tmp_path: Path) -> No
     assert strip == [
         line.split('"ts"')[0] for line in want.stdout.replace(str(BASIC), "X").splitlines()
     ]
+
+
+def test_a_gzip_pcapng_cut_at_a_block_boundary_is_not_a_clean_end(tmp_path: Path) -> None:
+    raw, _ = good_prefix()
+    path = tmp_path / "cut.pcapng.gz"
+    path.write_bytes(gzip.compress(raw)[:-8])  # the deflate stream whole, its trailer cut
+    seen = []
+    with pytest.raises(TruncatedInputError, match="unreadable after packet 3") as info:
+        for r in records(str(path)):
+            seen.append(r[0])
+    assert seen == [1, 2, 3] and info.value.location == "packet 4"

@@ -99,7 +99,7 @@ def pcapng_records(path: str, w: Window) -> Iterator[Record]:
             at = w.at()
             try:
                 if not w.need(8):
-                    if w.avail():
+                    if w.avail() or w.error is not None:
                         raise _Torn()
                     return
                 buf, pos = w.buf, w.pos
