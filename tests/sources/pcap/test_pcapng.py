@@ -198,6 +198,10 @@ def test_binary_and_decimal_tsresol(tmp_path: Path) -> None:
     )
     ts = [r[2] for r in records(str(path))]
     assert ts == [pytest.approx(1_700_000_000.123), pytest.approx(1_700_000_000.5)]
+    offset = option("<", 14, struct.pack("<q", 1_700_000_000)) + option("<", 0, b"")
+    shifted = block("<", 1, struct.pack("<HHI", linktype, 0, 0) + offset)
+    path.write_bytes(shb() + shifted + epb("<", 0, 250_000, p.data))  # if_tsoffset, in seconds
+    assert [r[2] for r in records(str(path))] == [pytest.approx(1_700_000_000.25)]
 
 
 def good_prefix() -> tuple[bytes, int]:
