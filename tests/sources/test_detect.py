@@ -50,3 +50,51 @@ def test_what_is_not_an_input(tmp_path: Path) -> None:
         detect(write(tmp_path, "list.json", b'{"a": 1' + b" " * 5000 + b"}"))
     with pytest.raises(InputError, match="corrupt gzip"):
         detect(write(tmp_path, "bad.gz", b"\x1f\x8b\x08\x00" + b"\xff" * 20))
+
+
+def test_a_stream_is_read_once_and_its_head_held(tmp_path: Path) -> None:
+    """A FIFO is not reopened: detection reads only until the kind is
+    known, and the reader continues from the octets it read."""
+    import os
+    import threading
+
+    from wirelog.sources.pcap.streams import open_input
+
+    data = gzip.compress((SAMPLES / "ws_basic.pcap").read_bytes())
+    fifo = tmp_path / "x.fifo"
+    os.mkfifo(fifo)
+    go = threading.Event()
+
+    def feed() -> None:
+        with open(fifo, "wb", buffering=0) as fh:
+            fh.write(data[:200])  # the kind is known from these
+            go.wait(5)
+            fh.write(data[200:])
+
+    t = threading.Thread(target=feed, daemon=True)
+    t.start()
+    assert detect(str(fifo)) == "pcap"  # without the rest of the stream
+    assert detect(str(fifo)) == "pcap"
+    go.set()
+    src, magic = open_input(str(fifo))
+    got = b""
+    while chunk := src.read1(1 << 20):
+        got += chunk
+    src.close()
+    t.join(5)
+    assert magic == b"\xd4\xc3\xb2\xa1" and got == gzip.decompress(data)
+
+
+def test_an_empty_stream_and_stdin(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    code = "from wirelog.sources.detect import detect; print(detect('-'))"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    cmd = [sys.executable, "-c", code]
+    run = subprocess.run(cmd, input=b"", capture_output=True, timeout=60, env=env)
+    assert b"empty file" in run.stderr
+    pcap = (SAMPLES / "ws_basic.pcap").read_bytes()
+    run = subprocess.run(cmd, input=pcap, capture_output=True, timeout=60, env=env)
+    assert run.stdout == b"pcap\n"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -38,15 +39,23 @@ def decode(
     from wirelog.outputs.export import Listing, ParquetExport
 
     opts = options(port, ws_port, conn)
+    if output:
+        _check_output(output)
     if fmt is DecodeFormat.parquet:
         if not output:
             error("--format parquet needs --output FILE")
             raise typer.Exit(ExitCode.ERROR)
         export = ParquetExport(level.value, opts)
         code = each_input(inputs, export.add)
-        export.write(output)
+        try:
+            export.write(output)
+        except OSError as exc:
+            _output_failed(output, exc)
         raise typer.Exit(code)
-    sink = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    try:
+        sink = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    except OSError as exc:
+        _output_failed(output or "-", exc)
     try:
         listing = Listing(
             fmt.value, level.value, sink, opts, show_source=len(inputs) > 1, tune=True
@@ -60,6 +69,23 @@ def decode(
         if output:
             sink.close()
     raise typer.Exit(code)
+
+
+def _check_output(output: str) -> None:
+    """Say what is wrong with ``-o`` before decoding anything (a long decode
+    must not end in a traceback because the folder was mistyped)."""
+    if os.path.isdir(output):
+        error(f"{output}: is a directory (-o names the file to write)")
+        raise typer.Exit(ExitCode.ERROR)
+    folder = os.path.dirname(output) or "."
+    if not os.path.isdir(folder):
+        error(f"{output}: no such folder {folder}")
+        raise typer.Exit(ExitCode.ERROR)
+
+
+def _output_failed(output: str, exc: OSError) -> NoReturn:
+    error(f"{output}: cannot write ({exc.strerror or exc})")
+    raise typer.Exit(ExitCode.ERROR)
 
 
 @app.command()

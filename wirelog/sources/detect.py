@@ -12,6 +12,10 @@ import os
 import zlib
 
 from wirelog.errors import InputError, UnknownFormatError
+from wirelog.sources.pcap.streams import STDIN, Source, held_kind, hold, is_stream, read_head
+
+#: How much of an input detection reads.
+HEAD = 4096
 
 PCAP_MAGICS = {
     b"\xd4\xc3\xb2\xa1",
@@ -24,31 +28,63 @@ PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 
 def detect(path: str) -> str:
     """The input kind, from content: ``autobahn-folder``, ``autobahn-index``,
-    ``autobahn-json``, ``autobahn-html``, ``autobahn-text``, ``pcap``, ``pcapng``."""
-    if os.path.isdir(path):
+    ``autobahn-json``, ``autobahn-html``, ``autobahn-text``, ``pcap``, ``pcapng``.
+
+    ``-`` is standard input. An input that can be read only once (stdin, a
+    FIFO, a process substitution) is not reopened: the octets read here are
+    held with the open stream, and the reader continues from them
+    (:func:`wirelog.sources.pcap.streams.open_raw`); asking again gives the
+    same answer without reading."""
+    kind = held_kind(path)
+    if kind is not None:
+        return kind
+    if path != STDIN and os.path.isdir(path):
         return "autobahn-folder"
+    once = is_stream(path)
+    head, fh = read_head(path, HEAD, 4 if once else HEAD)
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096)
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except IsADirectoryError:
-        return "autobahn-folder"
-    except OSError as exc:
-        raise InputError(path, exc.strerror or str(exc)) from None
-    if head[:2] == b"\x1f\x8b":
-        try:
+        plain = head
+        if head[:2] == b"\x1f\x8b":
+            head, plain = _plain_head(path, head, fh, once)
+        kind = _kind(path, plain, once)
+    except BaseException:
+        fh.close()
+        raise
+    if once:
+        hold(path, kind, head, fh)
+    else:
+        fh.close()
+    return kind
+
+
+def _plain_head(path: str, head: bytes, fh: Source, once: bool) -> tuple[bytes, bytes]:
+    """The octets read and the first ones inside a gzip input (for a
+    stream, from the octets read so far, reading on until four are inflated)."""
+    try:
+        if not once:
             with gzip.open(path, "rb") as gz:
-                head = gz.read(4096)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InputError(path, f"corrupt gzip data ({exc})") from None
+                return head, gz.read(HEAD)
+        z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        plain = z.decompress(head, HEAD)
+        while len(plain) < 4 and not z.eof:
+            more = fh.read1(1 << 16)
+            if not more:
+                break
+            head += more
+            plain += z.decompress(z.unconsumed_tail + more, HEAD)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(path, f"corrupt gzip data ({exc})") from None
+    return head, plain
+
+
+def _kind(path: str, head: bytes, once: bool) -> str:
     if head[:4] in PCAP_MAGICS:
         return "pcap"
     if head[:4] == PCAPNG_MAGIC:
         return "pcapng"
     text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
     if text.startswith("{"):
-        return _json_kind(path, text)
+        return _json_kind(path, text, once)
     low = text[:2048].lower()
     if low.startswith("<!doctype html") or low.startswith("<html") or "<pre class=" in low:
         return "autobahn-html"
@@ -62,11 +98,13 @@ def detect(path: str) -> str:
     )
 
 
-def _json_kind(path: str, head: str) -> str:
+def _json_kind(path: str, head: str, once: bool) -> str:
     if '"wirelog"' in head or ('"agent"' in head[:200] and '"case"' in head):
         return "autobahn-json"
     if '"reportfile"' in head:
         return "autobahn-index"
+    if once:
+        return "autobahn-json"  # a stream is read once: the parser will say
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as fh:
             doc = json.load(fh)

@@ -4,6 +4,8 @@ cannot be walked is given up on with a reason."""
 
 from __future__ import annotations
 
+import time
+
 from wirelog.sources.pcap.httpwatch import HttpWatch
 from wirelog.sources.pcap.tcp import DATA, GAP, Piece
 
@@ -66,3 +68,20 @@ def test_what_cannot_be_walked_is_given_up_with_a_reason() -> None:
             assert watch.feed(p) is None
         assert watch.failed and watch.why == why
         assert watch.feed(piece(SWITCH)) is None  # failed for good
+
+
+def test_a_content_length_is_digits_only() -> None:
+    """Issue 11: ``Content-Length: -40`` on a pipelined request made a
+    negative skip that walked the index backwards for ever."""
+    for bad in (b"-40", b"+4", b"4_0", b"\xc2\xb2", b"0x10", b""):
+        head = b"POST /a HTTP/1.1\r\nContent-Length: " + bad + b"\r\n\r\n"
+        stream = head + b"x" * 60 + UPGRADE
+        for size in (len(stream), 7):
+            watch = HttpWatch(response=False)
+            start = time.monotonic()
+            assert walk(watch, stream, size) is None
+            assert time.monotonic() - start < 1.0
+            assert watch.failed and watch.why == "bad Content-Length", bad
+    watch = HttpWatch(response=False)
+    stream = b"POST /a HTTP/1.1\r\nContent-Length:  3 \r\n\r\nabc" + UPGRADE
+    assert walk(watch, stream, 5) is not None and watch.count == 1

@@ -5,18 +5,19 @@ engine, pushed into a :class:`~wirelog.sources.sink.Sink`.
 importer), :mod:`wirelog.sources.pcap.flows` turns them into connections;
 this module runs the two and says when a batch of packets has been pushed,
 so that a pulling caller (:func:`wirelog.pipeline.stream`) can take what the
-sink collected while memory stays bounded by the open connections.
+sink collected while memory stays bounded by the open connections. A batch
+also ends where the next packet has not arrived yet, so a capture read
+from a pipe is decoded (and printed) as it arrives.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from itertools import islice
 
 from wirelog.errors import InputError
 from wirelog.sources.options import Options
-from wirelog.sources.pcap.files import records
+from wirelog.sources.pcap.files import Record, Records, open_records
 from wirelog.sources.pcap.flows import Engine
 from wirelog.sources.sink import Sink
 
@@ -28,24 +29,43 @@ BATCH = 256
 
 def push(path: str, options: Options, sink: Sink, batch: int = BATCH) -> Iterator[None]:
     """Push the capture at ``path`` into ``sink``, yielding after each
-    ``batch`` packets; ``sink.done`` gets the summary at the end.
+    ``batch`` packets (or fewer: those that have arrived); ``sink.done``
+    gets the summary at the end.
 
     After a read error the connections still open are closed (what came
     before the error is pushed, holes as gaps), ``sink.done`` is called,
     then the error is raised."""
     engine = Engine(path, options, sink)
-    recs = records(path)
+    arrived = _Arrived(open_records(path), batch)
     try:
-        while True:
-            before = engine.summary.packets
-            engine.packets(islice(recs, batch))
+        while not arrived.ended:
+            engine.packets(arrived.step())
             yield
-            if engine.summary.packets - before < batch:
-                break
     except InputError:
         _end(engine)
         raise
     _end(engine)
+
+
+class _Arrived:
+    """The records of a stream in steps that end where the next record has
+    not arrived yet, so that what arrived is pushed (and printed) before the
+    reader waits on the source (``tcpdump -U -w - | wirelog decode -``).
+    Each step is consumed lazily: a read error leaves every record before
+    it pushed."""
+
+    def __init__(self, recs: Records, batch: int) -> None:
+        self.recs = recs
+        self.batch = batch
+        self.ended = False
+
+    def step(self) -> Iterator[Record]:
+        recs = self.recs
+        for n, rec in enumerate(recs.packets, 1):
+            yield rec
+            if n >= self.batch or not recs.ready():
+                return
+        self.ended = True
 
 
 def _end(engine: Engine) -> None:

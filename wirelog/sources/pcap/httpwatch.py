@@ -132,9 +132,12 @@ class HttpWatch:
         if "chunked" in values.get("transfer-encoding", "").lower():
             self._chunked_tail = b"\r\n"
         elif "content-length" in values:
-            try:
-                self._skip = int(values["content-length"].split(",")[0])
-            except ValueError:
+            # 1*DIGIT (RFC 9112 §6.2): int() would take "-40", "+4" or "4_0",
+            # and a negative skip walked the index backwards for ever.
+            size = values["content-length"].split(",")[0].strip()
+            if size.isascii() and size.isdigit():
+                self._skip = int(size)
+            else:
                 self._fail("bad Content-Length")
         elif self.response:
             self._fail("response body delimited by the connection close")

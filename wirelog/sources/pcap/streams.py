@@ -1,0 +1,329 @@
+"""Octets of an input as they arrive: files, stdin, FIFOs, gzip, never a seek.
+
+A capture may come through a pipe (``tcpdump -U -w - | wirelog decode -``,
+``<(zcat x.pcap.gz)``): it can be read once, and only forwards. So the
+readers here never seek and never ask for more than one read's worth:
+:meth:`Window.need` reads what the source has (``read1``), so a record is
+handed out as soon as its last octet arrives, and a length field that
+claims a gigabyte costs only the octets that really follow it.
+
+:func:`wirelog.sources.detect.detect` reads the head of such a stream to
+name its kind, and :func:`hold` keeps that head and the open stream, so the
+reader continues where detection stopped (:func:`open_raw`).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import stat
+import sys
+import zlib
+from typing import Protocol, cast
+
+from wirelog.errors import InputError
+
+#: The path that names standard input.
+STDIN = "-"
+
+#: The most one read asks for (a record larger than that is read in steps).
+READ_SIZE = 4 * 1024 * 1024
+
+#: One captured packet: (1-based number, link type, timestamp, buffer,
+#: start, end) -- the record is ``buffer[start:end]``, never copied.
+Record = tuple[int, int, float, bytes, int, int]
+
+#: The exceptions a read of a damaged input may raise (gzip says EOFError
+#: for a cut stream, zlib.error for corrupt deflate).
+READ_ERRORS = (OSError, EOFError, zlib.error)
+
+
+class Source(Protocol):
+    """What the readers read from: ``read1`` returns at least one octet,
+    or ``b""`` at the end, and waits only when nothing has arrived."""
+
+    def read1(self, n: int, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class Prefixed:
+    """A stream whose first octets were already read (by detection)."""
+
+    def __init__(self, head: bytes, rest: Source) -> None:
+        self.head = head
+        self.rest = rest
+
+    def read1(self, n: int, /) -> bytes:
+        if self.head:
+            out, self.head = self.head[:n], self.head[n:]
+            return out
+        return self.rest.read1(n)
+
+    def close(self) -> None:
+        self.rest.close()
+
+
+class Gunzip:
+    """gzip decompression that hands out every octet before a truncation.
+
+    ``gzip.GzipFile.read(n)`` raises ``EOFError`` on a cut file and drops
+    what it had decompressed for that call; a capture reader must deliver
+    everything up to the cut, then say where it was. Members joined
+    (``cat a.gz b.gz``) are one stream; the output of each call is bounded
+    by the request, so a small deflate bomb cannot fill memory.
+    """
+
+    def __init__(self, raw: Source) -> None:
+        self.raw = raw
+        self.z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self.pending = b""
+        self.truncated = False
+
+    def read(self, n: int) -> bytes:
+        """Exactly ``n`` octets, fewer only at the end."""
+        parts: list[bytes] = []
+        have = 0
+        while have < n:
+            try:
+                part = self.read1(n - have)
+            except EOFError:
+                if parts:
+                    break  # raised again by the next call
+                raise
+            if not part:
+                break
+            parts.append(part)
+            have += len(part)
+        return b"".join(parts)
+
+    def read1(self, n: int, /) -> bytes:
+        """At most ``n`` octets, at least one unless the stream has ended:
+        as much as one read of the compressed source gives."""
+        if self.pending:
+            out, self.pending = self.pending[:n], self.pending[n:]
+            return out
+        while True:
+            if self.z.eof:
+                # A member ended; what follows it is the next one, or the
+                # zeros some writers pad a file with (gzip(1) ignores them).
+                src = self.z.unused_data or self.raw.read1(1 << 20)
+                while src and not src.strip(b"\x00"):
+                    src = self.raw.read1(1 << 20)
+                if not src:
+                    return b""
+                src = src.lstrip(b"\x00")
+                self.z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            else:
+                src = self.z.unconsumed_tail or self.raw.read1(1 << 20)
+                if not src:
+                    tail = self.z.flush()  # what zlib still holds (bounded by its window)
+                    self.truncated = not self.z.eof
+                    if tail:
+                        out, self.pending = tail[:n], tail[n:]
+                        return out
+                    if self.truncated:
+                        raise EOFError("compressed data ends before the end-of-stream marker")
+                    return b""
+            data = self.z.decompress(src, n)
+            if data:
+                return data
+
+    def seek(self, pos: int) -> None:
+        raise OSError("not seekable")
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class Window:
+    """The octets of a source from some file offset on, in one buffer.
+
+    ``buf[pos:]`` is what has been read and not consumed; ``offset`` is the
+    file offset of ``buf[0]``, for error messages. A read that fails ends
+    the window like the end of the source, what arrived before it kept,
+    and :attr:`error` says why."""
+
+    __slots__ = ("buf", "eof", "error", "offset", "pos", "src")
+
+    def __init__(self, src: Source, offset: int = 0) -> None:
+        self.src = src
+        self.buf = b""
+        self.pos = 0
+        self.offset = offset
+        self.eof = False
+        self.error: Exception | None = None
+
+    def at(self) -> int:
+        """The file offset of the next unconsumed octet."""
+        return self.offset + self.pos
+
+    def avail(self) -> int:
+        return len(self.buf) - self.pos
+
+    def need(self, n: int) -> bool:
+        """Make ``n`` octets available from ``pos``; False at the end of the
+        source (what did arrive stays in the buffer). Reads only what
+        arrives: never allocates ``n`` octets ahead of them."""
+        have = len(self.buf) - self.pos
+        if have >= n:
+            return True
+        if self.eof:
+            return False
+        parts = [self.buf[self.pos :]]
+        read1 = self.src.read1
+        while have < n:
+            try:
+                chunk = read1(READ_SIZE)
+            except READ_ERRORS as exc:
+                self.error = exc
+                chunk = b""
+            if not chunk:
+                self.eof = True
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        self.offset += self.pos
+        self.buf = b"".join(parts)
+        self.pos = 0
+        return have >= n
+
+
+_held: dict[str, tuple[str, bytes, Source]] = {}
+
+
+def is_stream(path: str) -> bool:
+    """Whether ``path`` can be read only once, forwards (stdin, a FIFO,
+    ``/dev/fd/N`` of a process substitution, a character device)."""
+    if path == STDIN:
+        return True
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+class _Pipe:
+    """A pipe's octets, as many as have arrived in one call: a pipe hands
+    out 64 KiB per read, and a capture piped from ``cat`` would otherwise
+    be decoded in steps of a packet or two."""
+
+    def __init__(self, fh: Source, fd: int) -> None:
+        self.fh = fh
+        self.fd = fd
+
+    def read1(self, n: int, /) -> bytes:
+        first = self.fh.read1(n)
+        if not first or len(first) >= n:
+            return first
+        parts = [first]
+        have = len(first)
+        while have < n and select.select([self.fd], [], [], 0)[0]:
+            more = self.fh.read1(n - have)
+            if not more:
+                break
+            parts.append(more)
+            have += len(more)
+        return b"".join(parts)
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def _open_binary(path: str) -> Source:
+    if path == STDIN:
+        stdin = cast(Source, sys.stdin.buffer)  # a BufferedReader: it has read1
+        return _Pipe(stdin, sys.stdin.fileno())
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the caller
+        return _Pipe(fh, fh.fileno()) if is_stream(path) else fh
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except OSError as exc:
+        raise InputError(path, exc.strerror or str(exc)) from None
+
+
+def read_head(path: str, size: int, enough: int) -> tuple[bytes, Source]:
+    """Open ``path`` and read its first octets: up to ``size``, stopping
+    once ``enough`` have arrived and the source would wait for more."""
+    fh = _open_binary(path)
+    parts: list[bytes] = []
+    have = 0
+    try:
+        while have < size:
+            chunk = fh.read1(size - have)
+            if not chunk:
+                break
+            parts.append(chunk)
+            have += len(chunk)
+            if have >= enough and _head_is_enough(b"".join(parts)):
+                break
+    except OSError as exc:
+        fh.close()
+        raise InputError(path, exc.strerror or str(exc)) from None
+    return b"".join(parts), fh
+
+
+def _head_is_enough(head: bytes) -> bool:
+    """A capture's magic or a gzip header is enough to name the kind;
+    waiting for 4 KiB of a live capture would hold its first packets back."""
+    return head[:2] == b"\x1f\x8b" or head[:4] in _MAGICS
+
+
+_MAGICS = {
+    b"\xd4\xc3\xb2\xa1",
+    b"\xa1\xb2\xc3\xd4",
+    b"\x4d\x3c\xb2\xa1",
+    b"\xa1\xb2\x3c\x4d",
+    b"\x0a\x0d\x0d\x0a",
+}
+
+
+def hold(path: str, kind: str, head: bytes, fh: Source) -> None:
+    """Keep a stream whose head detection read, for the reader to continue."""
+    _held[path] = (kind, head, fh)
+
+
+def held_kind(path: str) -> str | None:
+    """The kind detection gave a held stream, if ``path`` is one."""
+    held = _held.get(path)
+    return held[0] if held else None
+
+
+def open_raw(path: str) -> Source:
+    """The octets of ``path`` as stored (compressed or not), from the first:
+    a held stream continues after the head detection read."""
+    held = _held.pop(path, None)
+    if held is not None:
+        return Prefixed(held[1], held[2])
+    return Prefixed(b"", _open_binary(path))
+
+
+def open_input(path: str) -> tuple[Source, bytes]:
+    """The octets of ``path``, through gzip when they are compressed, and
+    their first four (read already, handed out again by the source)."""
+    raw = open_raw(path)
+    try:
+        head = _first(raw, 2)
+        if head == b"\x1f\x8b":
+            src: Source = Gunzip(Prefixed(head, raw))
+        else:
+            src = Prefixed(head, raw)
+        magic = _first(src, 4)
+    except READ_ERRORS as exc:
+        raw.close()
+        raise InputError(path, f"unreadable ({exc})") from None
+    return Prefixed(magic, src), magic
+
+
+def _first(src: Source, n: int) -> bytes:
+    parts = []
+    have = 0
+    while have < n:
+        chunk = src.read1(n - have)
+        if not chunk:
+            break
+        parts.append(chunk)
+        have += len(chunk)
+    return b"".join(parts)
