@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Role
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.protocol.handshake import accept_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))

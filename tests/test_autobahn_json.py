@@ -17,7 +17,7 @@ import pytest
 from wirelog.errors import InputError, TruncatedInputError
 from wirelog.model import Direction, MarkerKind, Role, ViolationKind
 from wirelog.pipeline import decode, detect, read
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.protocol.handshake import accept_for
 from wirelog.sources.autobahn.log import payload_from_log
 

@@ -11,7 +11,7 @@ from servers import SEED_REQUEST, SEED_RESPONSE, seed_connection
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Recording, Role
 from wirelog.pipeline import read
 from wirelog.protocol.connection import DecodedConnection, decode_connection
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.replay.diff import diff_recordings, render
 from wirelog.replay.record import ascii_log, bin_log, to_autobahn, write_autobahn_json
 from wirelog.replay.verdict import closing_of, compare

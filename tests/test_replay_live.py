@@ -256,7 +256,7 @@ def test_chopped_autobahn_case_with_fill(ws_echo: Server) -> None:
 def _timed_session() -> Recording:
     """A client that writes, pauses, waits for the echo, pauses again."""
     from wirelog.model import Chunk, Connection
-    from wirelog.protocol.decoder import encode_frame
+    from wirelog.protocol.frames import encode_frame
     from wirelog.protocol.handshake import accept_for
 
     key = "dGhlIHNhbXBsZSBub25jZQ=="

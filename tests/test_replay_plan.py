@@ -27,7 +27,7 @@ from wirelog.model import (
     Role,
 )
 from wirelog.pipeline import read
-from wirelog.protocol.decoder import decode_frames, encode_frame
+from wirelog.protocol.frames import decode_frames, encode_frame
 from wirelog.protocol.handshake import accept_for
 from wirelog.replay.plan import Need, Progress, build_plan, edit_head
 

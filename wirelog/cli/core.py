@@ -107,9 +107,7 @@ def decode(
                         # collector would still walk every object the CLI
                         # imported at each full pass: set them aside.
                         gc.freeze()
-                        decode_frames(
-                            path, opts, out.frame_line_factory, lambda b: write("".join(b))
-                        )
+                        decode_frames(path, opts, out.frame_jsonl, lambda b: write("".join(b)))
                         return
                     for c, item in stream(path, opts):
                         if isinstance(item, Frame):

@@ -147,7 +147,7 @@ def frame_line_factory(conn: Connection) -> Callable[..., str]:
     """A stand-in for the :class:`~wirelog.model.Frame` constructor (same
     positional arguments) that returns ``frame_jsonl(conn, frame)`` without
     building the frame: a frozen dataclass costs more to make than its line
-    (see :class:`~wirelog.protocol.decoder.FrameDecoder`'s ``frame_factory``)."""
+    (see :class:`~wirelog.protocol.frames.FrameDecoder`'s ``frame_factory``)."""
     return partial(_frame_line, conn, _line_prefix(conn), [None, ""])
 
 

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from wirelog.errors import TargetError, UsageError
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Recording, Role
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.protocol.handshake import accept_for
 from wirelog.replay.plan import Need, Plan, Progress, Write, edit_head, new_key, request_key
 

@@ -44,7 +44,7 @@ from wirelog.model import (
     ViolationKind,
 )
 from wirelog.protocol.connection import ConnectionDecoder, iter_items
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.protocol.handshake import accept_for, head_length
 
 #: Timers a replay arms; the others (CTE/KLE/TIE) say the timer fired.

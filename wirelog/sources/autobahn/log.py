@@ -33,7 +33,8 @@ from wirelog.model import (
     Violation,
     ViolationKind,
 )
-from wirelog.protocol.decoder import encode_frame, unmask
+from wirelog.protocol.frames import encode_frame
+from wirelog.protocol.masking import unmask
 from wirelog.stats import WireStats
 
 #: Autobahn's ``binLogData``/``asciiLogData`` keep this many bytes (spec §1.4).

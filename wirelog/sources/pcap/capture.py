@@ -51,7 +51,7 @@ from wirelog.model import (
     Chunk,
     Connection,
     Direction,
-    Handshake,
+    Frame,
     Marker,
     MarkerKind,
     Recording,
@@ -824,21 +824,19 @@ def stream(path: str, options: Options) -> Iterator[tuple[Connection, StreamItem
 def decode_frames(
     path: str,
     options: Options,
-    factory_for: Callable[[Connection], Callable[..., T]],
+    line: Callable[[Connection, Frame], T],
     deliver: Callable[[list[T]], object],
     batch: int = 512,
 ) -> None:
-    """Only the frames of a capture, each made by ``factory_for(connection)``
-    (a stand-in for the :class:`~wirelog.model.Frame` constructor, see
-    :class:`~wirelog.protocol.decoder.FrameDecoder`), in :func:`stream`'s order,
-    handed to ``deliver`` in lists of about ``batch``.
+    """Only the frames of a capture, each turned into ``line(connection,
+    frame)``, in :func:`stream`'s order, handed to ``deliver`` in lists of
+    about ``batch``.
 
-    The fast lane of ``decode --format jsonl``: no message layer, no Frame
-    or Chunk objects, no generator layer per frame, and in-order segments
-    go straight from the packet loop to the frame decoder (see
-    :attr:`Engine.sink`). Memory stays flat: a batch is delivered as soon
-    as it is full. After a read error, what came before it is delivered,
-    then the error is raised.
+    The fast lane of ``decode --format jsonl``: no message layer, no Chunk
+    objects, no generator layer per frame, and in-order segments go straight
+    from the packet loop to the frame decoder (see :attr:`Engine.sink`).
+    Memory stays flat: a batch is delivered as soon as it is full. After a
+    read error, what came before it is delivered, then the error is raised.
     """
     from wirelog.protocol.connection import ConnectionDecoder
 
@@ -846,12 +844,11 @@ def decode_frames(
     decoders: dict[int, ConnectionDecoder] = {}
     out: list[T] = []
 
-    def keep(events: list[Any]) -> None:
+    def keep(conn: Connection, events: list[Any]) -> None:
         nonlocal out
         for ev in events:
-            # What is not a finding or the handshake is a frame stand-in.
-            if type(ev) is not Violation and type(ev) is not Handshake:
-                out.append(ev)
+            if type(ev) is Frame:
+                out.append(line(conn, ev))
         if len(out) >= batch:
             deliver(out)
             out = []
@@ -859,61 +856,49 @@ def decode_frames(
     def decoder(flow: _Flow) -> ConnectionDecoder:
         dec = decoders.get(flow.conn)
         if dec is None:
-            assert flow.connection is not None
-            make: Callable[..., Any] = factory_for(flow.connection)
             dec = decoders[flow.conn] = ConnectionDecoder(
-                Role.CLIENT, handshake=flow.handshake, messages=False, frame_factory=make
+                Role.CLIENT, handshake=flow.handshake, messages=False
             )
         return dec
-
-    # Per connection, each direction's frame decoder once only frames follow.
-    feeds_tx: dict[int, Callable[[bytes, float | None, int | None], list[Any]]] = {}
-    feeds_rx: dict[int, Callable[[bytes, float | None, int | None], list[Any]]] = {}
 
     def sink(
         flow: _Flow, direction: Direction, data: bytes, length: int, ts: float | None, i: int
     ) -> None:
-        # Once per segment: keep() is inlined, and in the steady state the
-        # frame decoder is called without the connection decoder around it.
+        # Once per segment: keep() is inlined.
         nonlocal out
-        feeds = feeds_tx if direction is _TX else feeds_rx
-        feed = feeds.get(flow.conn)
-        if feed is not None and length == len(data):
-            events = feed(data, ts, i)
-        else:
-            dec = decoders.get(flow.conn) or decoder(flow)
-            events = dec.feed(direction, data, length=length, ts=ts, index=i)
-            if feed is None:
-                found = dec.frames_feed(direction)
-                if found is not None:
-                    feeds[flow.conn] = found
-        for ev in events:
-            if type(ev) is not Violation and type(ev) is not Handshake:
-                out.append(ev)
-        if len(out) >= batch:
-            deliver(out)
-            out = []
+        dec = decoders.get(flow.conn) or decoder(flow)
+        events = dec.feed(direction, data, length=length, ts=ts, index=i)
+        if events:
+            conn = flow.connection
+            assert conn is not None
+            for ev in events:
+                if type(ev) is Frame:
+                    out.append(line(conn, ev))
+            if len(out) >= batch:
+                deliver(out)
+                out = []
 
     engine.sink = sink
     try:
         try:
             for flow, op in _ops(path, options, engine):
+                conn = flow.connection
+                assert conn is not None
                 if type(op) is Chunk:
                     sink(flow, op.direction, op.data, op.length, op.ts, op.index)
                 elif type(op) is Marker:
                     dec = decoder(flow)
                     assert op.direction is not None
                     if op.kind is MarkerKind.GAP:
-                        keep(dec.gap(op.direction, int(op.value or 0), ts=op.ts, index=op.index))
+                        gap = dec.gap(op.direction, int(op.value or 0), ts=op.ts, index=op.index)
+                        keep(conn, gap)
                     elif op.kind is MarkerKind.FIN:
-                        keep(dec.finish(op.direction))
+                        keep(conn, dec.finish(op.direction))
                     else:
-                        keep(dec.finish())
+                        keep(conn, dec.finish())
                 elif op is END:
-                    keep(decoder(flow).finish())
+                    keep(conn, decoder(flow).finish())
                     del decoders[flow.conn]
-                    feeds_tx.pop(flow.conn, None)
-                    feeds_rx.pop(flow.conn, None)
         except InputError:
             # Everything before a read error is delivered, then the error.
             if out:
