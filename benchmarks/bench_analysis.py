@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Recording, Role
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 
 REQUEST = (
     b"GET /chat HTTP/1.1\r\nHost: example.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

@@ -5,6 +5,10 @@ Not a test: run it and read the figures side by side.
 
     .venv/bin/python benchmarks/bench_decoder.py [--frames N]
 
+It says which build it measured: the pure-Python modules, or the ones
+compiled with mypyc (``.ci/speedups DIR``, then run with
+``PYTHONSAFEPATH=1 PYTHONPATH=DIR``).
+
 Three workloads, each one byte stream fed in 1460-byte pieces (a typical
 TCP segment): small masked text frames (chat-like), 4 KiB binary frames,
 and a fragmented stream with interleaved pings. wirelog decodes frames and
@@ -22,7 +26,9 @@ import time
 from collections.abc import Callable
 
 from wirelog.model import Direction, Frame, Role
-from wirelog.protocol.decoder import FrameDecoder, MessageAssembler, encode_frame
+from wirelog.protocol import frames
+from wirelog.protocol.frames import FrameDecoder, encode_frame
+from wirelog.protocol.messages import MessageAssembler
 
 MASK = b"\x37\xfa\x21\x3d"
 
@@ -85,6 +91,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--frames", type=int, default=200_000)
     args = ap.parse_args()
+    where = frames.__file__ or ""
+    build = "pure Python" if where.endswith(".py") else "compiled (mypyc)"
+    print(f"wirelog build: {build}, {where}")
     print(f"{'workload':<14} {'frames':>8} {'wirelog f/s':>14} {'websockets f/s':>16} {'ratio':>7}")
     for name in ("small-text", "binary-4k", "fragmented"):
         n = args.frames if name != "binary-4k" else args.frames // 4

@@ -42,7 +42,7 @@ from servers import SEED, have_tcpdump, run_server, segments, tcpdump  # noqa: E
 
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Recording, Role  # noqa: E402
 from wirelog.pipeline import read  # noqa: E402
-from wirelog.protocol.decoder import encode_frame  # noqa: E402
+from wirelog.protocol.frames import encode_frame  # noqa: E402
 from wirelog.protocol.handshake import accept_for  # noqa: E402
 from wirelog.replay import run  # noqa: E402
 from wirelog.replay.progress import Progress  # noqa: E402

@@ -38,7 +38,7 @@ import analysis_seed
 import pytest
 
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Role
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.protocol.handshake import accept_for
 from wirelog.replay.head import request_key
 

@@ -12,7 +12,7 @@ from wirelog.errors import UsageError
 from wirelog.model import Chunk, Connection, Direction, Recording, Role
 from wirelog.outputs import formats as output
 from wirelog.pipeline import decode_recording
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 
 
 def test_frames_hold_the_seed_frames() -> None:

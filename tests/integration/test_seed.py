@@ -15,7 +15,7 @@ import pytest
 from wirelog.model import Direction, MarkerKind, Role
 from wirelog.outputs.statsview import stats_entry
 from wirelog.pipeline import decode, detect, read
-from wirelog.protocol.decoder import parse_close
+from wirelog.protocol.messages import parse_close
 from wirelog.stats import compute
 
 ROOT = Path(__file__).resolve().parents[2]

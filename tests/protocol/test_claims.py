@@ -15,7 +15,7 @@ from wirelog.model import (
 )
 from wirelog.protocol.claims import align, cross_check, reconcile
 from wirelog.protocol.connection import decode_connection
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.protocol.handshake import accept_for
 
 TX, RX = Direction.TX, Direction.RX

@@ -29,9 +29,10 @@ from wirelog.model import (
     Violation,
     ViolationKind,
 )
-from wirelog.protocol.decoder import FrameDecoder, MessageAssembler
 from wirelog.protocol.events import Event
-from wirelog.protocol.handshake import MAX_HEAD, head_length, parse_handshake
+from wirelog.protocol.frames import FrameDecoder
+from wirelog.protocol.handshake import HEAD_END, MAX_HEAD, parse_handshake
+from wirelog.protocol.messages import MessageAssembler
 
 _TX = Direction.TX  # a module global: ten times faster to look up than an Enum member
 
@@ -51,6 +52,9 @@ class _Side:
     frames: FrameDecoder
     messages: MessageAssembler | None
     head: bytearray = field(default_factory=bytearray)
+    head_scanned: int = 0
+    """How much of ``head`` the search for its end has covered (the end
+    cannot lie before ``head_scanned - 3``): each feed scans new octets only."""
     head_len: int | None = None
     """Known length of this side's HTTP head (from the input), if any."""
     in_head: bool = True
@@ -65,8 +69,6 @@ class ConnectionDecoder:
 
     ``handshake=False`` is for captures that start after the Upgrade
     exchange (the ``--ws-port`` option): frames begin at the first octet.
-    ``frame_factory`` goes to the frame decoders (see
-    :class:`~wirelog.protocol.decoder.FrameDecoder`); it needs ``messages=False``.
     """
 
     def __init__(
@@ -79,12 +81,8 @@ class ConnectionDecoder:
         deflate: DeflateParams | None = None,
         messages: bool = True,
         keep_data: bool = True,
-        frame_factory: Callable[..., Frame] = Frame,
     ) -> None:
-        if messages and frame_factory is not Frame:
-            raise ValueError("a frame_factory stands in for frames: no message layer")
         self.recorder = recorder
-        self._heads = handshake
         self.handshake: Handshake | None = None
         self._request = request_head
         self._response = response_head
@@ -96,12 +94,7 @@ class ConnectionDecoder:
             side = _Side(
                 direction,
                 sender,
-                FrameDecoder(
-                    direction,
-                    sender,
-                    allowed_rsv=4 if deflate else 0,
-                    frame_factory=frame_factory,
-                ),
+                FrameDecoder(direction, sender, allowed_rsv=4 if deflate else 0),
                 MessageAssembler(direction, sender, deflate, keep_data=keep_data)
                 if messages
                 else None,
@@ -118,7 +111,7 @@ class ConnectionDecoder:
     def feed(
         self,
         direction: Direction,
-        data: bytes,
+        data: bytes | bytearray | memoryview,
         *,
         length: int | None = None,
         ts: float | None = None,
@@ -138,6 +131,8 @@ class ConnectionDecoder:
         total = len(data) if length is None else length
         if side.dead:
             return events
+        if type(data) is not bytes:
+            data = bytes(data)
         if side.in_head:
             data = self._head_bytes(side, data, ts, index, events)
             total -= len(side.head) - side.head_before
@@ -177,19 +172,6 @@ class ConnectionDecoder:
             return self.finish()
         return []
 
-    def frames_feed(
-        self, direction: Direction
-    ) -> Callable[[bytes, float | None, int | None], list[Frame | Violation]] | None:
-        """The frame decoder's own ``feed(data, ts, index)`` for ``direction``
-        once nothing but frames can follow on it (past the heads, the
-        handshake settled, no message layer), else None. For whole chunks
-        (nothing missing) it is :meth:`feed` with one layer less per chunk."""
-        side = self._tx if direction is _TX else self._rx
-        settled = self.handshake is not None or not self._heads
-        if side.messages is None and not side.in_head and not side.dead and settled:
-            return side.frames.feed
-        return None
-
     def gap(
         self,
         direction: Direction,
@@ -216,7 +198,7 @@ class ConnectionDecoder:
                 if side.messages is not None:
                     events.extend(side.messages.eof())
         if direction is None or all(s.ended for s in self.sides.values()):
-            self._emit_handshake(events, final=True)
+            self._emit_handshake(events)
         return events
 
     # -- internals -------------------------------------------------------------
@@ -275,10 +257,12 @@ class ConnectionDecoder:
                 assert known is not None
                 self._head_done(side, known, ts, events)
             return data[take:]
-        side.head.extend(data)
-        end = head_length(bytes(side.head))
-        if end is None:
-            if len(side.head) > MAX_HEAD:
+        head = side.head
+        head.extend(data)
+        found = head.find(HEAD_END, side.head_scanned - 3 if side.head_scanned > 3 else 0)
+        if found < 0:
+            side.head_scanned = len(head)
+            if len(head) > MAX_HEAD:
                 events.append(
                     Violation(
                         ViolationKind.BAD_HANDSHAKE,
@@ -291,9 +275,10 @@ class ConnectionDecoder:
                 )
                 side.dead = True
             return b""
+        end = found + len(HEAD_END)
         used = end - side.head_before
-        del side.head[end:]
-        self._head_done(side, bytes(side.head), ts, events)
+        del head[end:]
+        self._head_done(side, bytes(head), ts, events)
         return data[used:]
 
     def _head_done(self, side: _Side, head: bytes, ts: float | None, events: list[Event]) -> None:
@@ -304,14 +289,13 @@ class ConnectionDecoder:
         else:
             self._response = head
         if self._response is not None and side.sender is Role.SERVER:
-            self._emit_handshake(events, final=False)
+            self._emit_handshake(events)
 
-    def _emit_handshake(self, events: list[Event], final: bool) -> None:
+    def _emit_handshake(self, events: list[Event]) -> None:
+        """Once: when the response head is complete, or at the end."""
         if self.handshake is not None:
             return
         if self._request is None and self._response is None:
-            return
-        if self._response is None and not final:
             return
         hs, problems = parse_handshake(self._request, self._response)
         self.handshake = hs

@@ -176,7 +176,7 @@ def test_whitespace_the_renderer_changed_is_no_mismatch(tmp_path: Path) -> None:
     def edit(text: str) -> str:
         # A ping whose payload had a tab where the page shows a space:
         # TO octets of "Hello,\tworld!" masked with the logged key.
-        from wirelog.protocol.decoder import encode_frame
+        from wirelog.protocol.frames import encode_frame
 
         wire = encode_frame(9, b"Hello,\tworld!", mask=bytes.fromhex("d8014d48"))
         old = re.search(r"003 TX OCTETS: ([0-9a-f]+)", text)

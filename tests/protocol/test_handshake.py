@@ -60,3 +60,38 @@ def test_extension_parsing() -> None:
     ]
     assert deflate_params("x-foo") is None
     assert deflate_params("permessage-deflate") == DeflateParams()
+
+
+def test_head_length_and_request_sniffing() -> None:
+    from wirelog.protocol.handshake import head_length, looks_like_request
+
+    assert head_length(REQ + b"\x81\x00") == len(REQ)
+    assert head_length(REQ[:-1]) is None
+    assert looks_like_request(REQ) and looks_like_request(b"GET /")
+    assert not looks_like_request(b"POST / HTTP/1.1\r\n")
+    assert not looks_like_request(b"GET " + b"x" * 9000)
+
+
+def test_split_head_is_lenient() -> None:
+    from wirelog.protocol.handshake import split_head
+
+    start, headers = split_head(b"GET / HTTP/1.1\nA: 1\n\tcontinued\nnot a header\nB:2\n\nbody: x")
+    assert start == "GET / HTTP/1.1"
+    assert headers == [("A", "1 continued"), ("B", "2")]
+
+
+def test_odd_extension_offers() -> None:
+    assert parse_extensions(", permessage-deflate;; server_no_context_takeover,") == [
+        ("permessage-deflate", {"server_no_context_takeover": None})
+    ]
+    assert deflate_params("permessage-deflate; client_max_window_bits=big") == DeflateParams()
+
+
+def test_requests_and_responses_that_are_not_upgrades() -> None:
+    _, problems = parse_handshake(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", None)
+    assert [p.kind for p in problems] == [ViolationKind.BAD_HANDSHAKE]
+    assert "lacks GET, Upgrade" in problems[0].detail
+    hs, problems = parse_handshake(None, b"SSH-2.0-OpenSSH\r\n\r\n")
+    assert hs.status is None and [p.kind for p in problems] == [ViolationKind.BAD_HANDSHAKE]
+    hs, problems = parse_handshake(None, resp("whatever"))
+    assert hs.upgraded and hs.accept_ok is None and problems == []

@@ -1,0 +1,50 @@
+"""Optional compiled build of wirelog's hot modules (mypyc).
+
+The package is pure Python and installs without a compiler: a plain
+``pip install .`` builds nothing here. With ``WIRELOG_MYPYC=1`` in the
+environment the modules in :data:`HOT` are compiled with mypyc (which ships
+with mypy: the build fetches it; it needs a C compiler and the Python
+headers). Each compiled module sits beside its ``.py`` source and Python
+imports the compiled one; both behave alike, and the test suite runs
+against either (see ``.ci/speedups``)::
+
+    pip install .                        # pure Python
+    WIRELOG_MYPYC=1 pip install .        # compiled
+    .ci/speedups [DIR]                   # compiled copy in DIR, for tests and benchmarks
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from setuptools import setup
+
+#: The path every frame takes from octets to a Frame or Message. Measured and
+#: left out: the capture reader's ``sources/pcap/{tcp,linklayer}.py`` (its
+#: packet loop stays interpreted, and calls across the boundary ate the
+#: gain) and ``handshake.py`` (once per connection).
+HOT = [
+    "wirelog/protocol/masking.py",
+    "wirelog/protocol/frames.py",
+    "wirelog/protocol/deflate.py",
+    "wirelog/protocol/messages.py",
+    "wirelog/protocol/connection.py",
+]
+
+
+def _compiled() -> dict[str, object]:
+    if os.environ.get("WIRELOG_MYPYC", "") in ("", "0"):
+        return {}
+    try:
+        from mypyc.build import mypycify
+    except ImportError:
+        # PEP 517 asks for the build's requirements first: naming mypy here
+        # makes the front end install it into the build environment.
+        return {"setup_requires": ["mypy>=1.10"]}
+    if {"egg_info", "dist_info"} & set(sys.argv):
+        return {}  # metadata only, which the extensions do not change
+    return {"ext_modules": mypycify(HOT, opt_level="3", debug_level="0", group_name="wirelog")}
+
+
+setup(**_compiled())  # type: ignore[arg-type]
