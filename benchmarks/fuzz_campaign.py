@@ -131,7 +131,7 @@ def _httpwatch(data: bytes, _: str) -> None:
 
 
 def _frame_seeds() -> list[bytes]:
-    from wirelog.protocol.decoder import encode_frame
+    from wirelog.protocol.frames import encode_frame
 
     deflater = zlib.compressobj(9, zlib.DEFLATED, -15)
     packed = deflater.compress(b"hello " * 50) + deflater.flush(zlib.Z_SYNC_FLUSH)

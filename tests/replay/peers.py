@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from servers import ROOT
 
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.protocol.handshake import accept_for
 from wirelog.replay.head import request_key
 

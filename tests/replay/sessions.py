@@ -6,7 +6,7 @@ from __future__ import annotations
 from servers import SEED_REQUEST, SEED_RESPONSE
 
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Recording, Role
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.protocol.handshake import accept_for
 
 TX, RX = Direction.TX, Direction.RX

@@ -10,7 +10,7 @@ from servers import SEED_REQUEST, SEED_RESPONSE
 
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Role
 from wirelog.pipeline import read
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.replay.record import to_autobahn, write_autobahn_json
 from wirelog.sources.autobahn.encoding import ascii_log
 

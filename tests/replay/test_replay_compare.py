@@ -13,7 +13,7 @@ from sessions import CLOSE, PING, PONG, echo_session
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Role
 from wirelog.pipeline import decode_recording, read
 from wirelog.protocol.connection import decode_connection
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.replay.render import render
 from wirelog.replay.verdict import closing_of, compare
 

@@ -88,7 +88,7 @@ def test_a_peer_that_reads_nothing_is_a_stall() -> None:
     from servers import Misbehaving, seed_connection
 
     from wirelog.model import Chunk, Direction, Recording
-    from wirelog.protocol.decoder import encode_frame
+    from wirelog.protocol.frames import encode_frame
 
     conn = seed_connection()
     big = encode_frame(2, bytes(16 << 20), mask=b"abcd")

@@ -20,7 +20,7 @@ from servers import (
 from wirelog.errors import PlanError
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Role
 from wirelog.pipeline import read
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.replay.plan import build_plan
 
 TX, RX = Direction.TX, Direction.RX

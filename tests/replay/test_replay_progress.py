@@ -5,7 +5,7 @@ from __future__ import annotations
 from servers import SEED_RESPONSE, seed_connection
 
 from wirelog.model import Role
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.replay.plan import build_plan
 from wirelog.replay.progress import Need, Progress
 

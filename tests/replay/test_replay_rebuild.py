@@ -24,7 +24,7 @@ from wirelog.model import (
     ViolationKind,
 )
 from wirelog.pipeline import read
-from wirelog.protocol.decoder import decode_frames, encode_frame
+from wirelog.protocol.frames import decode_frames, encode_frame
 from wirelog.replay.plan import build_plan
 from wirelog.replay.rebuild import FILL_LIMIT, hidden, known_chunks, recorded_head, side_chunks
 

@@ -11,7 +11,7 @@ from servers import SEED_RESPONSE, seed_connection
 
 from wirelog.model import Connection, Direction, Role
 from wirelog.protocol.connection import decode_connection
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.replay.plan import build_plan
 from wirelog.replay.progress import Progress
 from wirelog.replay.window import FRAME_SLACK, Positions, Window, rx_window

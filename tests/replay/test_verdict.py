@@ -8,7 +8,7 @@ from servers import SEED_REQUEST, SEED_RESPONSE
 
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Role
 from wirelog.protocol.connection import DecodedConnection, decode_connection
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.replay.verdict import closing_of, compare, events_of
 from wirelog.summary import Closing
 

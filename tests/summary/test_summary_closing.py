@@ -9,7 +9,7 @@ from servers import SEED_REQUEST, SEED_RESPONSE
 
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Role
 from wirelog.protocol.connection import decode_connection
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.summary import Closing, closing_of
 from wirelog.summary.closing import (
     I_DROPPED,

@@ -24,7 +24,7 @@ from dataclasses import replace
 
 from wirelog.errors import PlanError
 from wirelog.model import Chunk, Connection, Direction, MarkerKind, Role, ViolationKind
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 
 #: How many unknown chunks an error lists by number.
 _LISTED = 12

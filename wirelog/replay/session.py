@@ -43,7 +43,7 @@ from wirelog.model import (
     Opcode,
     Role,
 )
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.protocol.handshake import split_head
 from wirelog.replay.head import answer_key, request_key
 from wirelog.replay.options import DEFAULT_TIMEOUT

@@ -19,7 +19,7 @@ from autobahn_json_docs import (
 
 from wirelog.model import Role, ViolationKind
 from wirelog.pipeline import decode, read
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 
 
 def test_is_server_decides_who_masks(tmp_path: Path) -> None:

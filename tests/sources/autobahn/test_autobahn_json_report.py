@@ -15,7 +15,7 @@ from autobahn_json_docs import MASK, REQUEST, RESPONSE, RX, TX, client_report, r
 from wirelog.errors import InputError, TruncatedInputError
 from wirelog.model import MarkerKind, Role, ViolationKind
 from wirelog.pipeline import detect, read
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 
 
 def test_all_eleven_entry_kinds(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from autobahn_json_docs import MASK, TX, client_report, tf, to, write
 
 from wirelog.model import ViolationKind
 from wirelog.pipeline import decode, read
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.sources.autobahn import limits
 from wirelog.sources.autobahn.limits import RebuildBudget, digits_ok
 

@@ -22,7 +22,7 @@ from wirelog.model import (
     Role,
 )
 from wirelog.pipeline import decode, decode_recording
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 from wirelog.sources.autobahn.grammar import LOG_OFF_NOTE
 from wirelog.sources.autobahn.render import (
     encode_text,

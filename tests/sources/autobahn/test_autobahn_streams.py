@@ -20,7 +20,7 @@ from autobahn_json_docs import (
 
 from wirelog.model import ViolationKind
 from wirelog.pipeline import decode, read
-from wirelog.protocol.decoder import encode_frame
+from wirelog.protocol.frames import encode_frame
 
 
 def test_cut_octets_keep_their_length_and_heads_are_rebuilt(tmp_path: Path) -> None:

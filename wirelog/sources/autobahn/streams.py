@@ -17,7 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from wirelog.model import Direction, Violation, ViolationKind
-from wirelog.protocol.decoder import encode_frame, unmask
+from wirelog.protocol.frames import encode_frame
+from wirelog.protocol.masking import unmask
 from wirelog.sources.autobahn.encoding import MAXLEN
 from wirelog.sources.autobahn.entries import FrameEntry, OctetsEntry, Report
 from wirelog.sources.autobahn.limits import RebuildBudget
