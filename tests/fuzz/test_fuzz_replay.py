@@ -55,3 +55,12 @@ def test_what_is_kept_does_not_depend_on_the_reads(stream: bytes, cuts: list[int
     one = _take(stream, [])
     many = _take(stream, cuts)
     assert one.kept == many.kept
+
+
+def test_a_read_that_ends_inside_the_header_after_the_last_kept_frame() -> None:
+    """Found by the property above: two-octet frames after a head, a read
+    ending one octet into the frame after the window; that octet was kept."""
+    stream = bytes(127) + b"\r\n\r\n" + bytes(4000)
+    one = _take(stream, [])
+    for cut in range(130, 1200):
+        assert _take(stream, [cut]).kept == one.kept, cut

@@ -4,8 +4,9 @@ A replay must judge the peer, not store it: a server that answers with
 endless frames, endless zeros or a frame declaring 2**62 octets must cost
 bounded memory and time. :class:`Window` keeps (and has the progress
 decoder read) the peer's HTTP head, then twice what the peer sent in the
-recording plus :data:`RX_SLACK` octets, or plus :data:`FRAME_SLACK` frames,
-whichever comes first. Past it, octets are counted, not kept: the progress
+recording plus :data:`RX_SLACK` octets, or up to the end of the frame that
+makes twice its recorded frames plus :data:`FRAME_SLACK`, whichever comes
+first. Past it, octets are counted, not kept: the progress
 decoder is told of a gap and the recording gets the length only, like the
 cut chunks of an Autobahn wire log (``Chunk.length`` beyond ``data``), so
 the verdict's decoder reads exactly what was kept and how much more came.
@@ -83,8 +84,11 @@ class Window:
         kept = data[: max(0, self.limit() - self.kept)]
         start = self.progress.octets
         frames = self._feed(kept, n)
+        # The window closes at the end of the frame that fills it, in
+        # whichever read that frame completes: octets after it are never
+        # kept, so where the reads were split does not move the cut.
         over = self.progress.frames - self.frames
-        if over > 0 and kept:
+        if over >= 0 and kept:
             last = frames[len(frames) - over - 1] if over < len(frames) else None
             cut = 0
             if last is not None and last.offset is not None:
@@ -103,11 +107,11 @@ class Window:
         the window has left (two octets make one), it goes in slices, and
         decoding stops at the slice that passes the window."""
         progress = self.progress
-        if progress.frames + len(kept) // 2 <= self.frames:
+        if progress.frames + len(kept) // 2 < self.frames:
             return progress.feed(kept, n)
         frames: list[Frame] = []
         pos = 0
-        while pos < len(kept) and progress.frames <= self.frames:
+        while pos < len(kept) and progress.frames < self.frames:
             frames = progress.feed(kept[pos : pos + _FEED_SLICE])
             pos += _FEED_SLICE
         pos = min(pos, len(kept))
