@@ -34,6 +34,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+# Run as a script (the test servers' child processes), this folder is on the
+# path only when Python puts the script's folder there; PYTHONSAFEPATH=1 (the
+# run against the compiled build) does not.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
 import analysis_seed
 import pytest
 
