@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from wirelog.model import DeflateParams, ViolationKind
 from wirelog.protocol.handshake import accept_for, deflate_params, parse_extensions, parse_handshake
 
@@ -95,3 +97,35 @@ def test_requests_and_responses_that_are_not_upgrades() -> None:
     assert hs.status is None and [p.kind for p in problems] == [ViolationKind.BAD_HANDSHAKE]
     hs, problems = parse_handshake(None, resp("whatever"))
     assert hs.upgraded and hs.accept_ok is None and problems == []
+
+
+def test_a_status_code_is_three_ascii_digits() -> None:
+    """``isdigit`` takes ``¹01`` and 4,400 digits; int() then failed."""
+    for status in ("¹01".encode(), b"1" * 4400, b"1O1", b"10"):
+        hs, problems = parse_handshake(None, b"HTTP/1.1 " + status + b" OK\r\n\r\n")
+        assert hs.status is None
+        assert [p.kind for p in problems] == [ViolationKind.BAD_HANDSHAKE]
+
+
+@pytest.mark.parametrize("bits", ["16", "7", "100", "1" + "0" * 20, "", "08x", "-9"])
+def test_window_bits_outside_8_to_15_are_a_finding(bits: str) -> None:
+    """RFC 7692 §7.1.2.1: 8 to 15 only. Another value is no agreement: it is
+    reported, and the inflater gets 15 bits (which reads any smaller window)."""
+    head = (
+        "HTTP/1.1 101 Switching Protocols\r\n"
+        f"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits={bits}\r\n\r\n"
+    )
+    hs, problems = parse_handshake(None, head.encode())
+    assert hs.deflate is not None and hs.deflate.server_max_window_bits == 15
+    assert any("server_max_window_bits" in p.detail for p in problems), problems
+
+
+@pytest.mark.parametrize("bits", ["8", "9", "12", "15"])
+def test_window_bits_from_8_to_15_are_kept(bits: str) -> None:
+    head = (
+        "HTTP/1.1 101 Switching Protocols\r\n"
+        f"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits={bits}\r\n\r\n"
+    )
+    hs, problems = parse_handshake(None, head.encode())
+    assert hs.deflate is not None and hs.deflate.client_max_window_bits == int(bits)
+    assert problems == []

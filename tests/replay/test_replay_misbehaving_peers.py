@@ -68,11 +68,6 @@ def test_a_misbehaving_server(mode: str, startup: float) -> None:
         assert sent == 0, f"{sent} octets sent past the request"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server_max_window_bits=16 crashes the inflater in protocol/handshake.py "
-    "(_window_bits accepts values outside 8-15); fixed in the protocol's branch",
-)
 def test_forbidden_window_bits(startup: float) -> None:
     """RFC 7692 §7.1.2.1 allows 8 to 15; 16 must be a finding, not a crash."""
     with Hostile("window-bits") as srv:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 
 from wirelog.model import DeflateParams, Handshake, Violation, ViolationKind
 
@@ -99,11 +100,33 @@ def deflate_params(response_extensions: str | None) -> DeflateParams | None:
 
 
 def _window_bits(raw: str | None) -> int:
-    """RFC 7692 §7.1.2: absent (or unparsable) means the full 15-bit window."""
-    try:
-        return int(raw) if raw else 15
-    except ValueError:
-        return 15
+    """RFC 7692 §7.1.2: absent means the full 15-bit window. A value outside
+    8-15 is no agreement at all (:func:`window_bits_problems` says so); the
+    decoder then inflates with 15 bits, which reads any window up to it."""
+    bits = _valid_bits(raw)
+    return 15 if bits is None else bits
+
+
+def _valid_bits(raw: str | None) -> int | None:
+    """The window bits ``raw`` names, if it is a decimal from 8 to 15."""
+    if raw is None or not re.fullmatch(r"[0-9]{1,2}", raw):
+        return None
+    bits = int(raw)
+    return bits if 8 <= bits <= 15 else None
+
+
+def window_bits_problems(response_extensions: str | None) -> list[str]:
+    """What is wrong with the window bits a server answered (RFC 7692 §7.1.2.1:
+    "a decimal integer value without leading zeroes between 8 to 15")."""
+    found = []
+    for name, params in parse_extensions(response_extensions):
+        if name != "permessage-deflate":
+            continue
+        for key in ("server_max_window_bits", "client_max_window_bits"):
+            if key in params and _valid_bits(params[key]) is None:
+                value = (params[key] or "")[:20]
+                found.append(f"{key}={value!r} is not a window size from 8 to 15 (RFC 7692)")
+    return found
 
 
 def parse_handshake(
@@ -141,7 +164,9 @@ def parse_handshake(
     if response is not None:
         start, resp_headers = split_head(response)
         parts = start.split(None, 2)
-        if len(parts) >= 2 and parts[0].startswith("HTTP/") and parts[1].isdigit():
+        # RFC 9112 §4: the status code is three ASCII digits (``isdigit`` would
+        # take ``¹01`` or a 4,000-digit number).
+        if len(parts) >= 2 and parts[0].startswith("HTTP/") and re.fullmatch(r"[0-9]{3}", parts[1]):
             status = int(parts[1])
         else:
             problems.append(
@@ -156,6 +181,8 @@ def parse_handshake(
             )
         if status == 101:
             deflate = deflate_params(extensions)
+            for problem in window_bits_problems(extensions):
+                problems.append(Violation(ViolationKind.BAD_HANDSHAKE, problem))
             if key is not None:
                 accept_ok = accept is not None and accept.strip() == accept_for(key)
                 if not accept_ok:
