@@ -98,3 +98,14 @@ def test_an_empty_stream_and_stdin(tmp_path: Path) -> None:
     pcap = (SAMPLES / "ws_basic.pcap").read_bytes()
     run = subprocess.run(cmd, input=pcap, capture_output=True, timeout=60, env=env)
     assert run.stdout == b"pcap\n"
+
+
+def test_json_nested_too_deep_for_python_is_left_to_the_reader(tmp_path: Path) -> None:
+    """json.load raises RecursionError on deep nesting; detect must not."""
+    from wirelog.pipeline import read
+
+    path = tmp_path / "deep.json"
+    path.write_text('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    assert detect(str(path)) == "autobahn-json"
+    with pytest.raises(InputError, match="deep"):
+        read(str(path))

@@ -108,8 +108,9 @@ def _json_kind(path: str, head: str, once: bool) -> str:
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as fh:
             doc = json.load(fh)
-    except (ValueError, OSError):
-        return "autobahn-json"  # the parser will say where it breaks
+    except (ValueError, OSError, RecursionError):
+        # The report reader says where it breaks (nesting too deep included).
+        return "autobahn-json"
     if isinstance(doc, dict) and "wirelog" in doc:
         return "autobahn-json"
     if isinstance(doc, dict) and all(isinstance(v, dict) for v in doc.values()):
