@@ -48,7 +48,7 @@ def _whole_suite(config: pytest.Config) -> bool:
         and not config.option.keyword
         and not config.option.markexpr
         and not getattr(config.option, "deselect", None)
-        and not config.option.exitfirst
+        and not config.option.maxfail
     )
 
 
