@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 # Run as a script (the test servers' child processes), this folder is on the
 # path only when Python puts the script's folder there; PYTHONSAFEPATH=1 (the
@@ -232,13 +232,10 @@ def _upgrade(head: bytes) -> bytes:
     )
 
 
-class Misbehaving:
-    """One of: ``reset`` (RST after the request), ``stall`` (reads, never
-    answers), ``mute`` (101, then silence), ``noclose`` (answers pings and
-    closes like an echo server but never drops TCP), ``deaf-close`` (answers
-    pings, ignores closes), ``404`` (refuses the
-    upgrade), ``garbage`` (101, then bytes that are no frames), ``reset-mid``
-    (101 and pong, then RST)."""
+class LoopbackServer:
+    """A listening socket on 127.0.0.1 served by a thread (``_serve``), and
+    everything it accepted closed on exit: the lifecycle of the misbehaving
+    test servers."""
 
     def __init__(self, mode: str) -> None:
         self.mode = mode
@@ -246,7 +243,7 @@ class Misbehaving:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
+        self.port: int = self.sock.getsockname()[1]
         self._stop = threading.Event()
         self._conns: list[socket.socket] = []
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -255,7 +252,7 @@ class Misbehaving:
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/"
 
-    def __enter__(self) -> Misbehaving:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -267,6 +264,18 @@ class Misbehaving:
             with contextlib.suppress(OSError):
                 c.close()
         self._thread.join(5)
+
+    def _serve(self) -> None:
+        raise NotImplementedError
+
+
+class Misbehaving(LoopbackServer):
+    """One of: ``reset`` (RST after the request), ``stall`` (reads, never
+    answers), ``mute`` (101, then silence), ``noclose`` (answers pings and
+    closes like an echo server but never drops TCP), ``deaf-close`` (answers
+    pings, ignores closes), ``404`` (refuses the
+    upgrade), ``garbage`` (101, then bytes that are no frames), ``reset-mid``
+    (101 and pong, then RST)."""
 
     def _serve(self) -> None:
         self.sock.settimeout(0.1)

@@ -28,7 +28,7 @@ import time
 import zlib
 from dataclasses import dataclass
 
-from servers import ROOT
+from servers import ROOT, LoopbackServer
 
 from wirelog.protocol.frames import encode_frame
 from wirelog.protocol.handshake import accept_for
@@ -76,47 +76,22 @@ def deflate_bomb(size: int = 1 << 30) -> bytes:
     return encode_frame(1, payload[:-4], rsv=4)
 
 
-class Hostile:
+class Hostile(LoopbackServer):
     """A server playing one of :data:`SERVER_MODES` to every client."""
 
     def __init__(self, mode: str) -> None:
         assert mode in SERVER_MODES, mode
-        self.mode = mode
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port: int = self.sock.getsockname()[1]
+        super().__init__(mode)
         self.received = 0
         """Octets the clients sent after their HTTP head."""
-        self._stop = threading.Event()
         self._deadline = time.monotonic() + LIFETIME
-        self._conns: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._serve, daemon=True)
         if mode == "deflate-bomb":
             deflate_bomb()
-
-    @property
-    def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/"
 
     @property
     def connections(self) -> int:
         """Clients accepted so far."""
         return len(self._conns)
-
-    def __enter__(self) -> Hostile:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        with contextlib.suppress(OSError):
-            self.sock.close()
-        for c in self._conns:
-            with contextlib.suppress(OSError):
-                c.close()
-        self._thread.join(5)
 
     def _live(self) -> bool:
         return not self._stop.is_set() and time.monotonic() < self._deadline

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wirelog.model import Connection, Direction, Frame, MarkerKind, Message, Opcode, Role
+from wirelog.sources.autobahn.entries import CLOSING_KEYS
 
 _TCP_END = (MarkerKind.FIN, MarkerKind.RST, MarkerKind.DROPPED)
 _LAST = 1 << 60
@@ -221,22 +222,8 @@ def _dropped(conn: Connection) -> tuple[Role | None, bool]:
     return None, False
 
 
-AUTOBAHN_KEYS = (
-    "isServer",
-    "closedByMe",
-    "failedByMe",
-    "droppedByMe",
-    "wasClean",
-    "wasNotCleanReason",
-    "wasServerConnectionDropTimeout",
-    "wasOpenHandshakeTimeout",
-    "wasCloseHandshakeTimeout",
-    "localCloseCode",
-    "localCloseReason",
-    "remoteCloseCode",
-    "remoteCloseReason",
-)
-"""Autobahn's Closing Behavior keys in its report's order (spec §2.1)."""
+AUTOBAHN_KEYS = CLOSING_KEYS
+"""Autobahn's Closing Behavior keys (the format's own list)."""
 
 
 def _reported(meta: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

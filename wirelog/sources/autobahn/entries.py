@@ -94,3 +94,21 @@ class Report:
     logging_disabled_note: bool = False
     """The HTML's "Wire log after handshake disabled!" note (createWirelog false)."""
     findings: list[Violation] = field(default_factory=list)
+
+
+CLOSING_KEYS = (
+    "isServer",
+    "closedByMe",
+    "failedByMe",
+    "droppedByMe",
+    "wasClean",
+    "wasNotCleanReason",
+    "wasServerConnectionDropTimeout",
+    "wasOpenHandshakeTimeout",
+    "wasCloseHandshakeTimeout",
+    "localCloseCode",
+    "localCloseReason",
+    "remoteCloseCode",
+    "remoteCloseReason",
+)
+"""Autobahn's Closing Behavior keys, in its report's order (spec §2.1)."""

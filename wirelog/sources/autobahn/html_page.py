@@ -29,26 +29,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from wirelog.errors import InputError, TruncatedInputError
-from wirelog.sources.autobahn.entries import Report
+from wirelog.sources.autobahn.entries import CLOSING_KEYS, Report
 from wirelog.sources.autobahn.grammar import LOG_OFF_NOTE, parse_wirelog
 from wirelog.sources.autobahn.limits import MAX_DIGITS, digits_ok
 from wirelog.stats import STAT_KEYS, WireStats
 
-CLOSING_KEYS = (
-    "isServer",
-    "closedByMe",
-    "failedByMe",
-    "droppedByMe",
-    "wasClean",
-    "wasNotCleanReason",
-    "wasServerConnectionDropTimeout",
-    "wasOpenHandshakeTimeout",
-    "wasCloseHandshakeTimeout",
-    "localCloseCode",
-    "localCloseReason",
-    "remoteCloseCode",
-    "remoteCloseReason",
-)
 STAT_TITLES = {
     "Octets Received by Chop Size": "rxOctetStats",
     "Octets Transmitted by Chop Size": "txOctetStats",

@@ -26,10 +26,9 @@ from typing import Any
 
 from wirelog.errors import InputError
 from wirelog.model import Direction, Violation, ViolationKind
-from wirelog.sources.autobahn.entries import FrameEntry, OctetsEntry, Report
+from wirelog.sources.autobahn.entries import CLOSING_KEYS, FrameEntry, OctetsEntry, Report
 from wirelog.sources.autobahn.grammar import LOG_OFF_NOTE, parse_wirelog
 from wirelog.sources.autobahn.html_page import (
-    CLOSING_KEYS,
     STAT_TITLES,
     python_value,
     read_page,
