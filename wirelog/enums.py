@@ -112,6 +112,9 @@ class ViolationKind(enum.Enum):
     INVALID_CLOSE_PAYLOAD = "invalid_close_payload"
     INFLATE_ERROR = "inflate_error"
     INFLATE_LIMIT = "inflate_limit"
+    """A compressed message inflates past ``--max-message-size``: cut there."""
+    MESSAGE_LIMIT = "message_limit"
+    """A message's frames add up to more than ``--max-message-size``: cut there."""
     # handshake (RFC 6455 §4)
     BAD_HANDSHAKE = "bad_handshake"
     BAD_ACCEPT = "bad_accept"
@@ -143,6 +146,7 @@ _FINDINGS = frozenset(
         ViolationKind.CLAIM_MISMATCH,
         ViolationKind.STATS_MISMATCH,
         ViolationKind.INFLATE_LIMIT,
+        ViolationKind.MESSAGE_LIMIT,
     }
 )
 

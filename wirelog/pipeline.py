@@ -59,6 +59,7 @@ from wirelog.protocol.connection import (
     decode_connection,
     iter_items,
 )
+from wirelog.protocol.deflate import DEFAULT_MAX_MESSAGE_SIZE
 from wirelog.protocol.events import ConnectionEnd, StreamItem
 from wirelog.sources.detect import detect
 from wirelog.sources.options import Options
@@ -103,6 +104,7 @@ class Decoding:
         self._frames = opts.frames
         self._messages = opts.frames and opts.messages
         self._keep = opts.keep_data
+        self._limit = opts.max_message_size
         self._findings = findings
         self._decoders: dict[int, ConnectionDecoder | None] = {}
 
@@ -117,6 +119,7 @@ class Decoding:
                 handshake=conn.meta.get("handshake", True) is not False,
                 messages=self._messages,
                 keep_data=self._keep,
+                max_message_size=self._limit,
             )
         self._decoders[id(conn)] = dec
 
@@ -145,7 +148,7 @@ class Decoding:
             out.extend(zip(repeat(conn), dec.finish()))
         elif self._frames:
             # Log claims: decoded whole, the claims reconciled (see above).
-            dc = decode_connection(conn, reconcile=reconcile)
+            dc = decode_connection(conn, reconcile=reconcile, max_message_size=self._limit)
             if dc.handshake is not None:
                 out.append((conn, dc.handshake))
             out.extend((conn, f) for f in dc.frames)
@@ -320,9 +323,11 @@ def read(path: str, options: Options | None = None) -> Recording:
     return sink.recording
 
 
-def decode_recording(recording: Recording) -> list[DecodedConnection]:
+def decode_recording(
+    recording: Recording, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+) -> list[DecodedConnection]:
     """Every connection of a recording, decoded through :class:`Decoding`."""
-    sink = Decoding(findings=False)
+    sink = Decoding(Options(max_message_size=max_message_size), findings=False)
     for _ in replay(recording, sink):
         pass
     return _collect(sink.out)
@@ -350,7 +355,7 @@ def _collect(pairs: Batch) -> list[DecodedConnection]:
 
 def decode(path: str, options: Options | None = None) -> list[DecodedConnection]:
     """Every connection of an input, decoded."""
-    return decode_recording(read(path, options))
+    return decode_recording(read(path, options), (options or Options()).max_message_size)
 
 
 def decoded_events(dc: DecodedConnection) -> Iterator[tuple[Connection, StreamItem]]:

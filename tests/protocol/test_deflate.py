@@ -80,8 +80,75 @@ def test_small_window_bits() -> None:
 
 def test_inflate_limit_stops_a_bomb() -> None:
     (bomb,) = deflate([b"\x00" * (4 * 1024 * 1024)], True)
-    (m,) = decode(encode_frame(2, bomb, rsv=4), DeflateParams(), inflate_limit=1024)
+    (m,) = decode(encode_frame(2, bomb, rsv=4), DeflateParams(), limit=1024)
     assert len(m.data) == 1024 and V.INFLATE_LIMIT in m.violations and not m.complete
+
+
+@pytest.mark.parametrize("takeover", [True, False])
+def test_after_a_bomb_the_next_messages_inflate(takeover: bool) -> None:
+    """Past the limit the rest of a message is inflated and dropped when the
+    window is shared (the next message refers back into it), and skipped
+    when it is not; either way later messages come out whole."""
+    texts = [b"x" * 5000, os.urandom(3000), b"after after after" * 40, b"y" * 6000]
+    parts = deflate(texts, takeover)
+    wire = encode_frame(2, parts[0], rsv=4)
+    # The second message in three fragments, the third references the second's window.
+    third = len(parts[1]) // 3
+    wire += encode_frame(2, parts[1][:third], rsv=4, fin=False)
+    wire += encode_frame(0, parts[1][third : 2 * third], fin=False)
+    wire += encode_frame(0, parts[1][2 * third :])
+    wire += b"".join(encode_frame(1, c, rsv=4) for c in parts[2:])
+    params = DeflateParams(server_no_context_takeover=not takeover)
+    msgs = decode(wire, params, limit=2000)
+    assert [m.data for m in msgs] == [
+        texts[0][:2000],
+        texts[1][:2000],
+        texts[2][:2000],
+        texts[3][:2000],
+    ]
+    limited = (V.INFLATE_LIMIT,)
+    assert [m.violations for m in msgs] == [limited, limited, (), limited]
+    assert [m.complete for m in msgs] == [False, False, True, False]
+    msgs = decode(wire, params, limit=6000)
+    assert [m.data for m in msgs] == texts and all(m.complete for m in msgs)
+
+
+def test_a_message_that_inflates_to_the_limit_is_whole() -> None:
+    parts = deflate([b"z" * 1000, b"z" * 1001], True)
+    wire = b"".join(encode_frame(2, c, rsv=4) for c in parts)
+    first, second = decode(wire, DeflateParams(), limit=1000)
+    assert first.complete and first.data == b"z" * 1000 and not first.violations
+    assert not second.complete and second.violations == (V.INFLATE_LIMIT,)
+
+
+def test_a_fragmented_bomb_costs_the_limit() -> None:
+    """64 MiB of zeros in 64 compressed fragments, in a shared window: what
+    is kept is the limit, the rest is inflated a block at a time and
+    dropped, and the next message inflates in step."""
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    piece = z.compress(bytes(1 << 20)) + z.flush(zlib.Z_FULL_FLUSH)
+    frames = [encode_frame(2, piece, rsv=4, fin=False)]
+    frames += [encode_frame(0, piece, fin=False)] * 62 + [encode_frame(0, piece[:-4])]
+    after = z.compress(b"next " * 9) + z.flush(zlib.Z_SYNC_FLUSH)
+    wire = b"".join(frames) + encode_frame(1, after[:-4], rsv=4)
+    bomb, nxt = decode(wire, DeflateParams(), limit=1 << 16)
+    assert bomb.data == bytes(1 << 16) and bomb.frames == 64 and not bomb.complete
+    assert bomb.violations == (V.INFLATE_LIMIT,) and bomb.wire_length == 64 * len(piece) - 4
+    assert nxt.text == "next " * 9 and nxt.complete and not nxt.violations
+
+
+def test_inflater_streams_frame_by_frame() -> None:
+    (c,) = deflate([b"stream " * 400], True)
+    inflater = Inflater(DeflateParams(), Role.SERVER, limit=100)
+    inflater.start()
+    for i in range(0, len(c), 7):
+        inflater.feed(c[i : i + 7])
+        assert not inflater.over or inflater.total >= 100
+    found: list[ViolationKind] = []
+    data, whole = inflater.finish(True, found)
+    assert data == (b"stream " * 400)[:100] and not whole and found == [V.INFLATE_LIMIT]
+    # The rest was inflated to keep the window: its length is known.
+    assert inflater.total == 2800 and not inflater.broken
 
 
 def test_a_broken_window_spoils_later_messages_only_with_takeover() -> None:

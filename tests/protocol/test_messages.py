@@ -16,8 +16,9 @@ def messages(
     deflate: DeflateParams | None = None,
     role: Role = Role.SERVER,
     keep_data: bool = True,
+    limit: int = 1 << 20,
 ) -> list[Message]:
-    asm = MessageAssembler(RX, role, deflate, keep_data=keep_data)
+    asm = MessageAssembler(RX, role, deflate, keep_data=keep_data, limit=limit)
     out: list[Message | Violation] = []
     for f in decode_frames(wire, RX, role, allowed_rsv=4 if deflate else 0):
         if isinstance(f, Frame):
@@ -111,3 +112,42 @@ def test_check_utf8() -> None:
     found: list[ViolationKind] = []
     assert check_utf8("é".encode()[:1], False, found) == "" and found == []
     assert check_utf8("é".encode()[:1], True, found) == "\ufffd" and found == [V.INVALID_UTF8]
+
+
+# -- the message size limit (--max-message-size) -------------------------------------
+
+
+def test_fragments_past_the_limit_are_cut_and_the_next_message_decodes() -> None:
+    parts = [bytes([65 + i]) * 400 for i in range(5)]
+    wire = encode_frame(2, parts[0], fin=False)
+    wire += b"".join(encode_frame(0, p, fin=False) for p in parts[1:-1])
+    wire += encode_frame(0, parts[-1]) + encode_frame(1, b"after")
+    big, after = messages(wire, limit=1000)
+    assert big.data == b"".join(parts)[:1000] and not big.complete
+    assert V.MESSAGE_LIMIT in big.violations and V.MESSAGE_LIMIT.is_finding
+    # The length is the real one: every octet was on the wire.
+    assert big.length == big.wire_length == 2000 and big.frames == 5
+    assert after.data == b"after" and after.complete and not after.violations
+
+
+def test_a_message_at_the_limit_is_whole() -> None:
+    wire = encode_frame(1, b"ab", fin=False) + encode_frame(0, b"cd")
+    (m,) = messages(wire, limit=4)
+    assert m.complete and m.text == "abcd" and not m.violations
+    (m,) = messages(wire, limit=3)
+    assert m.text == "abc" and not m.complete and m.violations == (V.MESSAGE_LIMIT,)
+
+
+def test_one_frame_past_the_limit_is_cut() -> None:
+    (m,) = messages(encode_frame(1, "é".encode() * 10), limit=5)
+    # Cut inside a code point: not the peer's fault, so no invalid_utf8.
+    assert m.data == "é".encode() * 2 + b"\xc3" and m.text == "éé"
+    assert m.violations == (V.MESSAGE_LIMIT,) and m.length == 20 and not m.complete
+    (m,) = messages(encode_frame(2, bytes(5)), limit=5)
+    assert m.complete and not m.violations
+
+
+def test_a_huge_control_frame_is_cut_too() -> None:
+    (m,) = messages(encode_frame(9, bytes(300)), limit=200)
+    assert len(m.data) == 200 and not m.complete
+    assert set(m.violations) == {V.MESSAGE_LIMIT}

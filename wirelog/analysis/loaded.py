@@ -120,14 +120,14 @@ class Capture:
                 if isinstance(src, DecodedConnection):
                     out.append(src)
                 elif isinstance(src, Recording | Connection):
-                    out.extend(decode_recording(as_recording(src)))
+                    out.extend(decode_recording(as_recording(src), self.options.max_message_size))
                 else:
                     try:
                         out.extend(decode(os.fspath(src), self.options))
                     except InputError as exc:
                         if not isinstance(exc.partial, Recording):
                             raise
-                        out.extend(decode_recording(exc.partial))
+                        out.extend(decode_recording(exc.partial, self.options.max_message_size))
                         self._walk.failed(exc)
             if self.options.conns:
                 out = [d for d in out if d.conn in self.options.conns]

@@ -108,7 +108,8 @@ class Walk:
         if isinstance(src, DecodedConnection):
             yield from decoded_events(src)
         elif isinstance(src, Recording | Connection):
-            for dc in decode_recording(as_recording(src)):
+            limit = self.options.max_message_size
+            for dc in decode_recording(as_recording(src), limit):
                 if not self.options.conns or dc.conn in self.options.conns:
                     yield from decoded_events(dc)
         else:

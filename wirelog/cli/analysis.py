@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from wirelog.cli.app import ExitCode, app, check_output, each_input, output_failed, write_output
-from wirelog.cli.opts import ConnOpt, PortOpt, WsPortOpt, options
+from wirelog.cli.opts import ConnOpt, MaxMessageOpt, PortOpt, WsPortOpt, options
 from wirelog.errors import InputError, PartialInputWarning, UsageError
+from wirelog.protocol.deflate import DEFAULT_MAX_MESSAGE_SIZE
 
 if TYPE_CHECKING:
     from wirelog.analysis.loaded import Capture
@@ -74,6 +75,7 @@ def plot(
     conn: ConnOpt = [],  # noqa: B006
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
+    max_message_size: MaxMessageOpt = DEFAULT_MAX_MESSAGE_SIZE,
 ) -> None:
     """Draw chop sizes, opcodes, a ladder diagram, throughput, message sizes, RTTs."""
     kinds = list(dict.fromkeys(kind)) or list(PlotKind)
@@ -93,7 +95,7 @@ def plot(
             os.makedirs(outdir, exist_ok=True)
         except OSError as exc:
             raise output_failed("--output", outdir, exc) from None
-        cap = Capture([path], options(port, ws_port, conn))
+        cap = Capture([path], options(port, ws_port, conn, max_message_size))
         stem = os.path.basename(os.path.normpath(path)).split(".")[0] or "input"
         for k in kinds:
             table, draw = plots.KINDS[k.value]
@@ -127,6 +129,7 @@ def report(
     conn: ConnOpt = [],  # noqa: B006
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
+    max_message_size: MaxMessageOpt = DEFAULT_MAX_MESSAGE_SIZE,
 ) -> None:
     """Autobahn-style case report (handshake, closing, wire statistics, wire log)."""
 
@@ -135,7 +138,7 @@ def report(
 
         if output:
             check_output(output)
-        cap = Capture([path], options(port, ws_port, conn))
+        cap = Capture([path], options(port, ws_port, conn, max_message_size))
         if not cap.decoded():
             raise InputError(path, "no connections")
         from wirelog.sources.autobahn.render import encode_text

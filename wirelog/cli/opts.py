@@ -12,7 +12,25 @@ from typing import Annotated
 
 import typer
 
+from wirelog.protocol.deflate import DEFAULT_MAX_MESSAGE_SIZE
 from wirelog.sources.options import Options
+
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def parse_size(text: str | int) -> int:
+    """An octet count as people write one: ``65536``, ``512K``, ``32M``,
+    ``1G`` (binary units; ``KiB``/``MB`` spellings too). typer hands the
+    default over as it is."""
+    if isinstance(text, int):
+        return text
+    body = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = body[-1:] if body[-1:] in ("K", "M", "G") else ""
+    digits = body[: len(body) - len(unit)].strip()
+    if not (0 < len(digits) <= 18 and digits.isascii() and digits.isdigit()) or not int(digits):
+        raise typer.BadParameter(f"{text!r} is not a size (like 65536, 512K, 32M, 1G)")
+    return int(digits) * _UNITS[unit]
+
 
 InputsArg = Annotated[
     list[str], typer.Argument(help="Report files/folders or pcap/pcapng captures.")
@@ -30,7 +48,29 @@ WsPortOpt = Annotated[
     ),
 ]
 
+MaxMessageOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-message-size",
+        parser=parse_size,
+        metavar="SIZE",
+        show_default=f"{DEFAULT_MAX_MESSAGE_SIZE // 1024**2}M",
+        help="Octets one message may assemble or inflate to (a deflate bomb costs this, "
+        "not its size); a longer message is cut there with a finding.",
+    ),
+]
 
-def options(ports: list[int], ws_ports: list[int], conns: list[int]) -> Options:
+
+def options(
+    ports: list[int],
+    ws_ports: list[int],
+    conns: list[int],
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+) -> Options:
     """The capture options the filter flags describe."""
-    return Options(ws_ports=tuple(ws_ports), ports=tuple(ports), conns=tuple(conns))
+    return Options(
+        ws_ports=tuple(ws_ports),
+        ports=tuple(ports),
+        conns=tuple(conns),
+        max_message_size=max_message_size,
+    )

@@ -29,6 +29,7 @@ from wirelog.model import (
     Violation,
     ViolationKind,
 )
+from wirelog.protocol.deflate import DEFAULT_MAX_MESSAGE_SIZE
 from wirelog.protocol.events import Event
 from wirelog.protocol.frames import FrameDecoder
 from wirelog.protocol.handshake import HEAD_END, MAX_HEAD, parse_handshake
@@ -81,6 +82,7 @@ class ConnectionDecoder:
         deflate: DeflateParams | None = None,
         messages: bool = True,
         keep_data: bool = True,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     ) -> None:
         self.recorder = recorder
         self.handshake: Handshake | None = None
@@ -95,7 +97,9 @@ class ConnectionDecoder:
                 direction,
                 sender,
                 FrameDecoder(direction, sender, allowed_rsv=4 if deflate else 0),
-                MessageAssembler(direction, sender, deflate, keep_data=keep_data)
+                MessageAssembler(
+                    direction, sender, deflate, limit=max_message_size, keep_data=keep_data
+                )
                 if messages
                 else None,
             )
@@ -354,6 +358,7 @@ def decode_connection(
     handshake: bool = True,
     reconcile: Reconciler | None = None,
     deflate: DeflateParams | None = None,
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
 ) -> DecodedConnection:
     """Derive frames and messages from a recorded connection.
 
@@ -372,6 +377,7 @@ def decode_connection(
         handshake=handshake,
         deflate=deflate,
         messages=not with_claims,
+        max_message_size=max_message_size,
     )
     events: list[Event] = []
     for item in iter_items(conn):
@@ -384,7 +390,9 @@ def decode_connection(
         assert reconcile is not None
         hs = dec.handshake
         params = deflate or (hs.deflate if hs else None)
-        frames, messages, extra = _merge_claims(conn, frames, reconcile, dec, params)
+        frames, messages, extra = _merge_claims(
+            conn, frames, reconcile, dec, params, max_message_size
+        )
         violations.extend(extra)
     return DecodedConnection(conn, dec.handshake, frames, messages, violations)
 
@@ -395,6 +403,7 @@ def _merge_claims(
     reconcile: Reconciler,
     dec: ConnectionDecoder,
     deflate: DeflateParams | None,
+    limit: int,
 ) -> tuple[list[Frame], list[Message], list[Violation]]:
     final: list[Frame] = []
     messages: list[Message] = []
@@ -406,7 +415,7 @@ def _merge_claims(
         merged, problems = reconcile(conn, direction, mine, claims, lost)
         final.extend(merged)
         findings.extend(problems)
-        messages.extend(assemble(merged, direction, conn.sender(direction), deflate))
+        messages.extend(assemble(merged, direction, conn.sender(direction), deflate, limit))
     final.sort(key=lambda f: (f.chunk if f.chunk is not None else -1, f.direction.value, f.index))
     where = {(f.direction, f.index): f.chunk or 0 for f in final}
     messages.sort(key=lambda m: (where.get((m.direction, m.first_frame), 0), m.direction.value))
@@ -414,10 +423,14 @@ def _merge_claims(
 
 
 def assemble(
-    frames: Iterable[Frame], direction: Direction, sender: Role, deflate: DeflateParams | None
+    frames: Iterable[Frame],
+    direction: Direction,
+    sender: Role,
+    deflate: DeflateParams | None,
+    limit: int = DEFAULT_MAX_MESSAGE_SIZE,
 ) -> list[Message]:
-    """Join one direction's frames into messages."""
-    asm = MessageAssembler(direction, sender, deflate)
+    """Join one direction's frames into messages (each at most ``limit`` octets)."""
+    asm = MessageAssembler(direction, sender, deflate, limit=limit)
     out: list[Message] = []
     for f in frames:
         out.extend(m for m in asm.add(f) if isinstance(m, Message))

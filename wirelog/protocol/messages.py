@@ -5,6 +5,11 @@ messages out.
 reassembly, permessage-deflate (:mod:`wirelog.protocol.deflate`), strict
 UTF-8 and close payloads. Like the frame layer it never raises on bad wire
 data: problems become violations on the message.
+
+No message grows past ``limit`` (``--max-message-size``): fragments are kept
+up to it and compressed frames inflate as they arrive, never past it; the
+message is then cut (``complete`` false) with a ``message_limit`` or
+``inflate_limit`` finding, and the next message decodes as usual.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from wirelog.model import (
     Violation,
     ViolationKind,
 )
-from wirelog.protocol.deflate import DEFAULT_INFLATE_LIMIT, Inflater
+from wirelog.protocol.deflate import DEFAULT_MAX_MESSAGE_SIZE, Inflater
 from wirelog.protocol.frames import KNOWN_OPCODES
 
 V = ViolationKind
@@ -70,11 +75,16 @@ class _Pending:
     opcode: int
     first: Frame
     parts: list[bytes]
+    """The payload kept so far (uncompressed messages; at most the limit)."""
+    size: int
+    """Octets in ``parts``."""
     frames: int
     wire_length: int
     complete: bool
     compressed: bool
     violations: list[ViolationKind]
+    over: bool = False
+    """The payload went past the limit: later octets are not kept."""
 
 
 class MessageAssembler:
@@ -92,12 +102,13 @@ class MessageAssembler:
         sender: Role,
         deflate: DeflateParams | None = None,
         *,
-        inflate_limit: int = DEFAULT_INFLATE_LIMIT,
+        limit: int = DEFAULT_MAX_MESSAGE_SIZE,
         keep_data: bool = True,
     ) -> None:
         self.direction = direction
         self.sender = sender
-        self.inflate_limit = inflate_limit
+        self.limit = max(0, limit)
+        """Octets one message may assemble or inflate to (``--max-message-size``)."""
         self.keep_data = keep_data
         self.count = 0
         self._pending: _Pending | None = None
@@ -106,9 +117,7 @@ class MessageAssembler:
 
     def set_deflate(self, deflate: DeflateParams | None) -> None:
         """Inflate with these parameters from the next message on."""
-        self._inflater = (
-            Inflater(deflate, self.sender, self.inflate_limit) if deflate is not None else None
-        )
+        self._inflater = Inflater(deflate, self.sender, self.limit) if deflate is not None else None
 
     def add(self, frame: Frame) -> list[Message | Violation]:
         out: list[Message | Violation] = []
@@ -119,7 +128,14 @@ class MessageAssembler:
             out.append(self._control(frame))
             return out
         pending = self._pending
-        if pending is None and frame.fin and op != _CONT and not frame.rsv and frame.complete:
+        if (
+            pending is None
+            and frame.fin
+            and op != _CONT
+            and not frame.rsv
+            and frame.complete
+            and frame.length <= self.limit
+        ):
             # The common case (one whole, uncompressed frame) skips the
             # fragment bookkeeping: this is most of the work per message.
             out.append(self._whole(frame))
@@ -128,7 +144,7 @@ class MessageAssembler:
             if pending is None:
                 out.append(self._single(frame, [V.CONTINUATION_WITHOUT_START]))
                 return out
-            pending.parts.append(frame.payload)
+            self._take(pending, frame.payload)
             pending.frames += 1
             pending.wire_length += frame.length
             pending.complete = pending.complete and frame.complete
@@ -167,16 +183,33 @@ class MessageAssembler:
 
     def _start(self, frame: Frame) -> _Pending:
         compressed = bool(frame.rsv & 4) and self._inflater is not None
-        return _Pending(
-            frame.opcode,
-            frame,
-            [frame.payload],
-            1,
-            frame.length,
-            frame.complete,
-            compressed,
-            [],
-        )
+        p = _Pending(frame.opcode, frame, [], 0, 1, frame.length, True, compressed, [])
+        if compressed:
+            assert self._inflater is not None
+            self._inflater.start()
+        self._take(p, frame.payload)
+        p.complete = frame.complete
+        return p
+
+    def _take(self, p: _Pending, payload: bytes) -> None:
+        """Add a frame's payload to the message, within the limit. A
+        compressed one is inflated now, unless an earlier frame lost octets
+        (what follows a hole cannot be inflated)."""
+        if p.compressed:
+            assert self._inflater is not None
+            if p.complete:
+                self._inflater.feed(payload)
+            return
+        if p.over:
+            return
+        room = self.limit - p.size
+        if len(payload) > room:
+            payload = payload[:room]
+            p.over = True
+            p.violations.append(V.MESSAGE_LIMIT)
+        if payload:
+            p.parts.append(payload)
+            p.size += len(payload)
 
     def _single(self, frame: Frame, violations: list[ViolationKind]) -> Message:
         p = self._start(frame)
@@ -193,6 +226,12 @@ class MessageAssembler:
             code = (payload[0] << 8) | payload[1]
         if frame.opcode not in KNOWN_OPCODES:
             problems.append(V.RESERVED_OPCODE)
+        complete = frame.complete
+        if len(payload) > self.limit:
+            # Only a control frame far past its 125 octets comes here.
+            payload = payload[: self.limit]
+            problems.append(V.MESSAGE_LIMIT)
+            complete = False
         msg = Message(
             direction=self.direction,
             sender=self.sender,
@@ -205,7 +244,7 @@ class MessageAssembler:
             ts=frame.ts,
             compressed=False,
             wire_length=frame.length,
-            complete=frame.complete,
+            complete=complete,
             text=None,
             close_code=code,
             close_reason=reason,
@@ -243,18 +282,20 @@ class MessageAssembler:
         return msg
 
     def _emit(self, p: _Pending) -> Message:
-        raw = p.parts[0] if len(p.parts) == 1 else b"".join(p.parts)
         violations = p.violations
-        data = raw
         complete = p.complete
         if p.compressed:
             assert self._inflater is not None
-            data, ok = self._inflater.inflate(raw, complete, violations)
+            data, ok = self._inflater.finish(complete, violations)
             complete = complete and ok
+        else:
+            parts = p.parts
+            data = parts[0] if len(parts) == 1 else b"".join(parts)
+            complete = complete and not p.over
         text = None
         if p.opcode == _TEXT:
             text = check_utf8(data, complete, violations)
-        length = len(data) if complete else (p.wire_length if not p.compressed else len(data))
+        length = len(data) if complete or p.compressed else p.wire_length
         msg = Message(
             direction=self.direction,
             sender=self.sender,

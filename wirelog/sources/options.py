@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wirelog.protocol.deflate import DEFAULT_MAX_MESSAGE_SIZE
+
 
 @dataclass(frozen=True, slots=True)
 class Options:
@@ -25,3 +27,6 @@ class Options:
     messages: bool = True
     """Run the message layer (fragments joined, RFC 7692 inflation) on top
     of the frames; needs ``frames``."""
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    """Octets one message may assemble or inflate to (``--max-message-size``);
+    past it the message is cut and flagged, and decoding goes on."""
