@@ -180,3 +180,20 @@ def test_a_cut_compressed_message_breaks_a_shared_window() -> None:
 def test_no_agreement_means_no_inflation() -> None:
     (m,) = decode(encode_frame(1, b"plain", rsv=4), None)
     assert not m.compressed and m.data == b"plain"
+
+
+def test_fragments_after_the_limit_is_reached_exactly() -> None:
+    """A fragment that fills the limit to the octet, then one that adds
+    more: the second must not inflate without a bound (zlib reads a
+    ``max_length`` of 0 as none)."""
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = z.compress(b"a" * 1000) + z.flush(zlib.Z_SYNC_FLUSH)
+    second = z.compress(b"b" * 50_000) + z.flush(zlib.Z_SYNC_FLUSH)
+    wire = encode_frame(2, first, rsv=4, fin=False) + encode_frame(0, second[:-4])
+    (m,) = decode(wire, DeflateParams(), limit=1000)
+    assert m.data == b"a" * 1000 and not m.complete and m.violations == (V.INFLATE_LIMIT,)
+    inflater = Inflater(DeflateParams(), Role.SERVER, limit=1000)
+    inflater.start()
+    inflater.feed(first)
+    inflater.feed(second)
+    assert inflater.over and inflater.total == 51_000

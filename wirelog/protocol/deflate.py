@@ -77,14 +77,18 @@ class Inflater:
         try:
             if not self._over:
                 room = self.limit - self._size
-                # One octet more than fits tells a message that ends at the
-                # limit from one that goes past it.
-                data = inflater.decompress(raw, room + 1)
-                self.total += len(data)
-                if len(data) <= room:
+                if room:  # (a max_length of 0 would mean no limit at all)
+                    data = inflater.decompress(raw, room)
+                    self.total += len(data)
                     self._keep(data)
+                    if len(data) < room:
+                        return  # all of ``raw`` inflated, nothing held back
+                    raw = inflater.unconsumed_tail
+                # At the limit: one octet more tells a message that ends
+                # there from one that goes on (without copying the rest).
+                if not inflater.decompress(raw, 1):
                     return
-                self._keep(data[:room])
+                self.total += 1
                 self._over = True
                 if not self._takeover:
                     return
