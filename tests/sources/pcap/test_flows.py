@@ -21,6 +21,7 @@ from captures_util import (
     drop,
     duplicate,
     read_pcap,
+    rebuild,
     reorder,
     resegment,
     tcp_of,
@@ -201,3 +202,20 @@ def test_ended_connections_are_forgotten_so_memory_follows_open_ones(tmp_path: P
     # and numbering is unaffected
     conns = [c.conn for c, item in stream(str(path)) if isinstance(item, Handshake)]
     assert conns == list(range(40))
+
+
+def test_a_server_side_lost_before_any_upgrade(tmp_path: Path) -> None:
+    """aiohttp's keep-alive capture cut after its plain GET, with the
+    server's answer to it arriving after a hole: the server side's watch
+    gives up while no Upgrade has been seen (an assertion escaped there,
+    found by the fuzz campaign). Nothing is WebSocket: nothing is decoded,
+    and the connection counts as HTTP."""
+    linktype, packets = read_pcap(SAMPLES / "aiohttp_deflate.pcap")
+    answer = packets[5]
+    t = tcp_of(answer.data)
+    assert t is not None and answer.data[t.payload :].startswith(b"HTTP/1.1 200 OK")
+    late = replace(answer, data=rebuild(answer.data, t, answer.data[t.payload :], t.seq + 1000))
+    path = write_pcap(tmp_path / "lost.pcap", linktype, [*packets[:5], late])
+    s = stream(str(path))
+    assert list(s) == []
+    assert s.summary is not None and s.summary.http == 1 and s.summary.websocket == 0

@@ -387,6 +387,10 @@ class Engine:
                 return
             if released is None and not (watch.failed and watch.response):
                 continue
+            if released is None and flow.state == _UNDECIDED:
+                # The server side is lost before any Upgrade: it has no
+                # WebSocket octets yet (found by the fuzz campaign).
+                return
             if not watch.response:
                 assert released is not None
                 flow.client_is_a = from_a
