@@ -73,7 +73,9 @@ def record(path: Path, count: int, size: int, takeover: bool = True) -> Path:
     from websockets.sync.client import connect
 
     with BombServer(count, size, takeover) as srv, tcpdump(srv.port, tail=1.0) as pcap:
-        with connect(srv.url, compression="deflate", max_size=None, open_timeout=10) as ws:
+        with connect(
+            srv.url, compression="deflate", max_size=None, open_timeout=10, ping_interval=None
+        ) as ws:
             got = [ws.recv(timeout=60) for _ in range(count + 1)]
         assert [len(m) for m in got[:-1]] == [size] * count and got[-1] == AFTER
     shutil.move(pcap, path)

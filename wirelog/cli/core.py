@@ -149,7 +149,9 @@ def check(
     elif found:
         sys.stdout.write(out.render_table(found, out.VIOLATION_COLUMNS, width=90))
     else:
-        sys.stdout.write("no violations\n")
+        # An input that failed part-way was not checked to its end.
+        clean = "no violations" if code is ExitCode.OK else "no violations in what could be read"
+        sys.stdout.write(clean + "\n")
     if code is ExitCode.OK and found:
         code = ExitCode.FOUND
     raise typer.Exit(code)
