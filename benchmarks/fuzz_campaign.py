@@ -15,7 +15,11 @@ limit (``--memory-mb``) and a heartbeat: a worker silent for
 ``--hang-seconds`` is killed and its current input saved as a hang, one that
 runs out of memory is a ``MemoryError`` finding, and the campaign goes on.
 
-Add a parser by adding a :class:`Target` to :data:`TARGETS`.
+Add a parser by adding a :class:`Target` to :data:`TARGETS`. ``--rerun DIR``
+feeds every input a campaign saved in ``DIR`` to its target again (after a
+fix) and prints what each does now. Campaigns run in parts (another
+``--seed`` and ``--out`` each) add up: each part's ``summary.json`` counts
+its own inputs.
 """
 
 from __future__ import annotations
@@ -39,12 +43,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from fuzz_mutate import mutate  # noqa: E402
 
 from wirelog.errors import WirelogError  # noqa: E402
 
 REPORTS = ROOT.parent / "shared" / "autobahn-reports"
 SAMPLES = ROOT / "samples"
-MAX_INPUT = 4 * 1024 * 1024
 SLOW_SECONDS = 3.0
 """An input that takes more CPU time than this (but ends) is a ``slow``
 finding; CPU, not wall time, so that a loaded machine finds nothing."""
@@ -203,91 +209,6 @@ TARGETS: dict[str, Target] = {
 }
 
 
-# -- mutation -----------------------------------------------------------------------
-
-NUMBERS = (b"0", b"-1", b"126", b"65536", b"2147483648", b"9223372036854775808")
-NUMBERS += (b"18446744073709551616", b"9" * 50, b"1" * 4400, b"1e400", b"-0")
-
-
-HOSTILE: tuple[Any, ...] = (-1, 2**64, 2**63, 10**39, 1.5, float("inf"), float("nan"), "")
-HOSTILE += ("x" * 70, "0x" + "zz" * 64, "00" * 64 + " ...", None, True, [], {}, [[[[[]]]]])
-HOSTILE += ({"1": -1}, {"1": "x"}, {"x": 1})
-
-
-def _hostile(rng: random.Random) -> Any:
-    return rng.choice(HOSTILE)
-
-
-def _mutate_json(rng: random.Random, data: bytes) -> bytes | None:
-    try:
-        doc = json.loads(data)
-    except ValueError:
-        return None
-    node: Any = doc
-    for _ in range(rng.randint(1, 5)):
-        if isinstance(node, dict) and node:
-            key = rng.choice(list(node))
-            if rng.random() < 0.3 or not isinstance(node[key], list | dict):
-                node[key] = _hostile(rng)
-                break
-            node = node[key]
-        elif isinstance(node, list) and node:
-            i = rng.randrange(len(node))
-            roll = rng.random()
-            if roll < 0.15:
-                node[i : i + 1] = [node[i]] * rng.randint(2, 40)
-                break
-            if roll < 0.25:
-                del node[i]
-                break
-            if roll < 0.5 or not isinstance(node[i], list | dict):
-                node[i] = _hostile(rng)
-                break
-            node = node[i]
-    return json.dumps(doc).encode()
-
-
-def mutate(rng: random.Random, data: bytes, seeds: list[bytes], target: Target) -> bytes:
-    """One to four random edits of ``data``."""
-    if target.json_aware and rng.random() < 0.5:
-        out = _mutate_json(rng, data)
-        if out is not None:
-            return out
-    buf = bytearray(data)
-    for _ in range(rng.randint(1, 4)):
-        n = len(buf)
-        roll = rng.random()
-        at = rng.randrange(n + 1)
-        if roll < 0.15 and n:
-            buf[min(at, n - 1)] ^= 1 << rng.randrange(8)
-        elif roll < 0.25 and n:
-            buf[min(at, n - 1)] = rng.randrange(256)
-        elif roll < 0.35:
-            del buf[at : at + rng.randint(1, 64)]
-        elif roll < 0.45:
-            buf[at:at] = rng.randbytes(rng.randint(1, 16))
-        elif roll < 0.55 and n:
-            end = min(n, at + rng.randint(1, 256))
-            buf[at:at] = bytes(buf[at:end]) * rng.randint(2, 200)
-        elif roll < 0.65:
-            other = rng.choice(seeds)
-            start = rng.randrange(len(other) + 1)
-            buf[at:at] = other[start : start + rng.randint(1, 2048)]
-        elif roll < 0.75 and target.tokens:
-            buf[at:at] = rng.choice(target.tokens) * rng.choice((1, 1, 1, 50, 5000))
-        elif roll < 0.9:
-            digits = [i for i in range(max(0, at - 200), min(n, at + 200)) if 48 <= buf[i] <= 57]
-            if digits:
-                i = rng.choice(digits)
-                j = i
-                while j < n and 48 <= buf[j] <= 57:
-                    j += 1
-                buf[i:j] = rng.choice(NUMBERS)
-        else:
-            del buf[rng.randrange(n + 1) :]
-    return bytes(buf[:MAX_INPUT])
-
-
 # -- the worker ---------------------------------------------------------------------
 
 
@@ -330,7 +251,7 @@ def worker(name: str, seconds: float, seed: int, out: Path, memory_mb: int) -> N
             if not kinds[kind]:
                 digest = hashlib.sha1(kind.encode()).hexdigest()[:10]
                 (out / f"{name}-{digest}{target.suffix}").write_bytes(data)
-                (out / f"{name}-{digest}.txt").write_text(kind + "\n" + traceback.format_exc())
+                (out / f"{name}-{digest}.trace").write_text(kind + "\n" + traceback.format_exc())
             kinds[kind] += 1
         took = time.process_time() - started
         if took > SLOW_SECONDS:
@@ -402,6 +323,24 @@ def _keep(out: Path, name: str, suffix: str, why: str) -> None:
         current.rename(out / f"{name}-{why}-{digest}{suffix}")
 
 
+def rerun(folder: Path) -> None:
+    """Each saved input (``NAME-DIGEST.SUFFIX``, hangs and slow ones too)
+    through its target again: ``ok``, a WirelogError, or what still escapes."""
+    for path in sorted(folder.iterdir()):
+        name = next((n for n in TARGETS if path.name.startswith(n + "-")), None)
+        if name is None or path.suffix != TARGETS[name].suffix:
+            continue
+        started = time.process_time()
+        try:
+            TARGETS[name].run(path.read_bytes(), str(path))
+            said = "ok"
+        except WirelogError as exc:
+            said = f"WirelogError: {str(exc)[:90]}"
+        except (Exception, RecursionError, MemoryError) as exc:
+            said = f"STILL FAILS: {_kind(exc)}"
+        print(f"{path.name:42} {time.process_time() - started:6.2f} s  {said}", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0, help="total, split over targets")
@@ -410,9 +349,13 @@ def main() -> None:
     ap.add_argument("--memory-mb", type=int, default=1500)
     ap.add_argument("--hang-seconds", type=float, default=20.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rerun", type=Path, help="feed a campaign's saved inputs again")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.rerun:
+        rerun(args.rerun)
+        return
     args.out.mkdir(parents=True, exist_ok=True)
     if args.worker:
         worker(args.worker, args.seconds, args.seed, args.out, args.memory_mb)

@@ -76,7 +76,7 @@ def record(path: Path, count: int, size: int, takeover: bool = True) -> Path:
         with connect(
             srv.url, compression="deflate", max_size=None, open_timeout=10, ping_interval=None
         ) as ws:
-            got = [ws.recv(timeout=60) for _ in range(count + 1)]
+            got = [ws.recv(timeout=600) for _ in range(count + 1)]
         assert [len(m) for m in got[:-1]] == [size] * count and got[-1] == AFTER
     shutil.move(pcap, path)
     return path
