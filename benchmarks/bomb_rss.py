@@ -38,7 +38,11 @@ def run(tree: Path, args: list[str], limit: float = 120.0) -> str:
         env = dict(os.environ, PYTHONPATH=str(tree), WIRELOG_TEST_HWM=hwm.name)
         start = time.monotonic()
         proc = subprocess.Popen(
-            [sys.executable, "-c", MAIN, *args], stdout=out, stderr=subprocess.PIPE, env=env
+            [sys.executable, "-c", MAIN, *args],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=tree,  # ``-c`` puts the working folder first on the path
         )
         try:
             _, err = proc.communicate(timeout=limit)
