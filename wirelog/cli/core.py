@@ -21,26 +21,56 @@ from wirelog.cli.app import (
 from wirelog.cli.opts import ConnOpt, InputsArg, PortOpt, WsPortOpt, options
 
 
-@app.command()
+@app.command(
+    epilog="Example: wirelog decode capture.pcap --where \"opcode = 1 AND text LIKE '%error%'\" "
+    "-l messages   (-o frames.parquet picks Parquet from the name)"
+)
 def decode(
     inputs: InputsArg,
-    fmt: Annotated[
-        DecodeFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = DecodeFormat.table,
+    format_: Annotated[
+        DecodeFormat | None,
+        typer.Option(
+            "--format", "-f", help="table, jsonl, csv or parquet (default: from -o, else table)."
+        ),
+    ] = None,
     level: Annotated[Level, typer.Option("--level", "-l", help="What to list.")] = Level.frames,
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            "--where",
+            "-w",
+            help="Only rows where this SQL condition holds (any column of the level).",
+        ),
     ] = None,
     conn: ConnOpt = [],  # noqa: B006 - typer reads the default, it is never mutated
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
 ) -> None:
     """List every chop, frame or message of the inputs."""
+    from wirelog.cli.output import pick_format
     from wirelog.outputs.export import Listing, ParquetExport
 
+    fmt = DecodeFormat(
+        pick_format(format_.value if format_ else None, output, tuple(DecodeFormat), "table")
+    )
     opts = options(port, ws_port, conn)
     if output:
         _check_output(output)
+    if fmt is DecodeFormat.parquet and not output:
+        error("--format parquet needs --output FILE")
+        raise typer.Exit(ExitCode.ERROR)
+    if where is not None:
+        from wirelog.cli.where import decode_where
+        from wirelog.errors import WirelogError
+
+        try:
+            raise typer.Exit(decode_where(inputs, fmt.value, level.value, output, opts, where))
+        except WirelogError as exc:  # the condition, or the -o file
+            error(str(exc))
+            raise typer.Exit(ExitCode.ERROR) from None
     if fmt is DecodeFormat.parquet:
         if not output:
             error("--format parquet needs --output FILE")
