@@ -15,7 +15,7 @@ import csv
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -70,14 +70,21 @@ def csv_value(v: Any) -> Any:
 
 
 def write_text(
-    fmt: str, columns: list[str], batches: Iterable[pa.RecordBatch], out: IO[str]
+    fmt: str, columns: Sequence[str], batches: Iterable[pa.RecordBatch], out: IO[str]
 ) -> int:
     """Print a result as ``table``, ``json`` or ``csv``; returns the row count."""
+    return write_rows(fmt, columns, (b.to_pylist() for b in batches), out)
+
+
+def write_rows(
+    fmt: str, columns: Sequence[str], batches: Iterable[list[dict[str, Any]]], out: IO[str]
+) -> int:
+    """:func:`write_text` for rows as dicts, a list of them per batch."""
     n = 0
     if fmt == "json":
         out.write("[")
         for batch in batches:
-            for row in batch.to_pylist():
+            for row in batch:
                 body = json.dumps({k: json_value(row[k]) for k in columns}, ensure_ascii=False)
                 out.write(("," if n else "") + "\n  " + body)
                 n += 1
@@ -87,7 +94,7 @@ def write_text(
         w = csv.writer(out)
         w.writerow(columns)
         for batch in batches:
-            for row in batch.to_pylist():
+            for row in batch:
                 w.writerow([csv_value(row[k]) for k in columns])
                 n += 1
             out.flush()
@@ -95,16 +102,16 @@ def write_text(
         widths = [len(c) for c in columns]
         head = False
         for batch in batches:
-            cells = [[cell(row[k]) for k in columns] for row in batch.to_pylist()]
+            cells = [[cell(row[k]) for k in columns] for row in batch]
             widths = [max([w] + [len(r[i]) for r in cells]) for i, w in enumerate(widths)]
             if not head:
-                out.write(_line(columns, widths))
+                out.write(_line(list(columns), widths))
                 head = True
             out.write("".join(_line(r, widths) for r in cells))
             n += len(cells)
             out.flush()
         if not head:
-            out.write(_line(columns, widths))
+            out.write(_line(list(columns), widths))
         out.write(f"({n} row{'' if n == 1 else 's'})\n")
     out.flush()
     return n
