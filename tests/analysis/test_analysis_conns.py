@@ -55,5 +55,8 @@ def test_pick_names_the_connections_there_are() -> None:
     assert conns.pick(dcs, [], "x") == dcs
     with pytest.raises(UsageError) as err:
         conns.pick(dcs, [99, 1], "multi.pcap")
-    assert str(err.value) == "multi.pcap: no connection 99 (connections: 0, 1, 2)"
-    assert "(connections: none)" in str(conns.no_such_connection([1], [], "x"))
+    assert str(err.value) == "multi.pcap: no connection 99 (have 0, 1, 2)"
+    assert str(conns.no_such_connection([1], [], "x")) == "x: no connections"
+    many = str(conns.no_such_connection([99], list(range(30)), "x"))
+    assert many == "x: no connection 99 (have " + ", ".join(map(str, range(20))) + ", …)"
+    assert str(conns.pick_one(dcs, "m")) == "m: 3 connections (0, 1, 2); pick one with --conn"

@@ -41,7 +41,7 @@ def test_conns_table_and_the_conn_filter() -> None:
     assert len(lines) == 3 and lines[1].split()[0] == "2" and "/c2" in lines[1]
     assert lines[-1] == "(1 row)"
     code, out, err = run("conns", BASIC, MULTI, "--conn", "1")
-    assert code == 2 and f"{BASIC}: no connection 1 (connections: 0)" in err
+    assert code == 2 and f"{BASIC}: no connection 1 (have 0)" in err
     assert out.splitlines()[0].startswith("source") and MULTI in out  # the other still listed
 
 
@@ -56,9 +56,12 @@ def test_follow_one_connection() -> None:
 
 def test_follow_asks_which_connection_in_the_same_words() -> None:
     code, _, err = run("follow", MULTI)
-    assert code == 2 and err.strip().endswith("(connections: 0, 1, 2)") and "--conn" in err
+    assert code == 2 and err == f"wirelog: {MULTI}: 3 connections (0, 1, 2); pick one with --conn\n"
     code, _, err = run("follow", MULTI, "--conn", "7")
-    assert code == 2 and err == f"wirelog: {MULTI}: no connection 7 (connections: 0, 1, 2)\n"
+    assert code == 2 and err == f"wirelog: {MULTI}: no connection 7 (have 0, 1, 2)\n"
+    # replay says it in the same words
+    code, _, err = run("replay", MULTI, "--conn", "7", "--target", "ws://127.0.0.1:1/")
+    assert code == 2 and err == f"wirelog: {MULTI}: no connection 7 (have 0, 1, 2)\n"
     code, out, _ = run("follow", BASIC)  # one connection needs no --conn
     assert code == 0 and "conn 0" in out.splitlines()[0]
     code, out, _ = run("follow", MULTI, "--conn", "0", "--conn", "2")

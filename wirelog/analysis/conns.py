@@ -37,11 +37,25 @@ TABLE = (
 """The table view: per-role pairs as ``client/server`` cells."""
 
 
+def listed(existing: Sequence[int]) -> str:
+    """The connection numbers an error names: the first 20 (a capture may hold thousands)."""
+    more = ", …" if len(existing) > 20 else ""
+    return ", ".join(str(c) for c in existing[:20]) + more
+
+
 def no_such_connection(wanted: Iterable[int], existing: Sequence[int], where: str) -> UsageError:
-    """``--conn 99`` that matches nothing, the same words in every command."""
+    """``--conn 99`` that matches nothing, in the words ``replay`` and ``diff``
+    use too (:func:`wirelog.replay.diff.pick`)."""
+    if not existing:
+        return UsageError(f"{where}: no connections")
     asked = ", ".join(str(c) for c in sorted(set(wanted)))
-    have = ", ".join(str(c) for c in existing) if existing else "none"
-    return UsageError(f"{where}: no connection {asked} (connections: {have})")
+    return UsageError(f"{where}: no connection {asked} (have {listed(existing)})")
+
+
+def pick_one(dcs: Sequence[DecodedConnection], where: str) -> UsageError:
+    """Several connections where one is needed, in ``replay``'s words."""
+    have = listed([d.conn for d in dcs])
+    return UsageError(f"{where}: {len(dcs)} connections ({have}); pick one with --conn")
 
 
 def pick(

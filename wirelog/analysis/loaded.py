@@ -135,13 +135,16 @@ class Capture:
             self._decoded = out
         return self._decoded
 
-    def report(self, conn: int | None = None, fmt: str = "text") -> str:
-        """Autobahn-style report of every connection (or one), text or html."""
+    def report(self, conn: int | Sequence[int] | None = None, fmt: str = "text") -> str:
+        """Autobahn-style report of every connection (or those numbered), text or html."""
+        from wirelog.analysis.conns import no_such_connection, pick
         from wirelog.outputs.report import render_html, render_text
 
-        dcs = [d for d in self.decoded() if conn is None or d.conn == conn]
+        where = ", ".join(_name(s) for s in self.sources[:3])
+        wanted = [conn] if isinstance(conn, int) else list(conn or ())
+        dcs = pick(self.decoded(), wanted, where)
         if not dcs:
-            raise UsageError(f"no connection {conn}")
+            raise no_such_connection(wanted, [], where)
         render = render_html if fmt == "html" else render_text
         if len(dcs) < 50:
             return render(dcs)

@@ -19,7 +19,7 @@ import typer
 
 from wirelog.cli.app import ExitCode, app, check_output, each_input, output_failed, write_output
 from wirelog.cli.opts import ConnOpt, PortOpt, WsPortOpt, options
-from wirelog.errors import InputError, PartialInputWarning, UsageError
+from wirelog.errors import PartialInputWarning, UsageError
 
 if TYPE_CHECKING:
     from wirelog.analysis.loaded import Capture
@@ -60,7 +60,7 @@ def _each_input(inputs: list[str], body: Callable[[str], None]) -> ExitCode:
         return each_input(inputs, body)
 
 
-@app.command()
+@app.command(epilog="Example: wirelog plot capture.pcap -o plots/ -k throughput -k ladder --conn 0")
 def plot(
     input: Annotated[str, typer.Argument(help="A report, report folder or capture.")],
     outdir: Annotated[str, typer.Option("--output", "-o", help="Directory for the images.")],
@@ -115,7 +115,7 @@ def plot(
     raise typer.Exit(_each_input([input], body))
 
 
-@app.command()
+@app.command(epilog="Example: wirelog report reports/ -f html -o index.html")
 def report(
     input: Annotated[str, typer.Argument(help="A report, report folder or capture.")],
     fmt: Annotated[
@@ -135,12 +135,10 @@ def report(
 
         if output:
             check_output(output)
-        cap = Capture([path], options(port, ws_port, conn))
-        if not cap.decoded():
-            raise InputError(path, "no connections")
+        cap = Capture([path], options(port, ws_port, []))
         from wirelog.sources.autobahn.render import encode_text
 
-        data = encode_text(cap.report(fmt=fmt.value))
+        data = encode_text(cap.report(conn, fmt=fmt.value))
         if output:
             write_output(output, data)
         else:

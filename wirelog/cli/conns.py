@@ -16,7 +16,7 @@ import typer
 
 from wirelog.cli.app import ReportFormat, app, each_input
 from wirelog.cli.opts import ConnOpt, InputsArg, PortOpt, WsPortOpt, options
-from wirelog.errors import PartialInputWarning, UsageError
+from wirelog.errors import PartialInputWarning
 
 
 def _decoded(path: str, port: list[int], ws_port: list[int]) -> Any:
@@ -82,9 +82,10 @@ def follow(
 
     def body(path: str) -> None:
         cap, dcs = _decoded(path, port, ws_port)
-        if not conn and len(dcs) != 1:
-            have = ", ".join(str(d.conn) for d in dcs) or "none"
-            raise UsageError(f"{path}: say which with --conn (connections: {have})")
+        if not dcs:
+            raise facts.no_such_connection(conn, [], path)
+        if not conn and len(dcs) > 1:
+            raise facts.pick_one(dcs, path)
         for i, dc in enumerate(facts.pick(dcs, conn, path)):
             sys.stdout.write(("\n" if i else "") + view.render(dc, limit))
         if cap.errors:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-from typing import Annotated, Any, NoReturn
+from typing import IO, Annotated, Any
 
 import typer
 
@@ -15,10 +14,12 @@ from wirelog.cli.app import (
     Level,
     ReportFormat,
     app,
+    check_output,
     each_input,
     error,
 )
 from wirelog.cli.opts import ConnOpt, InputsArg, PortOpt, WsPortOpt, options
+from wirelog.errors import WirelogError
 
 
 @app.command(
@@ -50,75 +51,52 @@ def decode(
     ws_port: WsPortOpt = [],  # noqa: B006
 ) -> None:
     """List every chop, frame or message of the inputs."""
-    from wirelog.cli.output import pick_format
-    from wirelog.outputs.export import Listing, ParquetExport
+    from wirelog.cli.output import atomic_path, atomic_text, pick_format
+    from wirelog.outputs.export import ParquetExport
 
     fmt = DecodeFormat(
         pick_format(format_.value if format_ else None, output, tuple(DecodeFormat), "table")
     )
     opts = options(port, ws_port, conn)
-    if output:
-        _check_output(output)
     if fmt is DecodeFormat.parquet and not output:
         error("--format parquet needs --output FILE")
         raise typer.Exit(ExitCode.ERROR)
-    if where is not None:
-        from wirelog.cli.where import decode_where
-        from wirelog.errors import WirelogError
-
-        try:
-            raise typer.Exit(decode_where(inputs, fmt.value, level.value, output, opts, where))
-        except WirelogError as exc:  # the condition, or the -o file
-            error(str(exc))
-            raise typer.Exit(ExitCode.ERROR) from None
-    if fmt is DecodeFormat.parquet:
-        if not output:
-            error("--format parquet needs --output FILE")
-            raise typer.Exit(ExitCode.ERROR)
-        export = ParquetExport(level.value, opts)
-        code = each_input(inputs, export.add)
-        try:
-            export.write(output)
-        except OSError as exc:
-            _output_failed(output, exc)
-        raise typer.Exit(code)
     try:
-        sink = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
-    except OSError as exc:
-        _output_failed(output or "-", exc)
-    try:
-        listing = Listing(
-            fmt.value, level.value, sink, opts, show_source=len(inputs) > 1, tune=True
-        )
-
-        def body(path: str) -> None:
-            listing.add(path)
-
-        code = each_input(inputs, body)
-    finally:
         if output:
-            sink.close()
+            check_output(output)
+        if where is not None:
+            from wirelog.cli.where import decode_where
+
+            code = decode_where(inputs, fmt.value, level.value, output, opts, where)
+        elif fmt is DecodeFormat.parquet:
+            assert output is not None
+            export = ParquetExport(level.value, opts)
+            code = each_input(inputs, export.add)
+            with atomic_path(output) as tmp:
+                export.write(tmp)
+        elif output:
+            with atomic_text(output) as fh:
+                code = _list(inputs, fmt, level, fh, opts)
+        else:
+            code = _list(inputs, fmt, level, sys.stdout, opts)
+    except WirelogError as exc:  # the condition, or the -o file
+        error(str(exc))
+        raise typer.Exit(ExitCode.ERROR) from None
     raise typer.Exit(code)
 
 
-def _check_output(output: str) -> None:
-    """Say what is wrong with ``-o`` before decoding anything (a long decode
-    must not end in a traceback because the folder was mistyped)."""
-    if os.path.isdir(output):
-        error(f"{output}: is a directory (-o names the file to write)")
-        raise typer.Exit(ExitCode.ERROR)
-    folder = os.path.dirname(output) or "."
-    if not os.path.isdir(folder):
-        error(f"{output}: no such folder {folder}")
-        raise typer.Exit(ExitCode.ERROR)
+def _list(inputs: list[str], fmt: DecodeFormat, level: Level, out: IO[str], opts: Any) -> ExitCode:
+    from wirelog.outputs.export import Listing
+
+    listing = Listing(fmt.value, level.value, out, opts, show_source=len(inputs) > 1, tune=True)
+
+    def body(path: str) -> None:
+        listing.add(path)
+
+    return each_input(inputs, body)
 
 
-def _output_failed(output: str, exc: OSError) -> NoReturn:
-    error(f"{output}: cannot write ({exc.strerror or exc})")
-    raise typer.Exit(ExitCode.ERROR)
-
-
-@app.command()
+@app.command(epilog="Example: wirelog stats reports/ -f json")
 def stats(
     inputs: InputsArg,
     fmt: Annotated[
@@ -148,7 +126,7 @@ def stats(
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(epilog="Example: wirelog check capture.pcap --conn 0 || echo violations found")
 def check(
     inputs: InputsArg,
     fmt: Annotated[

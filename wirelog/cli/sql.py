@@ -74,6 +74,8 @@ def sql(
                     results.write_text(chosen, res.columns, res.batches(), fh)
             else:
                 results.write_text(chosen, res.columns, res.batches(), sys.stdout)
+    except BrokenPipeError:
+        raise  # the reader closed the pipe: main() exits 0
     except (WirelogError, OSError) as exc:
         report_exception(exc)
         raise typer.Exit(ExitCode.ERROR) from None

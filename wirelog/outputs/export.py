@@ -56,8 +56,10 @@ def write_frame_lines(path: str, out: IO[str], options: Options | None = None) -
     s = stream(path, layers("frames", options))
     write = out.write
     line = formats.frame_line
+    flush = out.flush
     for batch in s.batches():
         write("".join([line(c, f) for c, f in batch if type(f) is Frame]))
+        flush()  # a live pipe gets each batch as it is decoded
     return s.summary
 
 
@@ -104,9 +106,12 @@ class Listing:
             kind, to_row = _KINDS[self.level], _ROWS[self.level]
             s = stream(path, self.options)
             row = self.writer.row
-            for c, item in s:
-                if isinstance(item, kind):
-                    row(to_row(c, item))
+            for batch in s.batches():
+                for c, item in batch:
+                    if isinstance(item, kind):
+                        row(to_row(c, item))
+                if self.fmt != "table":  # the table keeps its batches for column widths
+                    self.out.flush()
             return s.summary
         finally:
             self.writer.flush()
