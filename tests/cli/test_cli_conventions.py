@@ -64,3 +64,29 @@ def test_a_closed_pipe_ends_with_0_and_no_word(args: list[str]) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0 and err == ""
     assert len(first) == 100
+
+
+MULTI = str(ROOT / "samples" / "multi_conn.pcap")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["decode", MULTI],
+        ["decode", MULTI, "-f", "jsonl"],
+        ["stats", MULTI],
+        ["check", MULTI],
+        ["conns", MULTI],
+        ["follow", MULTI],
+        ["report", MULTI],
+        ["plot", MULTI, "-o", "{tmp}"],
+        ["replay", MULTI, "--target", "ws://127.0.0.1:1/"],
+    ],
+    ids=lambda a: " ".join(x for x in a if x != MULTI),
+)
+def test_a_conn_that_matches_nothing_names_those_there_are(args: list[str], tmp_path: Path) -> None:
+    r = CliRunner(env={"WIRELOG_PROGRESS": "0"}).invoke(
+        app, [a.replace("{tmp}", str(tmp_path)) for a in args] + ["--conn", "99"]
+    )
+    assert r.exit_code == 2
+    assert r.stderr.splitlines()[-1] == f"wirelog: {MULTI}: no connection 99 (have 0, 1, 2)"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from wirelog.cli.app import ExitCode, app, check_output, each_input, output_failed, write_output
-from wirelog.cli.opts import ConnOpt, PortOpt, WsPortOpt, options
+from wirelog.cli.opts import ConnOpt, PortOpt, WsPortOpt, check_conns, options
 from wirelog.errors import PartialInputWarning, UsageError
 
 if TYPE_CHECKING:
@@ -93,7 +93,9 @@ def plot(
             os.makedirs(outdir, exist_ok=True)
         except OSError as exc:
             raise output_failed("--output", outdir, exc) from None
-        cap = Capture([path], options(port, ws_port, conn))
+        opts = options(port, ws_port, conn)
+        cap = Capture([path], opts)
+        check_conns(path, opts, {int(c) for c in cap.table("connections").conn})
         stem = os.path.basename(os.path.normpath(path)).split(".")[0] or "input"
         for k in kinds:
             table, draw = plots.KINDS[k.value]

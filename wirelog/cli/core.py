@@ -18,7 +18,7 @@ from wirelog.cli.app import (
     each_input,
     error,
 )
-from wirelog.cli.opts import ConnOpt, InputsArg, PortOpt, WsPortOpt, options
+from wirelog.cli.opts import ConnOpt, InputsArg, PortOpt, WsPortOpt, check_conns, options
 from wirelog.errors import WirelogError
 
 
@@ -91,7 +91,10 @@ def _list(inputs: list[str], fmt: DecodeFormat, level: Level, out: IO[str], opts
     listing = Listing(fmt.value, level.value, out, opts, show_source=len(inputs) > 1, tune=True)
 
     def body(path: str) -> None:
-        listing.add(path)
+        summary = listing.add(path)
+        # The summary counts the WebSocket connections the filter let through.
+        if opts.conns and (summary is None or summary.websocket < len(set(opts.conns))):
+            check_conns(path, opts)
 
     return each_input(inputs, body)
 
@@ -113,11 +116,14 @@ def stats(
     results: list[dict[str, Any]] = []
 
     def body(path: str) -> None:
+        seen: set[int] = set()
         for entry in connection_stats(path, opts):
+            seen.add(entry["conn"])
             if fmt is ReportFormat.json:
                 results.append(entry)
             else:
                 sys.stdout.write(render_stats_table(entry))
+        check_conns(path, opts, seen)
 
     code = each_input(inputs, body)
     if fmt is ReportFormat.json:
@@ -145,6 +151,7 @@ def check(
 
     def body(path: str) -> None:
         found.extend(out.violation_row(c, v) for c, v in problems(path, opts))
+        check_conns(path, opts)
 
     code = each_input(inputs, body)
     if fmt is ReportFormat.json:
