@@ -54,15 +54,20 @@ def _load(path: str, level: str, opts: Options, condition: str) -> tuple[Any, li
 def _listing(
     inputs: list[str], fmt: str, level: str, out: Any, opts: Options, condition: str
 ) -> ExitCode:
-    from wirelog.outputs import formats
+    from wirelog.outputs import formats, tableview
 
-    writer = formats.Writer(fmt, formats.COLUMNS[level], out, show_source=len(inputs) > 1)
+    table = fmt == "table"
+    cols = tableview.columns(level) if table else formats.COLUMNS[level]
+    writer = formats.Writer(fmt, cols, out, show_source=len(inputs) > 1)
 
     def body(path: str) -> None:
         cap, hits = _load(path, level, opts, condition)
         wanted = set(hits)
+        t = cap.table(level)["t"].tolist() if table else []
         for i, row in enumerate(cap.rows(level)):
             if i in wanted:
+                if table:  # t as the DataFrame has it, NaN as no time
+                    row = tableview.shown({**row, "t": t[i] if t[i] == t[i] else None})
                 writer.row(row)
         writer.flush()
         if cap.errors:
