@@ -225,9 +225,12 @@ def relink(packets: list[Packet], make: Callable[[bytes], bytes]) -> list[Packet
 FrameKey = tuple[int, bool, int]
 
 
-def tshark_frames(path: Path, port: int, *extra: str) -> dict[tuple[int, int], list[FrameKey]]:
+def tshark_frames(
+    path: Path, port: int, *extra: str, display: str = "websocket"
+) -> dict[tuple[int, int], list[FrameKey]]:
     """Frames tshark decodes, per (tcp.stream, sender port), in order, as
-    (opcode, fin, payload length)."""
+    (opcode, fin, payload length); ``display`` is the display filter (``-Y``):
+    every frame of the packets it keeps."""
     cmd = [
         "tshark",
         "-r",
@@ -238,7 +241,7 @@ def tshark_frames(path: Path, port: int, *extra: str) -> dict[tuple[int, int], l
         f"tcp.port=={port},http",
         *extra,
         "-Y",
-        "websocket",
+        display,
         "-T",
         "fields",
         "-E",

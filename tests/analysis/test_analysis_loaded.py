@@ -156,7 +156,7 @@ def test_a_capture_names_its_inputs_and_takes_every_kind_of_source() -> None:
     from pathlib import Path
 
     dc = decode_recording(seed_recording("d"))[0]
-    sources = [seed_recording("r"), seed_connection("c"), dc, Path("x.pcap")]
+    sources = [seed_recording("r"), seed_connection("c"), dc, Path(__file__)]  # a path that exists
     cap = wirelog.load(sources)
     assert repr(cap) == "<wirelog.Capture r, c, d#0 +1>"
     assert repr(wirelog.load(dc)) == "<wirelog.Capture d#0>"

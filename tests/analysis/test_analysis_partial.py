@@ -3,6 +3,7 @@ says so, and still fails loudly on an input it cannot read at all."""
 
 from __future__ import annotations
 
+import re
 import struct
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import wirelog
-from wirelog.errors import PartialInputWarning, UnknownFormatError
+from wirelog.errors import InputError, PartialInputWarning, UnknownFormatError
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 WIRELOG = [sys.executable, "-c", "from wirelog.cli import main; main()"]
@@ -55,3 +56,24 @@ def test_unreadable_input_still_raises(tmp_path: Path) -> None:
     junk.write_bytes(b"\x00\x01 not a capture " * 50)
     with pytest.raises(UnknownFormatError):
         wirelog.load(str(junk)).frames()
+
+
+def test_a_missing_path_fails_at_once(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.pcap"
+    with pytest.raises(InputError, match=re.escape(f"{missing}: no such file or folder")):
+        wirelog.load(str(missing))  # not at the first table, minutes later
+    with pytest.raises(InputError, match=r"missing\.pcap"):
+        wirelog.load([str(SAMPLES / "ws_basic.pcap"), missing])
+
+
+def test_one_bad_input_among_several_does_not_hide_the_others(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x00\x01 not a capture " * 50)
+    good = str(SAMPLES / "ws_basic.pcap")
+    alone = wirelog.load(good)
+    with pytest.warns(PartialInputWarning, match="junk.bin"):
+        cap = wirelog.load([str(junk), good])
+        frames = cap.frames()
+    assert len(frames) == len(alone.frames()) and set(frames.source) == {good}
+    assert [type(e).__name__ for e in cap.errors] == ["UnknownFormatError"]
+    assert [d.connection.source for d in cap.decoded()] == [good]

@@ -108,7 +108,17 @@ def test_unreadable_input() -> None:
 )
 def test_impossible_options(args: list[str]) -> None:
     code, _, err, took = cli("replay", SEED, "--target", "ws://127.0.0.1:1/", *args)
-    assert code == 2 and "must be positive" in _one_line(err) and took < 2
+    # The error names the option and its value.
+    assert code == 2 and took < 2
+    assert _one_line(err).startswith(f"wirelog: {args[0]} {args[1]}: must be")
+
+
+def test_asap_with_speed_is_refused() -> None:
+    code, _, err, took = cli(
+        "replay", SEED, "--target", "ws://127.0.0.1:1/", "--asap", "--speed", "2"
+    )
+    assert code == 2 and took < 2
+    assert "--asap" in _one_line(err) and "--speed" in _one_line(err)
 
 
 def test_seed_against_autobahnpython_gets_the_pong_and_a_clean_close(ab_echo: Server) -> None:  # noqa: F811

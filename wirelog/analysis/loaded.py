@@ -125,22 +125,26 @@ class Capture:
                     try:
                         out.extend(decode(os.fspath(src), self.options))
                     except InputError as exc:
-                        if not isinstance(exc.partial, Recording):
+                        if isinstance(exc.partial, Recording):
+                            out.extend(decode_recording(exc.partial, self.options.max_message_size))
+                        elif len(self.sources) == 1:
                             raise
-                        out.extend(decode_recording(exc.partial, self.options.max_message_size))
                         self._walk.failed(exc)
             if self.options.conns:
                 out = [d for d in out if d.conn in self.options.conns]
             self._decoded = out
         return self._decoded
 
-    def report(self, conn: int | None = None, fmt: str = "text") -> str:
-        """Autobahn-style report of every connection (or one), text or html."""
+    def report(self, conn: int | Sequence[int] | None = None, fmt: str = "text") -> str:
+        """Autobahn-style report of every connection (or those numbered), text or html."""
+        from wirelog.analysis.conns import no_such_connection, pick
         from wirelog.outputs.report import render_html, render_text
 
-        dcs = [d for d in self.decoded() if conn is None or d.conn == conn]
+        where = ", ".join(_name(s) for s in self.sources[:3])
+        wanted = [conn] if isinstance(conn, int) else list(conn or ())
+        dcs = pick(self.decoded(), wanted, where)
         if not dcs:
-            raise UsageError(f"no connection {conn}")
+            raise no_such_connection(wanted, [], where)
         render = render_html if fmt == "html" else render_text
         if len(dcs) < 50:
             return render(dcs)
@@ -192,16 +196,26 @@ class Capture:
         if level == "connections":
             return self._walk.conns.frame()
         b = table.Builder(level)
+        b.extend(self.rows(level))
+        return b.frame(self._walk.starts)
+
+    def rows(self, level: str) -> Iterator[dict[str, Any]]:
+        """The :mod:`wirelog.outputs.formats` rows of an event table (what
+        ``decode --format jsonl`` prints), in the DataFrame's order: row
+        ``i`` is ``table(level).iloc[i]`` (``decode --where`` picks rows by
+        position this way)."""
+        if level not in table.LEVELS:
+            raise UsageError(f"no rows for {level!r}; one of {', '.join(table.LEVELS)}")
+        with _no_gc():
+            self._run()
         objs = self._walk.objs[level]
         if level == "chops":
-            b.extend(output.chunk_row(c, x) for c, x in objs)
-        elif level == "frames":
-            b.extend(output.frame_row(c, x) for c, x in objs)
-        elif level == "messages":
-            b.extend(output.message_row(c, x) for c, x in objs)
-        else:
-            b.extend({**output.violation_row(c, v), "on": on} for c, (v, on) in objs)
-        return b.frame(self._walk.starts)
+            return (output.chunk_row(c, x) for c, x in objs)
+        if level == "frames":
+            return (output.frame_row(c, x) for c, x in objs)
+        if level == "messages":
+            return (output.message_row(c, x) for c, x in objs)
+        return ({**output.violation_row(c, v), "on": on} for c, (v, on) in objs)
 
     def _run(self) -> None:
         if not self._walked:
@@ -238,11 +252,22 @@ def load(paths: Source | Iterable[Source], **options: Any) -> Capture:
     or in-memory Recording / Connection / DecodedConnection objects.
     Options are those of :class:`wirelog.pipeline.Options` (``ws_ports``,
     ``ports``, ``conns``; single ints are accepted).
+
+    A path that does not exist raises :class:`~wirelog.errors.InputError`
+    at once. Among several inputs, one that cannot be read is warned about
+    (:class:`~wirelog.errors.PartialInputWarning`) and listed in
+    ``Capture.errors``; the others' rows are all there.
     """
     if isinstance(paths, str | os.PathLike | Recording | Connection | DecodedConnection):
         sources: list[Source] = [paths]
     else:
         sources = list(paths)
+    for src in sources:
+        # A mistyped path fails here, not at the first table, minutes later;
+        # a file that exists but cannot be read is found when it is decoded
+        # (and, among several inputs, listed in ``errors`` beside the others).
+        if isinstance(src, str | os.PathLike) and not os.path.exists(src):
+            raise InputError(os.fspath(src), "no such file or folder")
     opts: dict[str, Any] = {}
     for key, value in options.items():
         if key in ("ws_ports", "ports", "conns"):

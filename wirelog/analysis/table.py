@@ -325,18 +325,35 @@ def _relative(
         known = pd.Series(list(starts.values()), index=pd.MultiIndex.from_tuples(list(starts)))
         given = known.reindex(key).to_numpy(dtype="float64")
         first = np.where(np.isnan(given), first, given)
-    return np.asarray(ts, dtype="float64") - first
+    # The difference of two epoch doubles carries binary noise in its last
+    # digits (0.000123 would print as 0.00012302398681640625): a float64
+    # epoch time holds microseconds, so that is the resolution of ``t``.
+    return np.round(np.asarray(ts, dtype="float64") - first, 6)
 
 
 # -- files ------------------------------------------------------------------------
 
 
-def arrow_table(df: pd.DataFrame, level: str) -> Any:
-    """The DataFrame as a pyarrow Table with the schema's types (lists stay lists)."""
+def arrow_schema(level: str) -> Any:
+    """The schema's Arrow types: the same in every file and every query,
+    whatever the rows hold (an empty ``violations`` column is still
+    ``list<string>``, a column of NAs still ``string``)."""
     import pyarrow as pa
 
-    _schema(level)
-    return pa.Table.from_pandas(df, preserve_index=False)
+    types = {"int64": pa.int64(), "Int64": pa.int64(), "uint8": pa.uint8(),
+             "float64": pa.float64(), "bool": pa.bool_(), "string": pa.string(),
+             "datetime": pa.timestamp("us", tz="UTC"), "list": pa.list_(pa.string())}  # fmt: skip
+    cat = pa.dictionary(pa.int8(), pa.string())
+    return pa.schema(
+        [pa.field(c.name, cat if ":" in c.dtype else types[c.dtype]) for c in _schema(level)]
+    )
+
+
+def arrow_table(df: pd.DataFrame, level: str) -> Any:
+    """The DataFrame as a pyarrow Table in :func:`arrow_schema` (lists stay lists)."""
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(df, schema=arrow_schema(level), preserve_index=False)
 
 
 def write_parquet(

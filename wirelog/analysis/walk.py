@@ -60,8 +60,10 @@ class Walk:
                 try:
                     self._take(src, tallies, bar)
                 except InputError as exc:
-                    if self._taken == taken:
+                    if self._taken == taken and len(sources) == 1:
                         raise  # nothing readable at all: no partial result to keep
+                    # One bad input among several must not hide the others
+                    # (as in the CLI): it is listed in errors, with a warning.
                     self.failed(exc)
                 for tally in tallies.values():
                     self._close(tally.summary())

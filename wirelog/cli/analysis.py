@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from wirelog.cli.app import ExitCode, app, check_output, each_input, output_failed, write_output
-from wirelog.cli.opts import ConnOpt, MaxMessageOpt, PortOpt, WsPortOpt, options
+from wirelog.cli.opts import ConnOpt, MaxMessageOpt, PortOpt, WsPortOpt, check_conns, options
 from wirelog.errors import InputError, PartialInputWarning, UsageError
 from wirelog.protocol.deflate import DEFAULT_MAX_MESSAGE_SIZE
 
@@ -61,7 +61,7 @@ def _each_input(inputs: list[str], body: Callable[[str], None]) -> ExitCode:
         return each_input(inputs, body)
 
 
-@app.command()
+@app.command(epilog="Example: wirelog plot capture.pcap -o plots/ -k throughput -k ladder --conn 0")
 def plot(
     input: Annotated[str, typer.Argument(help="A report, report folder or capture.")],
     outdir: Annotated[str, typer.Option("--output", "-o", help="Directory for the images.")],
@@ -95,7 +95,9 @@ def plot(
             os.makedirs(outdir, exist_ok=True)
         except OSError as exc:
             raise output_failed("--output", outdir, exc) from None
-        cap = Capture([path], options(port, ws_port, conn, max_message_size))
+        opts = options(port, ws_port, conn, max_message_size)
+        cap = Capture([path], opts)
+        check_conns(path, opts, {int(c) for c in cap.table("connections").conn})
         stem = os.path.basename(os.path.normpath(path)).split(".")[0] or "input"
         for k in kinds:
             table, draw = plots.KINDS[k.value]
@@ -117,7 +119,7 @@ def plot(
     raise typer.Exit(_each_input([input], body))
 
 
-@app.command()
+@app.command(epilog="Example: wirelog report reports/ -f html -o index.html")
 def report(
     input: Annotated[str, typer.Argument(help="A report, report folder or capture.")],
     fmt: Annotated[
@@ -138,12 +140,12 @@ def report(
 
         if output:
             check_output(output)
-        cap = Capture([path], options(port, ws_port, conn, max_message_size))
+        cap = Capture([path], options(port, ws_port, [], max_message_size))
         if not cap.decoded():
             raise InputError(path, "no connections")
         from wirelog.sources.autobahn.render import encode_text
 
-        data = encode_text(cap.report(fmt=fmt.value))
+        data = encode_text(cap.report(conn, fmt=fmt.value))
         if output:
             write_output(output, data)
         else:

@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
@@ -26,7 +27,53 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _flags_take_no_value() -> None:
+    """typer 0.29 prints a type beside every option, ``<bool>`` beside
+    flags too (``--asap <bool>``, ``--help <bool>``), which reads as if the
+    flag wanted a value: flags get no type column."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "wirelog", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag and self.metavar is None else shown(self, ctx)
+
+    display_type_rich.wirelog = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_take_no_value()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("wirelog")
+        except PackageNotFoundError:  # pragma: no cover - run from a bare checkout
+            v = "(not installed)"
+        sys.stdout.write(f"wirelog {v}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Decode, measure, draw and replay WebSocket traffic (Autobahn Testsuite
+    reports and pcap/pcapng captures)."""
 
 
 class ExitCode(enum.IntEnum):
@@ -130,6 +177,17 @@ def interrupted() -> None:
     error("interrupted")
 
 
+def _pipe_closed() -> None:
+    """The reader (``| head``) has all it wanted: stop quietly with 0, as
+    ``cat`` does, and let no flush at exit complain about the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # pragma: no cover - stdout without a descriptor
+        pass
+    sys.exit(ExitCode.OK)
+
+
 def main() -> None:
     try:
         app()
@@ -137,6 +195,10 @@ def main() -> None:
         # typer turns Ctrl-C inside a command into exit 130 without a word.
         if exc.code == ExitCode.INTERRUPTED:
             interrupted()
+        # typer (as click) answers a closed stdout (EPIPE) with exit 1 after
+        # wrapping stdout in a PacifyFlushWrapper: that wrapper is the sign.
+        if exc.code == 1 and type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
+            _pipe_closed()
         raise
     except InputError as exc:  # pragma: no cover - commands catch their own
         report_exception(exc)
@@ -145,7 +207,4 @@ def main() -> None:
         interrupted()
         sys.exit(ExitCode.INTERRUPTED)
     except BrokenPipeError:
-        # The reader (``| head``) has all it wanted: stop quietly, as cat does.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(ExitCode.OK)
+        _pipe_closed()

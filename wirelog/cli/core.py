@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-from typing import Annotated, Any, NoReturn
+from typing import IO, Annotated, Any
 
 import typer
 
@@ -15,22 +14,46 @@ from wirelog.cli.app import (
     Level,
     ReportFormat,
     app,
+    check_output,
     each_input,
     error,
 )
-from wirelog.cli.opts import ConnOpt, InputsArg, MaxMessageOpt, PortOpt, WsPortOpt, options
+from wirelog.cli.opts import (
+    ConnOpt,
+    InputsArg,
+    MaxMessageOpt,
+    PortOpt,
+    WsPortOpt,
+    check_conns,
+    options,
+)
+from wirelog.errors import WirelogError
 from wirelog.protocol.deflate import DEFAULT_MAX_MESSAGE_SIZE
 
 
-@app.command()
+@app.command(
+    epilog="Example: wirelog decode capture.pcap --where \"opcode = 1 AND text LIKE '%error%'\" "
+    "-l messages   (-o frames.parquet picks Parquet from the name)"
+)
 def decode(
     inputs: InputsArg,
-    fmt: Annotated[
-        DecodeFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = DecodeFormat.table,
+    format_: Annotated[
+        DecodeFormat | None,
+        typer.Option(
+            "--format", "-f", help="table, jsonl, csv or parquet (default: from -o, else table)."
+        ),
+    ] = None,
     level: Annotated[Level, typer.Option("--level", "-l", help="What to list.")] = Level.frames,
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            "--where",
+            "-w",
+            help="Only rows where this SQL condition holds (any column of the level).",
+        ),
     ] = None,
     conn: ConnOpt = [],  # noqa: B006 - typer reads the default, it is never mutated
     port: PortOpt = [],  # noqa: B006
@@ -38,59 +61,55 @@ def decode(
     max_message_size: MaxMessageOpt = DEFAULT_MAX_MESSAGE_SIZE,
 ) -> None:
     """List every chop, frame or message of the inputs."""
-    from wirelog.outputs.export import Listing, ParquetExport
+    from wirelog.cli.output import atomic_path, atomic_text, pick_format
+    from wirelog.outputs.export import ParquetExport
 
+    fmt = DecodeFormat(
+        pick_format(format_.value if format_ else None, output, tuple(DecodeFormat), "table")
+    )
     opts = options(port, ws_port, conn, max_message_size)
-    if output:
-        _check_output(output)
-    if fmt is DecodeFormat.parquet:
-        if not output:
-            error("--format parquet needs --output FILE")
-            raise typer.Exit(ExitCode.ERROR)
-        export = ParquetExport(level.value, opts)
-        code = each_input(inputs, export.add)
-        try:
-            export.write(output)
-        except OSError as exc:
-            _output_failed(output, exc)
-        raise typer.Exit(code)
+    if fmt is DecodeFormat.parquet and not output:
+        error("--format parquet needs --output FILE")
+        raise typer.Exit(ExitCode.ERROR)
     try:
-        sink = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
-    except OSError as exc:
-        _output_failed(output or "-", exc)
-    try:
-        listing = Listing(
-            fmt.value, level.value, sink, opts, show_source=len(inputs) > 1, tune=True
-        )
-
-        def body(path: str) -> None:
-            listing.add(path)
-
-        code = each_input(inputs, body)
-    finally:
         if output:
-            sink.close()
+            check_output(output)
+        if where is not None:
+            from wirelog.cli.where import decode_where
+
+            code = decode_where(inputs, fmt.value, level.value, output, opts, where)
+        elif fmt is DecodeFormat.parquet:
+            assert output is not None
+            export = ParquetExport(level.value, opts)
+            code = each_input(inputs, export.add)
+            with atomic_path(output) as tmp:
+                export.write(tmp)
+        elif output:
+            with atomic_text(output) as fh:
+                code = _list(inputs, fmt, level, fh, opts)
+        else:
+            code = _list(inputs, fmt, level, sys.stdout, opts)
+    except WirelogError as exc:  # the condition, or the -o file
+        error(str(exc))
+        raise typer.Exit(ExitCode.ERROR) from None
     raise typer.Exit(code)
 
 
-def _check_output(output: str) -> None:
-    """Say what is wrong with ``-o`` before decoding anything (a long decode
-    must not end in a traceback because the folder was mistyped)."""
-    if os.path.isdir(output):
-        error(f"{output}: is a directory (-o names the file to write)")
-        raise typer.Exit(ExitCode.ERROR)
-    folder = os.path.dirname(output) or "."
-    if not os.path.isdir(folder):
-        error(f"{output}: no such folder {folder}")
-        raise typer.Exit(ExitCode.ERROR)
+def _list(inputs: list[str], fmt: DecodeFormat, level: Level, out: IO[str], opts: Any) -> ExitCode:
+    from wirelog.outputs.export import Listing
+
+    listing = Listing(fmt.value, level.value, out, opts, show_source=len(inputs) > 1, tune=True)
+
+    def body(path: str) -> None:
+        summary = listing.add(path)
+        # The summary counts the WebSocket connections the filter let through.
+        if opts.conns and (summary is None or summary.websocket < len(set(opts.conns))):
+            check_conns(path, opts)
+
+    return each_input(inputs, body)
 
 
-def _output_failed(output: str, exc: OSError) -> NoReturn:
-    error(f"{output}: cannot write ({exc.strerror or exc})")
-    raise typer.Exit(ExitCode.ERROR)
-
-
-@app.command()
+@app.command(epilog="Example: wirelog stats reports/ -f json")
 def stats(
     inputs: InputsArg,
     fmt: Annotated[
@@ -108,11 +127,14 @@ def stats(
     results: list[dict[str, Any]] = []
 
     def body(path: str) -> None:
+        seen: set[int] = set()
         for entry in connection_stats(path, opts):
+            seen.add(entry["conn"])
             if fmt is ReportFormat.json:
                 results.append(entry)
             else:
                 sys.stdout.write(render_stats_table(entry))
+        check_conns(path, opts, seen)
 
     code = each_input(inputs, body)
     if fmt is ReportFormat.json:
@@ -121,7 +143,7 @@ def stats(
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(epilog="Example: wirelog check capture.pcap --conn 0 || echo violations found")
 def check(
     inputs: InputsArg,
     fmt: Annotated[
@@ -141,6 +163,7 @@ def check(
 
     def body(path: str) -> None:
         found.extend(out.violation_row(c, v) for c, v in problems(path, opts))
+        check_conns(path, opts)
 
     code = each_input(inputs, body)
     if fmt is ReportFormat.json:

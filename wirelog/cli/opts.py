@@ -74,3 +74,23 @@ def options(
         conns=tuple(conns),
         max_message_size=max_message_size,
     )
+
+
+def check_conns(path: str, opts: Options, seen: set[int] | None = None) -> None:
+    """After an input was listed with ``--conn``: when a connection asked for
+    was not there, fail with the words every command uses, naming those there
+    are. ``seen`` is what the command met; without it (or when it lacks one
+    asked for) a second pass, chops only, finds the connections of the input,
+    so the cost is paid only with ``--conn``, and then on the TCP layer alone."""
+    if not opts.conns or (seen is not None and set(opts.conns) <= seen):
+        return
+    from dataclasses import replace
+
+    from wirelog.analysis.conns import no_such_connection
+    from wirelog.pipeline import stream
+
+    every = replace(opts, conns=(), frames=False, messages=False)
+    have = sorted({conn.conn for conn, _ in stream(path, every)})
+    missing = [c for c in opts.conns if c not in have]
+    if missing:
+        raise no_such_connection(missing, have, path)

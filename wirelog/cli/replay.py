@@ -53,7 +53,9 @@ def _write_json(doc: dict[str, Any]) -> None:
     sys.stdout.write("\n")
 
 
-@app.command()
+@app.command(
+    epilog="Example: wirelog replay capture.pcap --conn 0 --target ws://127.0.0.1:9001/ --asap"
+)
 def replay(
     input: Annotated[str, typer.Argument(help="An Autobahn report or a pcap/pcapng capture.")],
     target: Annotated[
@@ -67,7 +69,9 @@ def replay(
     conn: Annotated[
         int | None, typer.Option("--conn", help="Which connection of the input.")
     ] = None,
-    speed: Annotated[float, typer.Option("--speed", help="Time scale (2 = twice as fast).")] = 1.0,
+    speed: Annotated[
+        float | None, typer.Option("--speed", help="Time scale (2 = twice as fast; default 1).")
+    ] = None,
     asap: Annotated[bool, typer.Option("--asap", help="Drop pauses; keep causal order.")] = False,
     timeout: Annotated[
         float,
@@ -112,6 +116,10 @@ def replay(
     from wirelog.replay.render import render_replay
     from wirelog.replay.target import parse_listen, parse_target
 
+    if asap and speed is not None:
+        error("--asap drops the pauses --speed would scale: give one of them")
+        raise typer.Exit(ExitCode.ERROR)
+    speed = 1.0 if speed is None else speed
     opts = Options(
         speed=speed,
         asap=asap,
@@ -127,11 +135,19 @@ def replay(
         if (target is None) == (listen is None):
             error("give exactly one of --target ws://HOST:PORT/ or --listen HOST:PORT")
             raise typer.Exit(ExitCode.ERROR)
-        if min(timeout, accept_timeout, speed) <= 0 or concurrency < 1 or repeat < 1:
-            error(
-                "--timeout, --accept-timeout and --speed must be positive, "
-                "--concurrency and --repeat at least 1"
+        wrong = [
+            f"{name} {value:g}: must be more than 0"
+            for name, value in (
+                ("--timeout", timeout), ("--accept-timeout", accept_timeout), ("--speed", speed)
             )
+            if value <= 0
+        ] + [
+            f"{name} {value}: must be at least 1"
+            for name, value in (("--concurrency", concurrency), ("--repeat", repeat))
+            if value < 1
+        ]  # fmt: skip
+        if wrong:
+            error(wrong[0])
             raise typer.Exit(ExitCode.ERROR)
         if record:
             check_output(record, "--record")
@@ -176,7 +192,7 @@ def replay(
         raise typer.Exit(ExitCode.ERROR) from None
 
 
-@app.command()
+@app.command(epilog="Example: wirelog diff original.pcap replayed.json --conn-a 2")
 def diff(
     a: Annotated[str, typer.Argument(help="The reference recording.")],
     b: Annotated[str, typer.Argument(help="The recording to compare with it.")],

@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any
 
 from wirelog.model import Chunk, Frame, Message
-from wirelog.outputs import formats
+from wirelog.outputs import formats, tableview
 from wirelog.pipeline import Options, Summary, detect, stream
 
 if TYPE_CHECKING:
@@ -56,8 +56,10 @@ def write_frame_lines(path: str, out: IO[str], options: Options | None = None) -
     s = stream(path, layers("frames", options))
     write = out.write
     line = formats.frame_line
+    flush = out.flush
     for batch in s.batches():
         write("".join([line(c, f) for c, f in batch if type(f) is Frame]))
+        flush()  # a live pipe gets each batch as it is decoded
     return s.summary
 
 
@@ -92,7 +94,10 @@ class Listing:
         self.level = level
         self.out = out
         self.options = layers(level, options)
-        self.writer = formats.Writer(fmt, formats.COLUMNS[level], out, show_source=show_source)
+        # The table is for eyes: t and printable payloads (outputs.tableview).
+        self.view = tableview.TableRows() if fmt == "table" else None
+        cols = tableview.columns(level) if self.view else formats.COLUMNS[level]
+        self.writer = formats.Writer(fmt, cols, out, show_source=show_source)
 
     def add(self, path: str) -> Summary | None:
         """List one input; returns its summary."""
@@ -104,9 +109,15 @@ class Listing:
             kind, to_row = _KINDS[self.level], _ROWS[self.level]
             s = stream(path, self.options)
             row = self.writer.row
-            for c, item in s:
-                if isinstance(item, kind):
-                    row(to_row(c, item))
+            view = self.view
+            for batch in s.batches():
+                for c, item in batch:
+                    if isinstance(item, kind):
+                        row(view.row(c, to_row(c, item)) if view else to_row(c, item))
+                    if view and type(item) is Chunk:
+                        view.chunk(c, item)
+                if self.fmt != "table":  # the table keeps its batches for column widths
+                    self.out.flush()
             return s.summary
         finally:
             self.writer.flush()

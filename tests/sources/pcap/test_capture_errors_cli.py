@@ -104,11 +104,11 @@ def test_output_naming_a_folder_or_a_missing_one(tmp_path: Path) -> None:
     for fmt in ("jsonl", "table", "parquet"):
         code, out, err = cli("decode", "-f", fmt, "-o", str(tmp_path), str(BASIC))
         assert (code, out) == (2, "")
-        assert err == f"wirelog: {tmp_path}: is a directory (-o names the file to write)\n"
+        assert err == f"wirelog: --output {tmp_path}: is a directory\n"
         missing = tmp_path / "nope" / "x.out"
         code, out, err = cli("decode", "-f", fmt, "-o", str(missing), str(BASIC))
         assert (code, out) == (2, "")
-        assert err == f"wirelog: {missing}: no such folder {missing.parent}\n"
+        assert err == f"wirelog: --output {missing}: no folder {missing.parent}\n"
     target = tmp_path / "ok.jsonl"
     assert cli("decode", "-f", "jsonl", "-o", str(target), str(BASIC))[0] == 0
     assert target.read_text().count("\n") > 5

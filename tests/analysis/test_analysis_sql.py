@@ -1,0 +1,110 @@
+"""wirelog.analysis.sql: DuckDB over the tables of wirelog.load, on real captures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+import wirelog
+from wirelog.analysis import sql, table
+from wirelog.errors import UsageError
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+BASIC = str(SAMPLES / "ws_basic.pcap")
+MULTI = str(SAMPLES / "multi_conn.pcap")
+
+
+@pytest.fixture(scope="module")
+def cap() -> wirelog.Capture:
+    return wirelog.load([BASIC, MULTI])
+
+
+def test_a_query_counts_what_the_dataframes_hold(cap: wirelog.Capture) -> None:
+    frames = cap.frames()
+    with sql.run(cap, "SELECT source, conn, count(*) AS n FROM frames GROUP BY ALL") as res:
+        assert res.columns == ["source", "conn", "n"]
+        got = {(r["source"], r["conn"]): r["n"] for r in res.arrow().to_pylist()}
+    want = frames.groupby(["source", "conn"]).size().to_dict()
+    assert got == want and len(got) == 4
+
+
+def test_joins_and_derived_columns(cap: wirelog.Capture) -> None:
+    query = (
+        "SELECT c.target, m.text, m.t FROM messages m JOIN connections c USING (source, conn) "
+        "WHERE m.opcode = 1 AND m.dir = 'tx' AND m.source LIKE '%multi%' ORDER BY c.target, m.t"
+    )
+    with sql.run(cap, query) as res:
+        rows = res.arrow().to_pylist()
+    df = cap.messages()
+    texts = df[(df.opcode == 1) & (df.dir == "tx") & df.source.str.contains("multi")]
+    assert sorted(r["text"] for r in rows) == sorted(texts.text)
+    assert {r["target"] for r in rows} == {"/c0", "/c1", "/c2"}
+    assert all(r["t"] > 0 for r in rows)
+
+
+def test_tables_keep_their_declared_arrow_types(cap: wirelog.Capture) -> None:
+    with sql.run(cap, "SELECT violations, time, dir FROM frames LIMIT 3") as res:
+        schema = res.schema
+        assert res.arrow().num_rows == 3
+    assert schema.field("violations").type.value_type == pa.string()
+    assert pa.types.is_list(schema.field("violations").type)
+    stamp = schema.field("time").type
+    assert stamp.unit == "us" and stamp.tz in ("UTC", "Etc/UTC")
+    # No violation anywhere still gives list<string>, not list<null>.
+    assert table.arrow_schema("frames").field("violations").type == pa.list_(pa.string())
+
+
+def test_only_the_named_tables_are_built() -> None:
+    assert sql.tables_of("SELECT * FROM connections") == ["connections"]
+    assert sql.tables_of("WITH x AS (SELECT * FROM chops) SELECT * FROM x") == ["chops"]
+    # messages has a column named frames; the frames table is not needed.
+    assert sql.tables_of("SELECT frames FROM messages") == ["messages"]
+    # duckdb cannot list the tables of a USING join: every named one is taken.
+    using = "SELECT * FROM frames JOIN connections USING (source, conn)"
+    assert sql.tables_of(using) == ["frames", "connections"]
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("SELEC 1", "syntax error"),
+        ("SELECT opcod FROM frames", 'column "opcod" not found'),
+        ("SELECT * FROM packets", "packets"),
+    ],
+)
+def test_a_bad_query_fails_before_decoding_in_one_line(query: str, words: str) -> None:
+    with pytest.raises(UsageError) as err:
+        sql.check(query)
+    msg = str(err.value)
+    assert msg.startswith("SQL: ") and "\n" not in msg and words.lower() in msg.lower()
+
+
+def test_an_error_found_only_while_running_is_one_line(cap: wirelog.Capture) -> None:
+    sql.check("SELECT CAST(text AS INTEGER) FROM messages")  # binds on empty tables
+    query = "SELECT CAST(text AS INTEGER) FROM messages WHERE opcode = 1"
+    with sql.run(cap, query) as res, pytest.raises(UsageError, match=r"SQL: .*[Cc]onver"):
+        res.arrow()
+
+
+def test_where_positions_are_the_pandas_filter(cap: wirelog.Capture) -> None:
+    df = cap.frames()
+    hits = sql.matching(cap, "frames", "opcode = 2 AND length > 125 AND t < 1")
+    want = df.index[(df.opcode == 2) & (df.length > 125) & (df.t < 1)].tolist()
+    assert hits == want and hits
+    rows = list(cap.rows("frames"))
+    assert [rows[i]["payload"] for i in hits] == df.payload.iloc[hits].tolist()
+
+
+def test_where_conditions_are_checked_against_the_level() -> None:
+    sql.check_where("messages", "text LIKE '%x%'")
+    with pytest.raises(UsageError, match="payload"):
+        sql.check_where("messages", "payload = ''")  # a frames column, not a messages one
+    with pytest.raises(UsageError, match="unknown level"):
+        sql.where_query("packets", "1 = 1")
+
+
+def test_rows_refuse_a_table_without_rows(cap: wirelog.Capture) -> None:
+    with pytest.raises(UsageError, match="connections"):
+        cap.rows("connections")

@@ -1,0 +1,68 @@
+"""``wirelog conns`` and ``wirelog follow`` in-process on real captures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+import wirelog
+from wirelog.analysis import conns
+from wirelog.cli import app
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+BASIC = str(SAMPLES / "ws_basic.pcap")
+MULTI = str(SAMPLES / "multi_conn.pcap")
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    r = CliRunner(env={"WIRELOG_PROGRESS": "0"}).invoke(app, list(args))
+    if r.exception is not None and not isinstance(r.exception, SystemExit):
+        raise r.exception
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_conns_json_has_one_object_per_connection() -> None:
+    code, out, err = run("conns", BASIC, MULTI, "-f", "json")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert [list(r) for r in rows] == [list(conns.COLUMNS)] * 4
+    table = wirelog.load([BASIC, MULTI]).connections()
+    assert [(r["source"], r["conn"], r["path"]) for r in rows] == list(
+        zip(table.source, table.conn, table.target, strict=True)
+    )
+
+
+def test_conns_table_and_the_conn_filter() -> None:
+    code, out, _ = run("conns", MULTI, "--conn", "2")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split()[:3] == ["conn", "client", "server"]
+    assert len(lines) == 3 and lines[1].split()[0] == "2" and "/c2" in lines[1]
+    assert lines[-1] == "(1 row)"
+    code, out, err = run("conns", BASIC, MULTI, "--conn", "1")
+    assert code == 2 and f"{BASIC}: no connection 1 (have 0)" in err
+    assert out.splitlines()[0].startswith("source") and MULTI in out  # the other still listed
+
+
+def test_follow_one_connection() -> None:
+    code, out, err = run("follow", MULTI, "--conn", "1", "--max", "8")
+    assert code == 0, err
+    assert out.startswith(f"== {MULTI} conn 1: client 127.0.0.1:")
+    assert "> GET /c1 HTTP/1.1" in out and "TEXT" in out
+    m = wirelog.load(MULTI, conns=1).messages()
+    assert out.count("client → server  ") >= (m.sender == "client").sum()
+
+
+def test_follow_asks_which_connection_in_the_same_words() -> None:
+    code, _, err = run("follow", MULTI)
+    assert code == 2 and err == f"wirelog: {MULTI}: 3 connections (0, 1, 2); pick one with --conn\n"
+    code, _, err = run("follow", MULTI, "--conn", "7")
+    assert code == 2 and err == f"wirelog: {MULTI}: no connection 7 (have 0, 1, 2)\n"
+    # replay says it in the same words
+    code, _, err = run("replay", MULTI, "--conn", "7", "--target", "ws://127.0.0.1:1/")
+    assert code == 2 and err == f"wirelog: {MULTI}: no connection 7 (have 0, 1, 2)\n"
+    code, out, _ = run("follow", BASIC)  # one connection needs no --conn
+    assert code == 0 and "conn 0" in out.splitlines()[0]
+    code, out, _ = run("follow", MULTI, "--conn", "0", "--conn", "2")
+    assert code == 0 and out.count("\n== closed by") == 2

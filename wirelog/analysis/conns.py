@@ -1,0 +1,147 @@
+"""``wirelog conns``: one row per connection, by role, from its summary.
+
+Every fact is the one :mod:`wirelog.summary` derives for the report and the
+connections table (counts, close codes, who closed and who dropped TCP),
+read per role (client/server) rather than per recorder direction, since a
+person reading a connection list thinks in client and server. The
+connections are the materialized ones (:meth:`Capture.decoded
+<wirelog.analysis.loaded.Capture.decoded>`), so who dropped TCP (a FIN or
+RST marker) is known for captures too.
+
+:func:`pick` is the one place a ``--conn`` that matches nothing is
+reported, in the words every command uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from wirelog.errors import UsageError
+from wirelog.model import Direction, Role
+from wirelog.protocol.connection import DecodedConnection
+from wirelog.summary import ConnectionSummary, summarize
+
+COLUMNS = (
+    "source", "conn", "client", "server", "start", "duration", "path", "subprotocol",
+    "extensions", "tls", "frames_client", "frames_server", "messages_client",
+    "messages_server", "close_client", "close_server", "closed_by", "dropped_by", "clean",
+    "violations", "findings",
+)  # fmt: skip
+
+TABLE = (
+    "conn", "client", "server", "start", "duration", "path", "subprotocol", "extensions",
+    "frames", "messages", "close", "closed_by", "dropped_by", "problems",
+)  # fmt: skip
+"""The table view: per-role pairs as ``client/server`` cells."""
+
+
+def listed(existing: Sequence[int]) -> str:
+    """The connection numbers an error names: the first 20 (a capture may hold thousands)."""
+    more = ", …" if len(existing) > 20 else ""
+    return ", ".join(str(c) for c in existing[:20]) + more
+
+
+def no_such_connection(wanted: Iterable[int], existing: Sequence[int], where: str) -> UsageError:
+    """``--conn 99`` that matches nothing, in the words ``replay`` and ``diff``
+    use too (:func:`wirelog.replay.diff.pick`)."""
+    if not existing:
+        return UsageError(f"{where}: no connections")
+    asked = ", ".join(str(c) for c in sorted(set(wanted)))
+    return UsageError(f"{where}: no connection {asked} (have {listed(existing)})")
+
+
+def pick_one(dcs: Sequence[DecodedConnection], where: str) -> UsageError:
+    """Several connections where one is needed, in ``replay``'s words."""
+    have = listed([d.conn for d in dcs])
+    return UsageError(f"{where}: {len(dcs)} connections ({have}); pick one with --conn")
+
+
+def pick(
+    dcs: Sequence[DecodedConnection], wanted: Sequence[int], where: str
+) -> list[DecodedConnection]:
+    """The connections ``--conn`` asks for (all when none is asked); raises
+    :func:`no_such_connection` when some asked for are not there."""
+    if not wanted:
+        return list(dcs)
+    have = [d.conn for d in dcs]
+    missing = [c for c in wanted if c not in have]
+    if missing:
+        raise no_such_connection(missing, have, where)
+    return [d for d in dcs if d.conn in wanted]
+
+
+def _tls(dc: DecodedConnection) -> dict[str, Any] | None:
+    """The TLS facts of a decrypted (wss://) connection, when the source gave any."""
+    info = getattr(dc.connection, "tls", None)
+    if info is None:
+        return None
+    fields = ("version", "cipher", "sni", "alpn")
+    return {f: getattr(info, f, None) for f in fields if getattr(info, f, None) is not None}
+
+
+def row(dc: DecodedConnection, s: ConnectionSummary | None = None) -> dict[str, Any]:
+    """One connection's facts (JSON-ready: times as ISO 8601 UTC)."""
+    s = s or summarize(dc)
+    c = dc.connection
+    hs = s.handshake
+    by_role = {c.sender(d): s.of(d) for d in (Direction.TX, Direction.RX)}
+    cl, sv = by_role[Role.CLIENT], by_role[Role.SERVER]
+    closing = s.closing
+    start = (
+        dt.datetime.fromtimestamp(s.start, dt.UTC).isoformat().replace("+00:00", "Z")
+        if s.start is not None
+        else None
+    )
+    return {
+        "source": c.source,
+        "conn": c.conn,
+        "client": c.client,
+        "server": c.server,
+        "start": start,
+        "duration": round(s.duration, 6) if s.duration is not None else None,
+        "path": hs.target if hs else None,
+        "subprotocol": hs.subprotocol if hs else None,
+        "extensions": hs.extensions if hs else None,
+        "tls": _tls(dc),
+        "frames_client": cl.frames,
+        "frames_server": sv.frames,
+        "messages_client": cl.messages,
+        "messages_server": sv.messages,
+        "close_client": closing.client_code if closing.client_sent else None,
+        "close_server": closing.server_code if closing.server_sent else None,
+        "closed_by": closing.closed_by.value if closing.closed_by else None,
+        "dropped_by": (
+            closing.dropped_by.value + (" (reset)" if closing.reset else "")
+            if closing.dropped_by
+            else None
+        ),
+        "clean": closing.clean,
+        "violations": s.violations,
+        "findings": s.findings,
+    }
+
+
+def table_row(r: dict[str, Any]) -> dict[str, Any]:
+    """A :func:`row` as the table shows it (pairs joined, TLS in the extensions cell)."""
+
+    def pair(a: Any, b: Any) -> str:
+        return f"{'-' if a is None else a}/{'-' if b is None else b}"
+
+    ext = r["extensions"]
+    if r["tls"]:
+        tls = " ".join(str(v) for v in r["tls"].values())
+        ext = f"{ext}; {tls}" if ext else tls
+    return {
+        **{k: r[k] for k in ("source", "conn", "client", "server", "path", "subprotocol")},
+        "start": r["start"],
+        "duration": r["duration"],
+        "extensions": ext,
+        "frames": pair(r["frames_client"], r["frames_server"]),
+        "messages": pair(r["messages_client"], r["messages_server"]),
+        "close": pair(r["close_client"], r["close_server"]),
+        "closed_by": r["closed_by"],
+        "dropped_by": r["dropped_by"],
+        "problems": f"{r['violations']} violations, {r['findings']} findings",
+    }

@@ -1,0 +1,72 @@
+"""The decode table as a person reads it: ``t`` instead of epoch seconds,
+payloads as text when they are text.
+
+The JSONL and CSV rows stay the contract (:mod:`wirelog.outputs.formats`);
+the table is for eyes, so it shows ``t`` (seconds since the connection's
+first packet, as the DataFrames' ``t``: :func:`wirelog.summary.start_time`'s
+rule) in place of ``ts``, and a payload whose octets are printable UTF-8 as
+that text in double quotes (hex stays hex, unquoted, so the two cannot be
+confused).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wirelog.model import Chunk, Connection
+from wirelog.outputs import formats
+from wirelog.summary import start_time
+
+PAYLOADS = ("payload", "data")
+"""Hex cells shown as text when printable (frames' payload; messages' and chops' data)."""
+
+
+def columns(level: str) -> tuple[str, ...]:
+    """The table's columns of ``level``: ``t`` where the rows have ``ts``."""
+    return tuple("t" if c == "ts" else c for c in formats.COLUMNS[level])
+
+
+def printable(hexed: str | None) -> str | None:
+    """``hexed`` as ``"text"`` when its octets are UTF-8 text a terminal can
+    show (tabs and newlines allowed, they are escaped in the cell), else None."""
+    if not hexed:
+        return None
+    try:
+        text = bytes.fromhex(hexed).decode("utf-8")
+    except ValueError:  # odd hex, or not UTF-8
+        return None
+    if not text.replace("\n", "").replace("\r", "").replace("\t", "").isprintable():
+        return None
+    return f'"{text}"'
+
+
+class TableRows:
+    """Turns rows into the table's: remembers each connection's start from
+    the chunks that pass, as the summary does."""
+
+    def __init__(self) -> None:
+        self._starts: dict[int, tuple[Connection, float | None]] = {}
+
+    def chunk(self, conn: Connection, ch: Chunk) -> None:
+        known = self._starts.get(id(conn))
+        if known is None or known[0] is not conn or known[1] is None:
+            self._starts[id(conn)] = (conn, start_time(conn, ch.ts))
+
+    def row(self, conn: Connection, row: dict[str, Any]) -> dict[str, Any]:
+        out = dict(row)
+        if "t" not in out:
+            known = self._starts.get(id(conn))
+            start = known[1] if known is not None and known[0] is conn else conn.start_ts
+            ts = row.get("ts")
+            out["t"] = round(ts - start, 6) if ts is not None and start is not None else None
+        return shown(out)
+
+
+def shown(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` (which has its ``t``) with its printable payloads as text."""
+    out = dict(row)
+    for key in PAYLOADS:
+        text = printable(out.get(key))
+        if text is not None:
+            out[key] = text
+    return out
