@@ -25,3 +25,7 @@ class Options:
     messages: bool = True
     """Run the message layer (fragments joined, RFC 7692 inflation) on top
     of the frames; needs ``frames``."""
+    keylog: str | None = None
+    """An NSS key log (``SSLKEYLOGFILE``) to decrypt TLS connections with;
+    None: the ``SSLKEYLOGFILE`` variable's file, if any. Secrets inside a
+    pcapng capture (Decryption Secrets Blocks) are used either way."""

@@ -35,8 +35,9 @@ def push(path: str, options: Options, sink: Sink, batch: int = BATCH) -> Iterato
     After a read error the connections still open are closed (what came
     before the error is pushed, holes as gaps), ``sink.done`` is called,
     then the error is raised."""
-    engine = Engine(path, options, sink)
-    arrived = _Arrived(open_records(path), batch)
+    recs = open_records(path)
+    engine = Engine(path, options, sink, recs.secrets)
+    arrived = _Arrived(recs, batch)
     try:
         while not arrived.ended:
             engine.packets(arrived.step())
@@ -70,7 +71,6 @@ class _Arrived:
 
 def _end(engine: Engine) -> None:
     engine.finish()
-    found = engine.summary.finding()
-    if found is not None:
+    for found in engine.summary.findings():
         log.info("%s: %s", engine.path, found.detail)
     engine.sink.done(engine.summary)

@@ -1,0 +1,253 @@
+"""Real wss:// captures decrypted: every TLS variant frame for frame as
+tshark decodes it with the same key log, the messages the client sent,
+the TLS facts on the connection, and what happens without keys, with a
+bad tag and with a capture gap inside a record."""
+
+from __future__ import annotations
+
+import subprocess
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from captures_util import HAVE_TSHARK, Packet, read_pcap, resegment, tcp_of, write_pcap
+from servers import have_tcpdump
+from wss import VARIANTS, Capture, captured, tshark_tls_frames
+
+from wirelog.model import Direction, Frame, ViolationKind
+from wirelog.pipeline import Options, decode, read, stream
+
+pytestmark = pytest.mark.skipif(
+    not (HAVE_TSHARK and have_tcpdump()), reason="needs tshark and tcpdump as root"
+)
+
+Frames = dict[tuple[int, int], list[tuple[int, bool, int]]]
+
+
+def port_of(endpoint: str | None) -> int:
+    assert endpoint is not None
+    return int(endpoint.rsplit(":", 1)[1])
+
+
+def wirelog_frames(path: Path, **opts: object) -> Frames:
+    """Frames per (conn, sender port), as tshark_tls_frames shows them."""
+    out: Frames = defaultdict(list)
+    for c, item in stream(str(path), Options(**opts)):  # type: ignore[arg-type]
+        if isinstance(item, Frame):
+            sender = c.client if item.direction is Direction.TX else c.server
+            out[(c.conn, port_of(sender))].append((item.opcode, item.fin, item.length))
+    return dict(out)
+
+
+def tshark_field(cap: Capture, display: str, field: str) -> list[str]:
+    """One field of the packets matching ``display``, tshark decrypting."""
+    cmd = ["tshark", "-r", str(cap.pcap), "-o", f"tls.keylog_file:{cap.keylog}"]
+    cmd += ["-d", f"tcp.port=={cap.port},tls", "-Y", display, "-T", "fields", "-e", field]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=60)
+    return proc.stdout.split()
+
+
+def sent_messages(cap: Capture) -> list[list[bytes]]:
+    return [[m.encode() if isinstance(m, str) else m for m in conn] for conn in cap.sent]
+
+
+@pytest.mark.parametrize("name", [v.name for v in VARIANTS])
+def test_each_variant_decodes_frame_for_frame_as_tshark(name: str) -> None:
+    cap = captured(name)
+    theirs = tshark_tls_frames(cap.pcap, cap.port, cap.keylog)
+    ours = wirelog_frames(cap.pcap, keylog=str(cap.keylog))
+    # Two connections, each way: every message echoed, then the close.
+    assert len(theirs) == 4
+    assert all(len(frames) == len(cap.sent[0]) + 1 for frames in theirs.values())
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("name", [v.name for v in VARIANTS])
+def test_messages_are_what_the_client_sent_and_the_facts_are_on_the_connection(
+    name: str,
+) -> None:
+    cap = captured(name)
+    dcs = decode(str(cap.pcap), Options(keylog=str(cap.keylog)))
+    assert len(dcs) == 2
+    suite = tshark_field(cap, "tls.handshake.type == 2", "tls.handshake.ciphersuite")
+    version = "TLS 1.2" if cap.variant.tls12_ciphers else "TLS 1.3"
+    for dc, sent in zip(dcs, sent_messages(cap), strict=True):
+        for direction in Direction:
+            data = [m.data for m in dc.messages if m.direction is direction and m.opcode != 8]
+            assert data == sent
+        assert not [v for v in dc.violations if v.kind is not ViolationKind.CAPTURE_GAP]
+        tls = dc.connection.tls
+        assert tls is not None
+        assert (tls.version, tls.sni, tls.alpn) == (version, "wirelog.test", None)
+        assert tls.cipher is not None
+        # tshark's suite number, by the IANA name wirelog shows.
+        assert int(suite[0], 16) in {int(s, 16) for s in suite}
+        assert _iana(int(suite[0], 16)) == tls.cipher
+
+
+def _iana(code: int) -> str:
+    """The IANA names of the suites the variants use, independently of wirelog."""
+    return {
+        0x1301: "TLS_AES_128_GCM_SHA256",
+        0x1302: "TLS_AES_256_GCM_SHA384",
+        0x1303: "TLS_CHACHA20_POLY1305_SHA256",
+        0xC02F: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        0xC030: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        0xCCA8: "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        0xC027: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+        0xC014: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+        0x002F: "TLS_RSA_WITH_AES_128_CBC_SHA",
+    }[code]
+
+
+@pytest.mark.parametrize("name", ["tls12-cbc-sha256-etm", "tls12-cbc-sha256-noetm"])
+def test_the_cbc_variants_are_what_they_claim(name: str) -> None:
+    """Encrypt-then-MAC (extension 22) in the ServerHello of one, not the other."""
+    cap = captured(name)
+    exts = tshark_field(cap, "tls.handshake.type == 2", "tls.handshake.extension.type")
+    agreed = {int(e) for line in exts for e in line.split(",")}
+    assert (22 in agreed) == cap.variant.etm
+
+
+def test_permessage_deflate_inside_tls() -> None:
+    cap = captured("tls13-aes128gcm", deflate=True)
+    assert wirelog_frames(cap.pcap, keylog=str(cap.keylog)) == tshark_tls_frames(
+        cap.pcap, cap.port, cap.keylog
+    )
+    dcs = decode(str(cap.pcap), Options(keylog=str(cap.keylog)))
+    for dc, sent in zip(dcs, sent_messages(cap), strict=True):
+        assert dc.handshake is not None and dc.handshake.deflate is not None
+        data = [m for m in dc.messages if m.direction is Direction.TX and m.opcode != 8]
+        assert [m.data for m in data] == sent
+        assert any(m.compressed and m.wire_length < m.length for m in data)
+
+
+def test_without_keys_one_line_names_the_session() -> None:
+    cap = captured("tls13-aes128gcm")
+    rec = read(str(cap.pcap), Options())
+    assert rec.connections == []
+    lines = [f.detail for f in rec.findings if f.kind is ViolationKind.TLS_UNDECRYPTED]
+    randoms = tshark_field(cap, "tls.handshake.type == 1", "tls.handshake.random")
+    assert len(lines) == len(randoms) == 2
+    for line, random in zip(lines, randoms, strict=True):
+        assert line.startswith(f"TLS session without key: client random {random};")
+        assert int(line.split("; ")[1].split()[0]) > 70_000  # the messages' octets
+    # tshark without the key log sees no WebSocket either.
+    assert tshark_tls_frames(cap.pcap, cap.port, None) == {}
+
+
+def test_secrets_inside_a_pcapng_need_no_option(tmp_path: Path) -> None:
+    cap = captured("tls13-chacha20")
+    with_keys = tmp_path / "dsb.pcapng"
+    subprocess.run(
+        ["editcap", "--inject-secrets", f"tls,{cap.keylog}", str(cap.pcap), str(with_keys)],
+        check=True,
+        capture_output=True,
+    )
+    theirs = tshark_tls_frames(cap.pcap, cap.port, cap.keylog)
+    assert wirelog_frames(with_keys) == theirs
+    assert len(theirs) == 4
+
+
+class _Stream:
+    """One sender's TCP payload in capture order, with where each octet was."""
+
+    def __init__(self, packets: list[Packet], sport: int) -> None:
+        self.data = bytearray()
+        self.where: list[tuple[int, int, int]] = []  # (stream offset, packet, payload start)
+        first: tuple[bytes, int, bytes, int] | None = None
+        for i, p in enumerate(packets):
+            t = tcp_of(p.data)
+            if t is None or t.flow[1] != sport or len(p.data) == t.payload:
+                continue
+            first = first or t.flow
+            if t.flow != first:
+                break  # the next connection
+            self.where.append((len(self.data), i, t.payload))
+            self.data += p.data[t.payload :]
+
+    def records(self) -> list[tuple[int, int, int]]:
+        """(stream offset, type, fragment length) of each record."""
+        out, at = [], 0
+        while at + 5 <= len(self.data):
+            size = int.from_bytes(self.data[at + 3 : at + 5], "big")
+            out.append((at, self.data[at], size))
+            at += 5 + size
+        return out
+
+    def locate(self, offset: int) -> tuple[int, int]:
+        """The packet holding stream octet ``offset``, and its index in that frame."""
+        for start, i, payload in reversed(self.where):
+            if start <= offset:
+                return i, payload + offset - start
+        raise AssertionError(offset)
+
+
+def test_a_record_that_does_not_verify_is_a_finding_and_decoding_goes_on(
+    tmp_path: Path,
+) -> None:
+    cap = captured("tls13-aes256gcm")
+    linktype, packets = read_pcap(cap.pcap)
+    client = _Stream(packets, _client_port(cap))
+    records = client.records()
+    # A full record inside the 70000-octet message, after another full one:
+    # all payload, no frame header.
+    full = [r for r, prev in zip(records[1:], records, strict=False) if r[2] == prev[2] == 16401]
+    offset = full[0][0] + 5 + 100
+    i, at = client.locate(offset)
+    data = bytearray(packets[i].data)
+    data[at] ^= 0x55  # inside the ciphertext: the tag cannot verify
+    packets[i] = replace(packets[i], data=bytes(data))
+    bad = write_pcap(tmp_path / "bad.pcap", linktype, packets)
+    # The frame is still there with its declared length (its payload has
+    # a hole), and every later frame decodes.
+    theirs = tshark_tls_frames(cap.pcap, cap.port, cap.keylog)
+    assert wirelog_frames(bad, keylog=str(cap.keylog)) == theirs
+    dcs = decode(str(bad), Options(keylog=str(cap.keylog)))
+    found = [v.detail for v in dcs[0].violations if v.kind is ViolationKind.TLS_UNDECRYPTED]
+    assert len(found) == 1 and "does not verify (bad tag, 16401 octets" in found[0]
+    holed = [f for f in dcs[0].frames if ViolationKind.MISSING_OCTETS in f.violations]
+    assert [(f.direction, f.length) for f in holed] == [(Direction.TX, 70_000)]
+    assert not [v for v in dcs[1].violations if v.kind is ViolationKind.TLS_UNDECRYPTED]
+
+
+def _client_port(cap: Capture) -> int:
+    _, packets = read_pcap(cap.pcap)
+    for p in packets:
+        t = tcp_of(p.data)
+        if t is not None and t.flow[3] == cap.port:
+            return t.flow[1]
+    raise AssertionError("no client")
+
+
+def test_records_cut_anywhere_by_tcp_decode_the_same(tmp_path: Path) -> None:
+    """Overlapping re-sent pieces: records split across segments in new places."""
+    cap = captured("tls12-cbc-sha256-etm")
+    linktype, packets = read_pcap(cap.pcap)
+    cut = write_pcap(tmp_path / "cut.pcap", linktype, resegment(packets))
+    theirs = tshark_tls_frames(cap.pcap, cap.port, cap.keylog)
+    assert wirelog_frames(cut, keylog=str(cap.keylog)) == theirs
+
+
+def test_a_lost_segment_resynchronises_on_the_next_record(tmp_path: Path) -> None:
+    cap = captured("tls13-aes128gcm")
+    linktype, packets = read_pcap(cap.pcap)
+    client = _Stream(packets, _client_port(cap))
+    records = client.records()
+    # Lose the segment holding the middle of the 70000-octet message's
+    # records and the start of the next record: the reader must look for it.
+    full = [r for r, prev in zip(records[1:], records, strict=False) if r[2] == prev[2] == 16401]
+    i, _ = client.locate(full[0][0] + 5 + 16401 - 10)
+    lost = packets[:i] + packets[i + 1 :]
+    gap = write_pcap(tmp_path / "gap.pcap", linktype, lost)
+    dcs = decode(str(gap), Options(keylog=str(cap.keylog)))
+    found = [v.detail for v in dcs[0].violations if v.kind is ViolationKind.TLS_UNDECRYPTED]
+    assert any(d.startswith("capture gap in the TLS client stream") for d in found), found
+    assert any("records resynchronised after" in d for d in found), found
+    theirs = tshark_tls_frames(cap.pcap, cap.port, cap.keylog)
+    ours = wirelog_frames(gap, keylog=str(cap.keylog))
+    server = (0, cap.port)
+    # The server's side and the second connection are whole.
+    assert ours[server] == theirs[server]
+    assert all(ours[k] == theirs[k] for k in theirs if k[0] == 1)
