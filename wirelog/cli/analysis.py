@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from wirelog.cli.app import ExitCode, app, check_output, each_input, output_failed, write_output
-from wirelog.cli.opts import ConnOpt, PortOpt, WsPortOpt, options
+from wirelog.cli.opts import ConnOpt, KeylogOpt, PortOpt, WsPortOpt, options
 from wirelog.errors import InputError, PartialInputWarning, UsageError
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ def plot(
     conn: ConnOpt = [],  # noqa: B006
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
+    keylog: KeylogOpt = None,
 ) -> None:
     """Draw chop sizes, opcodes, a ladder diagram, throughput, message sizes, RTTs."""
     kinds = list(dict.fromkeys(kind)) or list(PlotKind)
@@ -93,7 +94,7 @@ def plot(
             os.makedirs(outdir, exist_ok=True)
         except OSError as exc:
             raise output_failed("--output", outdir, exc) from None
-        cap = Capture([path], options(port, ws_port, conn))
+        cap = Capture([path], options(port, ws_port, conn, keylog))
         stem = os.path.basename(os.path.normpath(path)).split(".")[0] or "input"
         for k in kinds:
             table, draw = plots.KINDS[k.value]
@@ -127,6 +128,7 @@ def report(
     conn: ConnOpt = [],  # noqa: B006
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
+    keylog: KeylogOpt = None,
 ) -> None:
     """Autobahn-style case report (handshake, closing, wire statistics, wire log)."""
 
@@ -135,7 +137,7 @@ def report(
 
         if output:
             check_output(output)
-        cap = Capture([path], options(port, ws_port, conn))
+        cap = Capture([path], options(port, ws_port, conn, keylog))
         if not cap.decoded():
             raise InputError(path, "no connections")
         from wirelog.sources.autobahn.render import encode_text

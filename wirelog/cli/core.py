@@ -18,7 +18,7 @@ from wirelog.cli.app import (
     each_input,
     error,
 )
-from wirelog.cli.opts import ConnOpt, InputsArg, PortOpt, WsPortOpt, options
+from wirelog.cli.opts import ConnOpt, InputsArg, KeylogOpt, PortOpt, WsPortOpt, options
 
 
 @app.command()
@@ -34,11 +34,12 @@ def decode(
     conn: ConnOpt = [],  # noqa: B006 - typer reads the default, it is never mutated
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
+    keylog: KeylogOpt = None,
 ) -> None:
     """List every chop, frame or message of the inputs."""
     from wirelog.outputs.export import Listing, ParquetExport
 
-    opts = options(port, ws_port, conn)
+    opts = options(port, ws_port, conn, keylog)
     if output:
         _check_output(output)
     if fmt is DecodeFormat.parquet:
@@ -97,11 +98,12 @@ def stats(
     conn: ConnOpt = [],  # noqa: B006
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
+    keylog: KeylogOpt = None,
 ) -> None:
     """Octets by chop size and frames by opcode, per connection, as Autobahn counts them."""
     from wirelog.outputs.statsview import connection_stats, render_stats_table
 
-    opts = options(port, ws_port, conn)
+    opts = options(port, ws_port, conn, keylog)
     results: list[dict[str, Any]] = []
 
     def body(path: str) -> None:
@@ -127,12 +129,13 @@ def check(
     conn: ConnOpt = [],  # noqa: B006
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
+    keylog: KeylogOpt = None,
 ) -> None:
     """Every protocol violation and finding, with where it is. Exit 1 if any."""
     from wirelog.outputs import formats as out
     from wirelog.problems import problems
 
-    opts = options(port, ws_port, conn)
+    opts = options(port, ws_port, conn, keylog)
     found: list[dict[str, Any]] = []
 
     def body(path: str) -> None:

@@ -30,7 +30,18 @@ WsPortOpt = Annotated[
     ),
 ]
 
+KeylogOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--keylog",
+        help="TLS key log (NSS format, what SSLKEYLOGFILE writes) to decrypt wss:// "
+        "captures; default: the SSLKEYLOGFILE variable's file.",
+    ),
+]
 
-def options(ports: list[int], ws_ports: list[int], conns: list[int]) -> Options:
+
+def options(
+    ports: list[int], ws_ports: list[int], conns: list[int], keylog: str | None = None
+) -> Options:
     """The capture options the filter flags describe."""
-    return Options(ws_ports=tuple(ws_ports), ports=tuple(ports), conns=tuple(conns))
+    return Options(ws_ports=tuple(ws_ports), ports=tuple(ports), conns=tuple(conns), keylog=keylog)

@@ -5,7 +5,10 @@ bad tag and with a capture gap inside a record."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
+import sys
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
@@ -79,7 +82,7 @@ def test_messages_are_what_the_client_sent_and_the_facts_are_on_the_connection(
         assert not [v for v in dc.violations if v.kind is not ViolationKind.CAPTURE_GAP]
         tls = dc.connection.tls
         assert tls is not None
-        assert (tls.version, tls.sni, tls.alpn) == (version, "wirelog.test", None)
+        assert (tls.version, tls.sni, tls.alpn) == (version, "wirelog.test", "http/1.1")
         assert tls.cipher is not None
         # tshark's suite number, by the IANA name wirelog shows.
         assert int(suite[0], 16) in {int(s, 16) for s in suite}
@@ -251,3 +254,69 @@ def test_a_lost_segment_resynchronises_on_the_next_record(tmp_path: Path) -> Non
     # The server's side and the second connection are whole.
     assert ours[server] == theirs[server]
     assert all(ours[k] == theirs[k] for k in theirs if k[0] == 1)
+
+
+def test_key_updates_both_ways() -> None:
+    """OpenSSL's SSL_key_update (update_requested) every fourth message:
+    each side moves to its next traffic secret, several times."""
+    cap = captured("tls13-aes128gcm", key_updates=True)
+    updates = tshark_field(cap, "tls.handshake.type == 24", "tcp.srcport")
+    assert len(updates) >= 8 and len(set(updates)) == 3  # two clients and the server
+    theirs = tshark_tls_frames(cap.pcap, cap.port, cap.keylog)
+    assert wirelog_frames(cap.pcap, keylog=str(cap.keylog)) == theirs
+    assert sum(map(len, theirs.values())) == 4 * (len(cap.sent[0]) + 1)
+
+
+CLI = [sys.executable, "-c", "from wirelog.cli import main; main()"]
+
+
+def test_the_cli_decrypts_with_keylog_and_says_when_it_cannot() -> None:
+    cap = captured("tls12-aes128gcm")
+    env = {k: v for k, v in os.environ.items() if k != "SSLKEYLOGFILE"}
+    run = subprocess.run(
+        [*CLI, "decode", "-f", "jsonl", "--keylog", str(cap.keylog), str(cap.pcap)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0 and run.stderr == ""
+    rows = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(rows) == sum(map(len, tshark_tls_frames(cap.pcap, cap.port, cap.keylog).values()))
+    # SSLKEYLOGFILE when no option is given.
+    by_env = subprocess.run(
+        [*CLI, "decode", "-f", "jsonl", str(cap.pcap)],
+        capture_output=True, text=True, env={**env, "SSLKEYLOGFILE": str(cap.keylog)},
+        timeout=120,
+    )  # fmt: skip
+    assert by_env.stdout == run.stdout
+    # No key: nothing decoded, one line on stderr per capture.
+    bare = subprocess.run(
+        [*CLI, "decode", str(cap.pcap)], capture_output=True, text=True, env=env, timeout=120
+    )
+    (line,) = bare.stderr.splitlines()
+    assert line.startswith(f"{cap.pcap}: TLS session without key: client random ")
+    assert line.count("client random") == 2 and bare.stdout == ""
+    missing = subprocess.run(
+        [*CLI, "stats", "--keylog", "/nonexistent/keys.log", str(cap.pcap)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == (
+        "wirelog: /nonexistent/keys.log: cannot read the TLS key log (No such file or directory)"
+    )
+
+
+def test_connections_table_and_report_show_the_tls_facts() -> None:
+    import wirelog
+
+    cap = captured("tls13-chacha20")
+    table = wirelog.load(str(cap.pcap), keylog=cap.keylog).connections()
+    assert list(table["tls_cipher"]) == ["TLS_CHACHA20_POLY1305_SHA256"] * 2
+    assert list(table["sni"]) == ["wirelog.test"] * 2 and list(table["alpn"]) == ["http/1.1"] * 2
+    run = subprocess.run(
+        [*CLI, "report", "--keylog", str(cap.keylog), "--conn", "1", str(cap.pcap)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0
+    assert (
+        ", over TLS 1.3 (TLS_CHACHA20_POLY1305_SHA256, SNI wirelog.test, ALPN http/1.1)"
+        in run.stdout.splitlines()[2]
+    )

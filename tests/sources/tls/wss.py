@@ -16,9 +16,11 @@ Run as a script (``python wss.py CERT KEY CONFIG_JSON``) it is the server.
 
 from __future__ import annotations
 
+import _ssl
 import asyncio
 import atexit
 import contextlib
+import ctypes
 import datetime
 import json
 import os
@@ -158,6 +160,7 @@ def client_context(keylog: Path, variant: Variant) -> ssl.SSLContext:
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     ctx.keylog_filename = str(keylog)
+    ctx.set_alpn_protocols(["http/1.1"])
     if variant.tls12_ciphers:
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
         ctx.set_ciphers(variant.tls12_ciphers)
@@ -177,7 +180,25 @@ def messages(conn: int, count: int) -> list[bytes | str]:
     return out
 
 
-async def _talk(port: int, ctx: ssl.SSLContext, sent: list[bytes | str], deflate: bool) -> None:
+def request_key_update(ssl_object: ssl.SSLObject) -> None:
+    """Make OpenSSL send a TLS 1.3 KeyUpdate (update_requested, so the peer
+    answers with its own) with the next write: ``ssl`` has no API for it,
+    so OpenSSL's ``SSL_key_update`` is called on the ``SSL *`` that
+    CPython's ``_ssl._SSLSocket`` holds right after its object header and
+    its socket reference (Modules/_ssl.c, 3.11). ``SSL_version`` checks the
+    pointer is an ``SSL`` first."""
+    lib = ctypes.CDLL(_ssl.__file__)  # its libssl symbols, by dependency
+    lib.SSL_version.argtypes = [ctypes.c_void_p]
+    lib.SSL_key_update.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    inner = ssl_object._sslobj  # type: ignore[attr-defined]
+    pointer = ctypes.cast(id(inner), ctypes.POINTER(ctypes.c_void_p))[3]
+    assert lib.SSL_version(pointer) == 0x0304, "not a TLS 1.3 SSL object"
+    assert lib.SSL_key_update(pointer, 1) == 1  # SSL_KEY_UPDATE_REQUESTED
+
+
+async def _talk(
+    port: int, ctx: ssl.SSLContext, sent: list[bytes | str], deflate: bool, key_updates: bool
+) -> None:
     from websockets.asyncio.client import connect
 
     async with connect(
@@ -187,7 +208,9 @@ async def _talk(port: int, ctx: ssl.SSLContext, sent: list[bytes | str], deflate
         compression="deflate" if deflate else None,
         max_size=None,
     ) as ws:
-        for m in sent:
+        for i, m in enumerate(sent):
+            if key_updates and i % 4 == 3:
+                request_key_update(ws.transport.get_extra_info("ssl_object"))
             await ws.send(m)
             assert await ws.recv() == m
 
@@ -199,6 +222,7 @@ def run_clients(
     conns: int = 2,
     count: int = 14,
     deflate: bool = False,
+    key_updates: bool = False,
 ) -> list[list[bytes | str]]:
     """``conns`` connections one after another, each echoing ``count`` messages."""
     ctx = client_context(keylog, variant)
@@ -206,7 +230,7 @@ def run_clients(
 
     async def main() -> None:
         for s in sent:
-            await _talk(port, ctx, s, deflate)
+            await _talk(port, ctx, s, deflate, key_updates)
 
     asyncio.run(main())
     return sent
@@ -234,24 +258,28 @@ class Capture:
     variant: Variant
 
 
-_captures: dict[tuple[str, bool, int], Capture] = {}
+_captures: dict[tuple[str, bool, int, bool], Capture] = {}
 _folder: list[Path] = []
 
 
-def captured(name: str, deflate: bool = False, conns: int = 2) -> Capture:
+def captured(
+    name: str, deflate: bool = False, conns: int = 2, key_updates: bool = False
+) -> Capture:
     """The capture of ``conns`` connections of variant ``name`` (made once
     per test session, removed at its end)."""
-    key = (name, deflate, conns)
+    key = (name, deflate, conns, key_updates)
     if key not in _captures:
         if not _folder:
             _folder.append(Path(tempfile.mkdtemp(prefix="wirelog-tls-")))
             atexit.register(shutil.rmtree, _folder[0], True)
-        folder = _folder[0] / f"{name}-{int(deflate)}-{conns}"
+        folder = _folder[0] / f"{name}-{int(deflate)}-{conns}-{int(key_updates)}"
         folder.mkdir()
         variant = BY_NAME[name]
         keylog = folder / "keys.log"
         with tls_server(folder, variant) as port, servers.tcpdump(port, tail=1.0) as raw:
-            sent = run_clients(port, keylog, variant, conns=conns, deflate=deflate)
+            sent = run_clients(
+                port, keylog, variant, conns, deflate=deflate, key_updates=key_updates
+            )
         pcap = folder / "capture.pcap"
         shutil.move(raw, pcap)
         _captures[key] = Capture(pcap, port, keylog, sent, variant)
@@ -261,6 +289,7 @@ def captured(name: str, deflate: bool = False, conns: int = 2) -> Capture:
 def _serve(cert: str, key: str, config: dict[str, Any]) -> None:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
+    ctx.set_alpn_protocols(["http/1.1"])
     if config["ciphers"]:
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
         ctx.set_ciphers(config["ciphers"])

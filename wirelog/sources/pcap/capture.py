@@ -71,6 +71,13 @@ class _Arrived:
 
 def _end(engine: Engine) -> None:
     engine.finish()
-    for found in engine.summary.findings():
+    summary = engine.summary
+    found = summary.finding()
+    if found is not None:
         log.info("%s: %s", engine.path, found.detail)
+    if summary.tls:
+        # A warning: undecrypted TLS is traffic the user expected to see
+        # (Python's last-resort handler prints it on stderr, one line).
+        more = f"; and {len(summary.tls) - 3} more" if len(summary.tls) > 3 else ""
+        log.warning("%s: %s%s", engine.path, "; ".join(summary.tls[:3]), more)
     engine.sink.done(engine.summary)

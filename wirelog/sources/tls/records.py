@@ -122,7 +122,7 @@ class RecordReader:
                 # Not TLS any more (or never was): find the next record.
                 self.synced = False
                 self._lost_since = 0
-                return at + self._search_in(buf, at + 1, ts, number)
+                return self._search_in(buf, at, ts, number)
             end = at + HEADER + size
             if end > n:
                 break
