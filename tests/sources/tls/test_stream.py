@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from captures_util import HAVE_TSHARK, Packet, read_pcap, resegment, tcp_of, write_pcap
 from servers import have_tcpdump
-from wss import VARIANTS, Capture, captured, tshark_tls_frames
+from wss import CHROMIUM, VARIANTS, Capture, captured, chromium_session, tshark_tls_frames
 
 from wirelog.model import Direction, Frame, ViolationKind
 from wirelog.pipeline import Options, decode, read, stream
@@ -320,3 +320,19 @@ def test_connections_table_and_report_show_the_tls_facts() -> None:
         ", over TLS 1.3 (TLS_CHACHA20_POLY1305_SHA256, SNI wirelog.test, ALPN http/1.1)"
         in run.stdout.splitlines()[2]
     )
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (.ci/setup installs it)")
+def test_a_browsers_wss_session_with_its_own_key_log(tmp_path: Path) -> None:
+    """Chromium's own TLS stack (BoringSSL: GREASE, a post-quantum key
+    share, its own record sizes) and its own key log."""
+    cap = chromium_session(tmp_path)
+    theirs = tshark_tls_frames(cap.pcap, cap.port, cap.keylog)
+    assert wirelog_frames(cap.pcap, keylog=str(cap.keylog)) == theirs
+    assert sum(map(len, theirs.values())) == 8
+    (dc,) = decode(str(cap.pcap), Options(keylog=str(cap.keylog)))
+    sent = sent_messages(cap)[0]
+    for direction in Direction:
+        assert [m.data for m in dc.messages if m.direction is direction][:3] == sent
+    assert dc.connection.tls is not None and dc.connection.tls.alpn == "http/1.1"
+    assert dc.connection.tls.version == "TLS 1.3"

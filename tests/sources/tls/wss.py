@@ -286,6 +286,71 @@ def captured(
     return _captures[key]
 
 
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+#: What the browser's page does: three messages echoed, then a clean close.
+PAGE = """<html><body><pre id=log>open</pre><script>
+const ws = new WebSocket("wss://127.0.0.1:PORT/");
+let n = 0;
+ws.onopen = () => { ws.send("hello from chromium"); ws.send(new Uint8Array(70000));
+                    ws.send("x".repeat(20000)); };
+ws.onmessage = () => { n += 1; if (n == 3) ws.close(1000, "done"); };
+ws.onclose = (e) => { document.getElementById("log").textContent = "closed " + e.code; };
+</script><script src="/slow.js"></script></body></html>"""
+
+
+def chromium_session(folder: Path) -> Capture:
+    """A real browser's wss traffic: headless Chromium loads a page (from
+    a loopback HTTP server) whose script talks to the TLS echo server;
+    Chromium writes the key log (``--ssl-key-log-file``). The page's last
+    script is served after a pause, so that ``--dump-dom`` (which waits
+    for the load event) returns after the WebSocket session closed."""
+    import http.server
+    import threading
+    import time
+
+    assert CHROMIUM is not None
+    variant = BY_NAME["tls13-aes128gcm"]
+    keylog = folder / "keys.log"
+    with tls_server(folder, variant) as port:
+        page = PAGE.replace("PORT", str(port)).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/slow.js":
+                    time.sleep(3)
+                body = b"/* loaded */" if self.path == "/slow.js" else page
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            with servers.tcpdump(port, tail=1.0) as raw:
+                dom = subprocess.run(
+                    [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--ignore-certificate-errors",
+                     f"--user-data-dir={folder / 'profile'}", f"--ssl-key-log-file={keylog}",
+                     "--dump-dom", f"http://127.0.0.1:{httpd.server_address[1]}/page.html"],
+                    capture_output=True, text=True, timeout=90,
+                )  # fmt: skip
+        finally:
+            httpd.shutdown()
+            httpd.server_close()
+    assert "closed 1000" in dom.stdout, dom.stdout[-500:]
+    pcap = folder / "chromium.pcap"
+    shutil.move(raw, pcap)
+    sent: list[bytes | str] = ["hello from chromium", bytes(70000), "x" * 20000]
+    return Capture(pcap, port, keylog, [sent], variant)
+
+
 def _serve(cert: str, key: str, config: dict[str, Any]) -> None:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
