@@ -11,7 +11,7 @@ import struct
 import pytest
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
 from wirelog.sources.tls.decrypt import RecordCipher
 from wirelog.sources.tls.keys import SUITES
@@ -27,27 +27,34 @@ def aad(seq: int, ctype: int, length: int) -> bytes:
     return struct.pack("!QBHH", seq, ctype, V12, length)
 
 
-def tls13_record(aead: AESGCM | ChaCha20Poly1305, iv: bytes, seq: int, inner: bytes) -> bytes:
+def tls13_record(
+    aead: AESGCM | AESCCM | ChaCha20Poly1305, iv: bytes, seq: int, inner: bytes, tag: int = 16
+) -> bytes:
     nonce = (int.from_bytes(iv, "big") ^ seq).to_bytes(12, "big")
-    head = header(23, len(inner) + 16)
+    head = header(23, len(inner) + tag)
     return head + aead.encrypt(nonce, inner, head)
 
 
-@pytest.mark.parametrize("code", [0x1301, 0x1302, 0x1303])
+@pytest.mark.parametrize("code", [0x1301, 0x1302, 0x1303, 0x1304, 0x1305])
 def test_tls13_records_open_in_sequence(code: int) -> None:
     suite = SUITES[code]
     key, iv = os.urandom(suite.key_len), os.urandom(12)
-    aead = ChaCha20Poly1305(key) if code == 0x1303 else AESGCM(key)
+    aead: AESGCM | AESCCM | ChaCha20Poly1305 = AESGCM(key)
+    if code == 0x1303:
+        aead = ChaCha20Poly1305(key)
+    elif code >= 0x1304:
+        aead = AESCCM(key, tag_length=suite.tag)
     cipher = RecordCipher(suite, key, iv)
     for seq, (ctype, text) in enumerate([(22, b"\x14\x00\x00\x00"), (23, b"hello"), (23, b"")]):
-        rec = tls13_record(aead, iv, seq, text + bytes([ctype]) + bytes(seq * 3))  # padding
+        inner = text + bytes([ctype]) + bytes(seq * 3)  # zero padding
+        rec = tls13_record(aead, iv, seq, inner, suite.tag)
         assert cipher.open(rec[:5], rec[5:]) == (ctype, text)
     assert cipher.seq == 3
     # The same record again is out of sequence: it does not verify.
     assert cipher.open(rec[:5], rec[5:]) is None and cipher.seq == 3
     assert cipher.open_at(2, rec[:5], rec[5:]) == (23, b"")
     # Only padding, no content type: not a record (RFC 8446 §5.4).
-    pad = tls13_record(aead, iv, 3, bytes(4))
+    pad = tls13_record(aead, iv, 3, bytes(4), suite.tag)
     assert cipher.open(pad[:5], pad[5:]) is None
 
 

@@ -14,9 +14,25 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from captures_util import HAVE_TSHARK, Packet, read_pcap, resegment, tcp_of, write_pcap
+from captures_util import (
+    HAVE_TSHARK,
+    Packet,
+    read_pcap,
+    rebuild,
+    resegment,
+    tcp_of,
+    write_pcap,
+)
 from servers import have_tcpdump
-from wss import CHROMIUM, VARIANTS, Capture, captured, chromium_session, tshark_tls_frames
+from wss import (
+    CHROMIUM,
+    UNSUPPORTED,
+    VARIANTS,
+    Capture,
+    captured,
+    chromium_session,
+    tshark_tls_frames,
+)
 
 from wirelog.model import Direction, Frame, ViolationKind
 from wirelog.pipeline import Options, decode, read, stream
@@ -101,6 +117,8 @@ def _iana(code: int) -> str:
         0xC027: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
         0xC014: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
         0x002F: "TLS_RSA_WITH_AES_128_CBC_SHA",
+        0xC09C: "TLS_RSA_WITH_AES_128_CCM",
+        0xC0A1: "TLS_RSA_WITH_AES_256_CCM_8",
     }[code]
 
 
@@ -336,3 +354,49 @@ def test_a_browsers_wss_session_with_its_own_key_log(tmp_path: Path) -> None:
         assert [m.data for m in dc.messages if m.direction is direction][:3] == sent
     assert dc.connection.tls is not None and dc.connection.tls.alpn == "http/1.1"
     assert dc.connection.tls.version == "TLS 1.3"
+
+
+def test_a_suite_wirelog_cannot_decrypt_says_which() -> None:
+    cap = captured(UNSUPPORTED.name, conns=1)
+    rec = read(str(cap.pcap), Options(keylog=str(cap.keylog)))
+    assert rec.connections == []
+    (line,) = [f.detail for f in rec.findings if f.kind is ViolationKind.TLS_UNDECRYPTED]
+    (suite,) = tshark_field(cap, "tls.handshake.type == 2", "tls.handshake.ciphersuite")
+    assert line.startswith(f"TLS cipher suite 0x{int(suite, 16):04x} not supported: client random ")
+
+
+def _split(packets: list[Packet], size: int) -> list[Packet]:
+    """Every data segment cut into ``size``-octet segments, as a link with
+    a small MTU would carry them."""
+    out: list[Packet] = []
+    for p in packets:
+        t = tcp_of(p.data)
+        body = p.data[t.payload :] if t is not None else b""
+        if t is None or len(body) <= size:
+            out.append(p)
+            continue
+        for at in range(0, len(body), size):
+            out.append(replace(p, data=rebuild(p.data, t, body[at : at + size], t.seq + at)))
+    return out
+
+
+def test_a_gap_inside_a_record_loses_only_that_record(tmp_path: Path) -> None:
+    cap = captured("tls12-aes128ccm")
+    linktype, packets = read_pcap(cap.pcap)
+    small = _split(packets, 1400)
+    client = _Stream(small, _client_port(cap))
+    records = client.records()
+    # A segment in the middle of a full record of the 70000-octet message.
+    full = [r for r, prev in zip(records[1:], records, strict=False) if r[2] == prev[2] > 16000]
+    i, _ = client.locate(full[0][0] + 5000)
+    lossy = write_pcap(tmp_path / "lossy.pcap", linktype, small[:i] + small[i + 1 :])
+    theirs = tshark_tls_frames(cap.pcap, cap.port, cap.keylog)
+    assert wirelog_frames(lossy, keylog=str(cap.keylog)) == theirs
+    dcs = decode(str(lossy), Options(keylog=str(cap.keylog)))
+    found = [v.detail for v in dcs[0].violations if v.kind is ViolationKind.TLS_UNDECRYPTED]
+    assert len(found) == 1 and f"(1400 of {full[0][2]} octets lost)" in found[0], found
+    holed = [f for f in dcs[0].frames if ViolationKind.MISSING_OCTETS in f.violations]
+    assert [(f.direction, f.length) for f in holed] == [(Direction.TX, 70_000)]
+    # The plaintext it held is a gap of the record's plaintext length.
+    gaps = [v for v in dcs[0].violations if v.kind is ViolationKind.CAPTURE_GAP]
+    assert [int(v.detail.split()[0]) for v in gaps] == [full[0][2] - 24]

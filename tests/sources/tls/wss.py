@@ -102,8 +102,12 @@ VARIANTS = [
     Variant("tls12-cbc-sha256-noetm", tls12_ciphers="ECDHE-RSA-AES128-SHA256", etm=False),
     Variant("tls12-cbc-sha1-noetm", tls12_ciphers="AES128-SHA", etm=False),
     Variant("tls12-cbc-sha1-etm", tls12_ciphers="ECDHE-RSA-AES256-SHA"),
+    Variant("tls12-aes128ccm", tls12_ciphers="AES128-CCM"),
+    Variant("tls12-aes256ccm8", tls12_ciphers="AES256-CCM8"),
 ]
-BY_NAME = {v.name: v for v in VARIANTS}
+#: A suite wirelog does not decrypt (ARIA: ``cryptography`` has no ARIA-GCM).
+UNSUPPORTED = Variant("tls12-aria128gcm", tls12_ciphers="ARIA128-GCM-SHA256")
+BY_NAME = {v.name: v for v in [*VARIANTS, UNSUPPORTED]}
 
 
 @contextlib.contextmanager

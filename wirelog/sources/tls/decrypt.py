@@ -3,8 +3,9 @@
 * TLS 1.3 (RFC 8446 §5.2-§5.3): AEAD over the whole record, nonce = IV
   XOR the 64-bit sequence number, the record header as additional data;
   the plaintext ends with the real content type after zero padding.
-* TLS 1.2 AES-GCM (RFC 5288 §3): an 8-octet explicit nonce opens the
-  fragment, the 4-octet salt comes from the key block; ChaCha20-Poly1305
+* TLS 1.2 AES-GCM and AES-CCM (RFC 5288 §3, RFC 6655 §3): an 8-octet
+  explicit nonce opens the fragment, the 4-octet salt comes from the key
+  block; ChaCha20-Poly1305
   (RFC 7905 §2) XORs the sequence number into a 12-octet IV. The
   additional data is ``seq type version length`` (RFC 5246 §6.2.3.3).
 * TLS 1.2 CBC (RFC 5246 §6.2.3.2): explicit IV, ciphertext of
@@ -23,15 +24,12 @@ import struct
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
-from wirelog.sources.tls.keys import CBC, CHACHA, Suite, hmac_of
+from wirelog.sources.tls.keys import CBC, CCM, CHACHA, Suite, hmac_of
 
 _SEQ = struct.Struct("!Q")
 _AAD = struct.Struct("!QBHH")
-
-#: Octets a record's protection adds at least (for resynchronisation).
-TAG = 16
 
 
 class RecordCipher:
@@ -49,9 +47,11 @@ class RecordCipher:
         self.etm = etm
         self.seq = 0
         self._iv_int = int.from_bytes(iv, "big") if len(iv) == 12 else 0
-        self._aead: AESGCM | ChaCha20Poly1305 | None
+        self._aead: AESGCM | AESCCM | ChaCha20Poly1305 | None
         if suite.cipher == CHACHA:
             self._aead = ChaCha20Poly1305(key)
+        elif suite.cipher == CCM:
+            self._aead = AESCCM(key, tag_length=suite.tag)
         elif suite.cipher == CBC:
             self._aead = None
         else:
@@ -61,10 +61,10 @@ class RecordCipher:
         """Octets of a fragment that are not plaintext (CBC: at least)."""
         s = self.suite
         if s.tls13:
-            return TAG + 1
+            return s.tag + 1
         if s.cipher == CBC:
             return 16 + s.mac_len + 1
-        return TAG + (8 if s.fixed_iv == 4 else 0)
+        return s.tag + (8 if s.fixed_iv == 4 else 0)
 
     def open(self, header: bytes, fragment: bytes) -> tuple[int, bytes] | None:
         """The content type and plaintext of the next record, the sequence
@@ -98,9 +98,9 @@ class RecordCipher:
             nonce, body = self.iv + fragment[:8], fragment[8:]
         else:
             nonce, body = (self._iv_int ^ seq).to_bytes(12, "big"), fragment
-        if len(body) < TAG:
+        if len(body) < suite.tag:
             return None
-        aad = _AAD.pack(seq, ctype, version, len(body) - TAG)
+        aad = _AAD.pack(seq, ctype, version, len(body) - suite.tag)
         try:
             return ctype, aead.decrypt(nonce, body, aad)
         except InvalidTag:

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 GCM: Final = "gcm"
+CCM: Final = "ccm"
 CHACHA: Final = "chacha20-poly1305"
 CBC: Final = "cbc"
 
@@ -39,13 +40,15 @@ class Suite:
     mac: str | None = None
     """CBC suites: the HMAC hash (``sha1``, ``sha256``, ``sha384``)."""
     tls13: bool = False
+    tag: int = 16
+    """AEAD tag octets (8 for the CCM_8 suites)."""
 
     @property
     def fixed_iv(self) -> int:
         """IV octets taken from the key block (TLS 1.2) or derived (1.3)."""
         if self.tls13 or self.cipher == CHACHA:
             return 12
-        return 4 if self.cipher == GCM else 0
+        return 4 if self.cipher in (GCM, CCM) else 0
 
     @property
     def mac_len(self) -> int:
@@ -64,7 +67,26 @@ def _suites() -> dict[int, Suite]:
         Suite(0x1301, "TLS_AES_128_GCM_SHA256", GCM, 16, "sha256", tls13=True),
         Suite(0x1302, "TLS_AES_256_GCM_SHA384", GCM, 32, "sha384", tls13=True),
         Suite(0x1303, "TLS_CHACHA20_POLY1305_SHA256", CHACHA, 32, "sha256", tls13=True),
+        Suite(0x1304, "TLS_AES_128_CCM_SHA256", CCM, 16, "sha256", tls13=True),
+        Suite(0x1305, "TLS_AES_128_CCM_8_SHA256", CCM, 16, "sha256", tls13=True, tag=8),
     ]
+    # TLS 1.2 AES-CCM suites (RFC 6655, RFC 7251): (code, key exchange, key length, tag).
+    for code, kx, size, tag in (
+        (0xC09C, "RSA", 16, 16),
+        (0xC09D, "RSA", 32, 16),
+        (0xC09E, "DHE_RSA", 16, 16),
+        (0xC09F, "DHE_RSA", 32, 16),
+        (0xC0A0, "RSA", 16, 8),
+        (0xC0A1, "RSA", 32, 8),
+        (0xC0A2, "DHE_RSA", 16, 8),
+        (0xC0A3, "DHE_RSA", 32, 8),
+        (0xC0AC, "ECDHE_ECDSA", 16, 16),
+        (0xC0AD, "ECDHE_ECDSA", 32, 16),
+        (0xC0AE, "ECDHE_ECDSA", 16, 8),
+        (0xC0AF, "ECDHE_ECDSA", 32, 8),
+    ):
+        name = f"TLS_{kx}_WITH_AES_{size * 8}_CCM" + ("_8" if tag == 8 else "")
+        out.append(Suite(code, name, CCM, size, "sha256", tag=tag))
     # TLS 1.2 AEAD suites: (code, key exchange, key length, hash).
     for code, kx, size, h in (
         (0xC02F, "ECDHE_RSA", 16, "sha256"),

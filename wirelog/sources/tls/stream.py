@@ -79,6 +79,8 @@ class TlsStream:
         self.unsupported: str | None = None
         self.skipped = 0
         self._out: list[Piece] = []
+        self._at = (0.0, 0)
+        """Time and packet of the piece being read."""
         self._sides = {True: _Side(True), False: _Side(False)}
         for side in self._sides.values():
             side.reader = RecordReader(self._resyncer(side), self._emitter(side))
@@ -91,6 +93,7 @@ class TlsStream:
         self._out = out
         reader = self._sides[from_a == self.client_is_a].reader
         for piece in pieces:
+            self._at = piece[3], piece[4]
             reader.feed(piece)
         return out
 
@@ -136,7 +139,7 @@ class TlsStream:
                         f"TLS {side.name} records resynchronised after {lost} lost octets "
                         f"({k} record(s) missing)"
                     )
-                    self._out.append((GAP, b"", plain, 0.0, 0))
+                    self._out.append((GAP, b"", plain, *self._at))
                     return True
             return False
 
