@@ -22,6 +22,7 @@ import atexit
 import contextlib
 import ctypes
 import datetime
+import functools
 import json
 import os
 import select
@@ -240,11 +241,14 @@ def run_clients(
     return sent
 
 
+@functools.cache
 def tshark_tls_frames(
     path: Path, port: int, keylog: Path | None
 ) -> dict[tuple[int, int], list[tuple[int, bool, int]]]:
     """Frames tshark decrypts and decodes, per (tcp.stream, sender port),
-    as (opcode, fin, payload length): TLS on ``port``, HTTP inside it."""
+    as (opcode, fin, payload length): TLS on ``port``, HTTP inside it
+    (once per capture: the captures do not change; callers must not
+    modify the result)."""
     extra = ["-o", f"tls.keylog_file:{keylog}"] if keylog is not None else []
     return tshark_frames(
         path, port, *extra, "-d", f"tcp.port=={port},tls", "-d", f"tls.port=={port},http"

@@ -18,9 +18,11 @@ connections and their in-flight octets, never by the file size:
    HTTP/1.1 GET carrying ``Upgrade: websocket`` (on any port; RFC 6455
    §4.1), or when one of its ports is in ``Options.ws_ports`` (frames from
    the first octet). The side that sent the request is the client, and
-   ``tx`` is client to server. Everything else (plain HTTP, TLS,
-   connections whose start was not captured) is skipped and counted in the
-   :class:`~wirelog.sources.sink.Summary`.
+   ``tx`` is client to server. A connection that starts with a TLS
+   ClientHello is decrypted first (:mod:`wirelog.sources.tls`) and the
+   plaintext detected the same way. Everything else (plain HTTP, other
+   TCP, connections whose start was not captured) is skipped and counted
+   in the :class:`~wirelog.sources.sink.Summary`.
 
 Each WebSocket connection goes to the :class:`~wirelog.sources.sink.Sink`
 directly (``opened``, ``chunk``, ``marker``, ``finding``, ``closed``):
@@ -111,9 +113,8 @@ class Engine:
         self, path: str, options: Options, sink: Sink, secrets: list[bytes] | None = None
     ) -> None:
         self.path = path
+        # TLS secrets: the key log, and the capture's own (pcapng DSBs).
         self.keys = KeyStore(from_environment(options.keylog), secrets)
-        """TLS session secrets: the key log, and the capture's own (``secrets``,
-        filled by the pcapng reader from Decryption Secrets Blocks)."""
         self.sink = sink
         self.flows: dict[tuple[bytes, int, bytes, int], tuple[Flow, bool]] = {}
         self.open: dict[int, Flow] = {}
@@ -429,14 +430,9 @@ class Engine:
             return
 
     def _tls_report(self, flow: Flow, line: str | None) -> None:
-        """What the TLS layer could not decrypt: a finding of the connection,
-        or of the capture while it is not known to be WebSocket."""
-        if line is None:
-            return
-        conn = flow.connection
-        if conn is None:
-            if len(self.summary.tls) < 100:
-                self.summary.tls.append(line)
-            return
-        finding = Violation(ViolationKind.TLS_UNDECRYPTED, line, None, None, None, self.index)
-        self.sink.finding(conn, finding)
+        """Undecryptable TLS: a finding of the connection, else of the capture."""
+        if line is not None and flow.connection is not None:
+            v = Violation(ViolationKind.TLS_UNDECRYPTED, line, None, None, None, self.index)
+            self.sink.finding(flow.connection, v)
+        elif line is not None and len(self.summary.tls) < 100:
+            self.summary.tls.append(line)
