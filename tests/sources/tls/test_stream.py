@@ -400,3 +400,14 @@ def test_a_gap_inside_a_record_loses_only_that_record(tmp_path: Path) -> None:
     # The plaintext it held is a gap of the record's plaintext length.
     gaps = [v for v in dcs[0].violations if v.kind is ViolationKind.CAPTURE_GAP]
     assert [int(v.detail.split()[0]) for v in gaps] == [full[0][2] - 24]
+
+
+def test_a_hello_retry_request_is_followed_to_the_real_server_hello() -> None:
+    """The server takes only P-384, for which the client sent no key share:
+    a HelloRetryRequest, a second ClientHello (same random), then the keys."""
+    cap = captured("tls13-hello-retry")
+    hellos = tshark_field(cap, "tls.handshake.type == 1", "tls.handshake.random")
+    assert len(hellos) == 4 and len(set(hellos)) == 2  # two ClientHellos per connection
+    theirs = tshark_tls_frames(cap.pcap, cap.port, cap.keylog)
+    assert wirelog_frames(cap.pcap, keylog=str(cap.keylog)) == theirs
+    assert sum(map(len, theirs.values())) == 4 * (len(cap.sent[0]) + 1)

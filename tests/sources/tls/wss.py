@@ -90,12 +90,16 @@ class Variant:
     tls12_ciphers: str | None = None
     """Pins TLS 1.2 to these ciphers (``set_ciphers``)."""
     etm: bool = True
+    groups: str | None = None
+    """TLS 1.3: the server's only key-exchange groups (OpenSSL ``Groups``):
+    one the client sends no key share for makes a HelloRetryRequest."""
 
 
 VARIANTS = [
     Variant("tls13-aes128gcm", tls13_suite="TLS_AES_128_GCM_SHA256"),
     Variant("tls13-aes256gcm", tls13_suite="TLS_AES_256_GCM_SHA384"),
     Variant("tls13-chacha20", tls13_suite="TLS_CHACHA20_POLY1305_SHA256"),
+    Variant("tls13-hello-retry", tls13_suite="TLS_AES_128_GCM_SHA256", groups="P-384"),
     Variant("tls12-aes128gcm", tls12_ciphers="ECDHE-RSA-AES128-GCM-SHA256"),
     Variant("tls12-aes256gcm", tls12_ciphers="ECDHE-RSA-AES256-GCM-SHA384"),
     Variant("tls12-chacha20", tls12_ciphers="ECDHE-RSA-CHACHA20-POLY1305"),
@@ -123,6 +127,7 @@ def tls_server(folder: Path, variant: Variant) -> Iterator[int]:
             "openssl_conf = default_conf\n[default_conf]\nssl_conf = ssl_sect\n"
             "[ssl_sect]\nsystem_default = system_default_sect\n"
             f"[system_default_sect]\nCiphersuites = {variant.tls13_suite}\n"
+            + (f"Groups = {variant.groups}\n" if variant.groups else "")
         )
         env["OPENSSL_CONF"] = str(conf)
     config = json.dumps({"ciphers": variant.tls12_ciphers, "etm": variant.etm})
