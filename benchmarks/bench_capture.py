@@ -90,8 +90,9 @@ class Writer:
         self.packets += 1
 
 
-def synthesize(path: Path, frames: int, seed: int = 1) -> int:
-    """A capture holding ``frames`` WebSocket frames; returns packet count."""
+def synthesize(path: Path, frames: int, seed: int = 1, writer: type[Writer] = Writer) -> int:
+    """A capture holding ``frames`` WebSocket frames; returns packet count.
+    ``writer`` writes the packets (bench_tls: inside a TLS session)."""
     rng = random.Random(seed)
     pool = os.urandom(70000)
     key = base64.b64encode(os.urandom(16)).decode()
@@ -108,7 +109,7 @@ def synthesize(path: Path, frames: int, seed: int = 1) -> int:
     ).encode()
     with open(path, "wb", buffering=1 << 20) as fh:
         fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
-        w = Writer(fh)
+        w = writer(fh)
         w.packet(True, b"", 0x02)  # SYN
         w.packet(False, b"", 0x12)  # SYN-ACK
         w.packet(True, b"", 0x10)

@@ -126,6 +126,8 @@ class ViolationKind(enum.Enum):
     LOGGING_OFF = "logging_off"
     IGNORED_TRAFFIC = "ignored_traffic"
     """A capture held traffic that is not WebSocket (counted, not decoded)."""
+    TLS_UNDECRYPTED = "tls_undecrypted"
+    """TLS octets that could not be decrypted (no key, bad tag, a gap in a record)."""
     # cross-checks between derived and claimed facts
     CLAIM_MISMATCH = "claim_mismatch"
     STATS_MISMATCH = "stats_mismatch"
@@ -143,6 +145,7 @@ _FINDINGS = frozenset(
         ViolationKind.DESYNCHRONIZED,
         ViolationKind.LOGGING_OFF,
         ViolationKind.IGNORED_TRAFFIC,
+        ViolationKind.TLS_UNDECRYPTED,
         ViolationKind.CLAIM_MISMATCH,
         ViolationKind.STATS_MISMATCH,
         ViolationKind.INFLATE_LIMIT,

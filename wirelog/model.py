@@ -40,6 +40,7 @@ __all__ = [
     "Opcode",
     "Recording",
     "Role",
+    "TlsInfo",
     "Violation",
     "ViolationKind",
     "new_frame",
@@ -331,6 +332,20 @@ class Handshake:
         return self.status == 101
 
 
+@dataclass(frozen=True, slots=True)
+class TlsInfo:
+    """What the TLS handshake of a wss:// connection said (RFC 8446 §4.1)."""
+
+    version: str | None = None
+    """``TLS 1.3``, ``TLS 1.2``... (the ServerHello's, after supported_versions)."""
+    cipher: str | None = None
+    """The cipher suite by its IANA name."""
+    sni: str | None = None
+    """The server name the client asked for (RFC 6066 §3)."""
+    alpn: str | None = None
+    """The application protocol agreed (RFC 7301)."""
+
+
 @dataclass(slots=True)
 class Connection:
     """One TCP connection as recorded. Mutable while a parser builds it;
@@ -355,6 +370,8 @@ class Connection:
     """Input-specific facts kept verbatim (Autobahn: the report's keys)."""
     findings: list[Violation] = field(default_factory=list)
     """What the parser noticed about the recording itself."""
+    tls: TlsInfo | None = None
+    """The TLS session the connection was decrypted from (wss://), if any."""
 
     def sender(self, direction: Direction) -> Role:
         return self.recorder if direction is Direction.TX else self.recorder.other

@@ -186,9 +186,7 @@ class Recorder:
     def done(self, summary: Summary) -> None:
         self.summary = summary
         self.recording.connections.sort(key=lambda c: c.conn)
-        found = summary.finding()
-        if found is not None:
-            self.recording.findings.append(found)
+        self.recording.findings.extend(summary.findings())
 
 
 def replay(recording: Recording, sink: Sink, conns: tuple[int, ...] = ()) -> Iterator[None]:

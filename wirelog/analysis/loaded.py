@@ -251,7 +251,7 @@ def load(paths: Source | Iterable[Source], **options: Any) -> Capture:
     ``paths``: a path (report, report folder, pcap/pcapng), a list of them,
     or in-memory Recording / Connection / DecodedConnection objects.
     Options are those of :class:`wirelog.pipeline.Options` (``ws_ports``,
-    ``ports``, ``conns``; single ints are accepted).
+    ``ports``, ``conns``: single ints are accepted; ``keylog``: a TLS key log).
 
     A path that does not exist raises :class:`~wirelog.errors.InputError`
     at once. Among several inputs, one that cannot be read is warned about
@@ -274,6 +274,8 @@ def load(paths: Source | Iterable[Source], **options: Any) -> Capture:
             opts[key] = (value,) if isinstance(value, int) else tuple(value)
         elif key == "keep_data":
             opts[key] = bool(value)
+        elif key == "keylog":
+            opts[key] = os.fspath(value) if value is not None else None
         else:
             raise UsageError(f"wirelog.load: unknown option {key!r}")
     return Capture(sources, Options(**opts))

@@ -135,6 +135,7 @@ def connection_row(s: ConnectionSummary) -> dict[str, Any]:
     hs = s.handshake
     case = c.meta.get("id")
     behavior = c.meta.get("behavior")
+    tls = c.tls
     return {
         "source": c.source,
         "conn": c.conn,
@@ -147,6 +148,10 @@ def connection_row(s: ConnectionSummary) -> dict[str, Any]:
         "target": hs.target if hs else None,
         "subprotocol": hs.subprotocol if hs else None,
         "extensions": hs.extensions if hs else None,
+        "tls_version": tls.version if tls else None,
+        "tls_cipher": tls.cipher if tls else None,
+        "sni": tls.sni if tls else None,
+        "alpn": tls.alpn if tls else None,
         "chops_tx": s.tx.chops,
         "chops_rx": s.rx.chops,
         "octets_tx": s.tx.octets,

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from wirelog.cli.app import ExitCode, app, check_output, each_input, output_failed, write_output
-from wirelog.cli.opts import ConnOpt, MaxMessageOpt, PortOpt, WsPortOpt, check_conns, options
+from wirelog.cli.opts import (
+    ConnOpt,
+    KeylogOpt,
+    MaxMessageOpt,
+    PortOpt,
+    WsPortOpt,
+    check_conns,
+    options,
+)
 from wirelog.errors import InputError, PartialInputWarning, UsageError
 from wirelog.protocol.deflate import DEFAULT_MAX_MESSAGE_SIZE
 
@@ -76,6 +84,7 @@ def plot(
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
     max_message_size: MaxMessageOpt = DEFAULT_MAX_MESSAGE_SIZE,
+    keylog: KeylogOpt = None,
 ) -> None:
     """Draw chop sizes, opcodes, a ladder diagram, throughput, message sizes, RTTs."""
     kinds = list(dict.fromkeys(kind)) or list(PlotKind)
@@ -95,7 +104,7 @@ def plot(
             os.makedirs(outdir, exist_ok=True)
         except OSError as exc:
             raise output_failed("--output", outdir, exc) from None
-        opts = options(port, ws_port, conn, max_message_size)
+        opts = options(port, ws_port, conn, max_message_size, keylog)
         cap = Capture([path], opts)
         check_conns(path, opts, {int(c) for c in cap.table("connections").conn})
         stem = os.path.basename(os.path.normpath(path)).split(".")[0] or "input"
@@ -132,6 +141,7 @@ def report(
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
     max_message_size: MaxMessageOpt = DEFAULT_MAX_MESSAGE_SIZE,
+    keylog: KeylogOpt = None,
 ) -> None:
     """Autobahn-style case report (handshake, closing, wire statistics, wire log)."""
 
@@ -140,7 +150,7 @@ def report(
 
         if output:
             check_output(output)
-        cap = Capture([path], options(port, ws_port, [], max_message_size))
+        cap = Capture([path], options(port, ws_port, [], max_message_size, keylog))
         if not cap.decoded():
             raise InputError(path, "no connections")
         from wirelog.sources.autobahn.render import encode_text

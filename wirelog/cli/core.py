@@ -21,6 +21,7 @@ from wirelog.cli.app import (
 from wirelog.cli.opts import (
     ConnOpt,
     InputsArg,
+    KeylogOpt,
     MaxMessageOpt,
     PortOpt,
     WsPortOpt,
@@ -59,6 +60,7 @@ def decode(
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
     max_message_size: MaxMessageOpt = DEFAULT_MAX_MESSAGE_SIZE,
+    keylog: KeylogOpt = None,
 ) -> None:
     """List every chop, frame or message of the inputs."""
     from wirelog.cli.output import atomic_path, atomic_text, pick_format
@@ -67,7 +69,7 @@ def decode(
     fmt = DecodeFormat(
         pick_format(format_.value if format_ else None, output, tuple(DecodeFormat), "table")
     )
-    opts = options(port, ws_port, conn, max_message_size)
+    opts = options(port, ws_port, conn, max_message_size, keylog)
     if fmt is DecodeFormat.parquet and not output:
         error("--format parquet needs --output FILE")
         raise typer.Exit(ExitCode.ERROR)
@@ -119,11 +121,12 @@ def stats(
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
     max_message_size: MaxMessageOpt = DEFAULT_MAX_MESSAGE_SIZE,
+    keylog: KeylogOpt = None,
 ) -> None:
     """Octets by chop size and frames by opcode, per connection, as Autobahn counts them."""
     from wirelog.outputs.statsview import connection_stats, render_stats_table
 
-    opts = options(port, ws_port, conn, max_message_size)
+    opts = options(port, ws_port, conn, max_message_size, keylog)
     results: list[dict[str, Any]] = []
 
     def body(path: str) -> None:
@@ -153,12 +156,13 @@ def check(
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
     max_message_size: MaxMessageOpt = DEFAULT_MAX_MESSAGE_SIZE,
+    keylog: KeylogOpt = None,
 ) -> None:
     """Every protocol violation and finding, with where it is. Exit 1 if any."""
     from wirelog.outputs import formats as out
     from wirelog.problems import problems
 
-    opts = options(port, ws_port, conn, max_message_size)
+    opts = options(port, ws_port, conn, max_message_size, keylog)
     found: list[dict[str, Any]] = []
 
     def body(path: str) -> None:

@@ -60,12 +60,22 @@ MaxMessageOpt = Annotated[
     ),
 ]
 
+KeylogOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--keylog",
+        help="TLS key log (NSS format, what SSLKEYLOGFILE writes) to decrypt wss:// "
+        "captures; default: the SSLKEYLOGFILE variable's file.",
+    ),
+]
+
 
 def options(
     ports: list[int],
     ws_ports: list[int],
     conns: list[int],
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    keylog: str | None = None,
 ) -> Options:
     """The capture options the filter flags describe."""
     return Options(
@@ -73,6 +83,7 @@ def options(
         ports=tuple(ports),
         conns=tuple(conns),
         max_message_size=max_message_size,
+        keylog=keylog,
     )
 
 

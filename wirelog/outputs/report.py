@@ -153,7 +153,13 @@ def summary_line(dc: DecodedConnection) -> str:
         tail += f" @ {started}" if started else ""
         return f"{agent} - Case {case} : {verdict}{tail}"
     ends = f" ({conn.client or '?'} -> {conn.server or '?'})" if conn.client or conn.server else ""
-    return f"{conn.source} - Connection {conn.conn}{ends}: recorded as the {conn.recorder.value}"
+    line = f"{conn.source} - Connection {conn.conn}{ends}: recorded as the {conn.recorder.value}"
+    tls = conn.tls
+    if tls is not None:
+        facts = [tls.cipher, f"SNI {tls.sni}" if tls.sni else None]
+        facts.append(f"ALPN {tls.alpn}" if tls.alpn else None)
+        line += f", over {tls.version or 'TLS'} ({', '.join(f for f in facts if f)})"
+    return line
 
 
 def _strip_tags(s: str) -> str:

@@ -30,3 +30,7 @@ class Options:
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     """Octets one message may assemble or inflate to (``--max-message-size``);
     past it the message is cut and flagged, and decoding goes on."""
+    keylog: str | None = None
+    """An NSS key log (``SSLKEYLOGFILE``) to decrypt TLS connections with;
+    None: the ``SSLKEYLOGFILE`` variable's file, if any. Secrets inside a
+    pcapng capture (Decryption Secrets Blocks) are used either way."""

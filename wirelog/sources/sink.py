@@ -68,6 +68,15 @@ class Summary:
     """Octets received again (TCP retransmissions), dropped."""
     reasons: dict[str, int] = field(default_factory=dict)
     """Why packets were not TCP, counted per reason."""
+    tls: list[str] = field(default_factory=list)
+    """What could not be decrypted outside any WebSocket connection (a TLS
+    session without key: one line each)."""
+
+    def findings(self) -> list[Violation]:
+        """Every finding a recording carries from its summary."""
+        found = self.finding()
+        tls = [Violation(ViolationKind.TLS_UNDECRYPTED, line) for line in self.tls]
+        return ([found] if found is not None else []) + tls
 
     def finding(self) -> Violation | None:
         """The one ``ignored_traffic`` finding a recording carries, if any."""

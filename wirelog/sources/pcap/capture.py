@@ -35,8 +35,9 @@ def push(path: str, options: Options, sink: Sink, batch: int = BATCH) -> Iterato
     After a read error the connections still open are closed (what came
     before the error is pushed, holes as gaps), ``sink.done`` is called,
     then the error is raised."""
-    engine = Engine(path, options, sink)
-    arrived = _Arrived(open_records(path), batch)
+    recs = open_records(path)
+    engine = Engine(path, options, sink, recs.secrets)
+    arrived = _Arrived(recs, batch)
     try:
         while not arrived.ended:
             engine.packets(arrived.step())
@@ -70,7 +71,13 @@ class _Arrived:
 
 def _end(engine: Engine) -> None:
     engine.finish()
-    found = engine.summary.finding()
+    summary = engine.summary
+    found = summary.finding()
     if found is not None:
         log.info("%s: %s", engine.path, found.detail)
+    if summary.tls:
+        # A warning: undecrypted TLS is traffic the user expected to see
+        # (Python's last-resort handler prints it on stderr, one line).
+        more = f"; and {len(summary.tls) - 3} more" if len(summary.tls) > 3 else ""
+        log.warning("%s: %s%s", engine.path, "; ".join(summary.tls[:3]), more)
     engine.sink.done(engine.summary)

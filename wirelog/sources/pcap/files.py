@@ -45,11 +45,15 @@ class Records:
     already read (:meth:`ready`): a caller pushing packets as they arrive
     stops its batch where the next record would wait on the source."""
 
-    __slots__ = ("packets", "window")
+    __slots__ = ("packets", "secrets", "window")
 
-    def __init__(self, packets: Iterator[Record], window: Window | None) -> None:
+    def __init__(
+        self, packets: Iterator[Record], window: Window | None, secrets: list[bytes] | None = None
+    ) -> None:
         self.packets = packets
         self.window = window
+        self.secrets: list[bytes] = secrets if secrets is not None else []
+        """TLS key-log text the capture carries (pcapng DSBs), as read so far."""
 
     def ready(self) -> bool:
         w = self.window
@@ -64,8 +68,10 @@ def open_records(path: str) -> Records:
     except InputError as exc:
         return Records(_raising(exc), None)
     window = Window(src)
-    reader = pcapng_records if magic == PCAPNG_MAGIC else _pcap_records
-    return Records(reader(path, window), window)
+    if magic == PCAPNG_MAGIC:
+        secrets: list[bytes] = []
+        return Records(pcapng_records(path, window, secrets), window, secrets)
+    return Records(_pcap_records(path, window), window)
 
 
 def records(path: str) -> Iterator[Record]:

@@ -18,9 +18,11 @@ connections and their in-flight octets, never by the file size:
    HTTP/1.1 GET carrying ``Upgrade: websocket`` (on any port; RFC 6455
    §4.1), or when one of its ports is in ``Options.ws_ports`` (frames from
    the first octet). The side that sent the request is the client, and
-   ``tx`` is client to server. Everything else (plain HTTP, TLS,
-   connections whose start was not captured) is skipped and counted in the
-   :class:`~wirelog.sources.sink.Summary`.
+   ``tx`` is client to server. A connection that starts with a TLS
+   ClientHello is decrypted first (:mod:`wirelog.sources.tls`) and the
+   plaintext detected the same way. Everything else (plain HTTP, other
+   TCP, connections whose start was not captured) is skipped and counted
+   in the :class:`~wirelog.sources.sink.Summary`.
 
 Each WebSocket connection goes to the :class:`~wirelog.sources.sink.Sink`
 directly (``opened``, ``chunk``, ``marker``, ``finding``, ``closed``):
@@ -52,6 +54,9 @@ from wirelog.sources.pcap.httpwatch import HttpWatch
 from wirelog.sources.pcap.linklayer import ACK, FIN, RST, SYN, NotTcp
 from wirelog.sources.pcap.tcp import DATA, GAP, HalfStream, Piece
 from wirelog.sources.sink import Sink, Summary
+from wirelog.sources.tls.handshake import looks_like_client_hello
+from wirelog.sources.tls.keylog import KeyStore, from_environment
+from wirelog.sources.tls.stream import TlsStream
 
 #: Seconds of capture time after which a connection that ended (or was
 #: skipped) is forgotten; a segment on its 4-tuple after that starts a new
@@ -97,13 +102,19 @@ class Flow:
     last: float = 0.0
     """Capture time of the latest packet."""
     idle_since: float = 0.0
+    tls: TlsStream | None = None
+    """A TLS connection: its pieces are decrypted before anything else sees them."""
 
 
 class Engine:
     """Packets in; each WebSocket connection's items pushed into ``sink``."""
 
-    def __init__(self, path: str, options: Options, sink: Sink) -> None:
+    def __init__(
+        self, path: str, options: Options, sink: Sink, secrets: list[bytes] | None = None
+    ) -> None:
         self.path = path
+        # TLS secrets: the key log, and the capture's own (pcapng DSBs).
+        self.keys = KeyStore(from_environment(options.keylog), secrets)
         self.sink = sink
         self.flows: dict[tuple[bytes, int, bytes, int], tuple[Flow, bool]] = {}
         self.open: dict[int, Flow] = {}
@@ -171,6 +182,7 @@ class Engine:
                 and not flags & (SYN | RST | FIN)
                 and state == _WEBSOCKET
                 and (flow.live_a if from_a else flow.live_b)
+                and flow.tls is None
                 and half.take_in_order(seq, wire, ts, number)
             ):
                 # The next octets of a WebSocket stream, in order, nothing
@@ -256,6 +268,7 @@ class Engine:
             server=server,
             start_ts=flow.ts,
             meta={} if flow.handshake else {"handshake": False},
+            tls=flow.tls.info() if flow.tls is not None else None,
         )
         self.sink.opened(flow.connection)
 
@@ -276,6 +289,8 @@ class Engine:
         flow.ended = True
         if flow.state in (_UNDECIDED, _WEBSOCKET):
             self._flush_halves(flow)
+            if flow.tls is not None:
+                self._tls_report(flow, flow.tls.undecrypted())
             if flow.state == _UNDECIDED:
                 self._ignore(flow, http=flow.watch_a is not None)
             if flow.state == _WEBSOCKET:
@@ -340,7 +355,11 @@ class Engine:
         self.index = i + 1
         return i
 
-    def _pieces_out(self, flow: Flow, from_a: bool, pieces: list[Piece]) -> None:
+    def _pieces_out(
+        self, flow: Flow, from_a: bool, pieces: list[Piece], plain: bool = False
+    ) -> None:
+        if flow.tls is not None and not plain:
+            pieces = flow.tls.feed(from_a, pieces)
         if not (flow.live_a if from_a else flow.live_b):
             if flow.state == _UNDECIDED or flow.state == _WEBSOCKET:
                 self._watch(flow, from_a, pieces)
@@ -375,6 +394,11 @@ class Engine:
                 if flow.watch_a is not None or piece[0] != DATA:
                     continue  # the other side of an HTTP connection, or nothing yet
                 if not looks_like_request(piece[1]):
+                    if flow.tls is None and looks_like_client_hello(piece[1]):
+                        report = lambda line: self._tls_report(flow, line)  # noqa: E731
+                        flow.tls = TlsStream(self.keys, from_a, report)
+                        self._pieces_out(flow, from_a, pieces[n:])
+                        return
                     self._ignore(flow, http=False)
                     return
                 # The first to speak HTTP is the client.
@@ -406,5 +430,13 @@ class Engine:
                 flow.live_b = True
             rest = (released or []) + pieces[n + 1 :]
             if rest:
-                self._pieces_out(flow, from_a, rest)
+                self._pieces_out(flow, from_a, rest, plain=True)
             return
+
+    def _tls_report(self, flow: Flow, line: str | None) -> None:
+        """Undecryptable TLS: a finding of the connection, else of the capture."""
+        if line is not None and flow.connection is not None:
+            v = Violation(ViolationKind.TLS_UNDECRYPTED, line, None, None, None, self.index)
+            self.sink.finding(flow.connection, v)
+        elif line is not None and len(self.summary.tls) < 100:
+            self.summary.tls.append(line)

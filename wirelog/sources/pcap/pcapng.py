@@ -7,7 +7,9 @@ records; Section Header and Interface Description Blocks set the byte
 order and each interface's link type, snap length and time resolution
 (``if_tsresol``, a power of 10 or of 2, and ``if_tsoffset``); Interface
 Statistics (which dumpcap writes at the end of every capture), Name
-Resolution, Decryption Secrets, custom and unknown blocks are skipped.
+Resolution, custom and unknown blocks are skipped. A Decryption Secrets
+Block of TLS key-log text (``editcap --inject-secrets tls,KEYS``) is
+appended to ``secrets``, for the TLS layer (:mod:`wirelog.sources.tls`).
 A file may hold several sections, each with its own byte order and
 interfaces.
 
@@ -36,6 +38,9 @@ IDB = 1
 PACKET_BLOCK = 2
 SPB = 3
 EPB = 6
+DSB = 10
+#: The DSB secrets type of TLS key-log text ("TLSK").
+TLS_KEY_LOG = 0x544C534B
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
 
 _OPT_TSRESOL = 9
@@ -88,8 +93,9 @@ class _Corrupt(Exception):
     """A block that cannot be what it says (its message names why)."""
 
 
-def pcapng_records(path: str, w: Window) -> Iterator[Record]:
-    """Every packet of a pcapng stream; closes its source when done."""
+def pcapng_records(path: str, w: Window, secrets: list[bytes] | None = None) -> Iterator[Record]:
+    """Every packet of a pcapng stream; closes its source when done. TLS
+    key-log secrets met on the way are appended to ``secrets``."""
     number = 0
     endian = "<"
     ifaces: list[Interface] = []
@@ -176,8 +182,13 @@ def pcapng_records(path: str, w: Window) -> Iterator[Record]:
                     incl = min(orig, snap) if snap else orig
                     start = pos + 12
                     high = low = -1
+                elif btype == DSB and secrets is not None and length >= 20:
+                    kind, size = struct.unpack_from(endian + "II", buf, pos + 8)
+                    if kind == TLS_KEY_LOG and size <= length - 20:
+                        secrets.append(bytes(buf[pos + 16 : pos + 16 + size]))
+                    continue
                 else:
-                    continue  # ISB, NRB, DSB, custom and unknown blocks
+                    continue  # ISB, NRB, custom and unknown blocks
                 if start + incl > pos + length - 4:
                     raise _Corrupt(f"captured length {incl} overruns the block")
                 if iid >= len(ifaces):

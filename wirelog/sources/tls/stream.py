@@ -1,0 +1,265 @@
+"""One TLS connection, both directions: TCP pieces in, plaintext pieces out.
+
+The flow engine hands a connection's reassembled pieces (in capture order,
+per direction) to :meth:`TlsStream.feed` and gets back the pieces of the
+decrypted stream: one DATA piece per application-data record (its
+plaintext, the time and packet of the segment that completed the record,
+as Wireshark shows a decrypted record at that frame), GAP pieces where
+plaintext was lost, and the FIN. The HTTP watch and the WebSocket decoder
+see that stream exactly as they see a plain one.
+
+Keys come from the :class:`~wirelog.sources.tls.keylog.KeyStore` once the
+ServerHello names the version and the suite: TLS 1.3 switches each side
+from its handshake key to its traffic key after its Finished and on each
+KeyUpdate; TLS 1.2 switches a side at its ChangeCipherSpec. What cannot be
+decrypted is reported through ``report`` (one line each) and never raised:
+a session without key (its octets counted, said once at the end), a record
+that does not verify, a gap inside a record, a resynchronisation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from wirelog.model import TlsInfo
+from wirelog.sources.pcap.tcp import DATA, FIN, GAP, Piece
+from wirelog.sources.tls import handshake as hs
+from wirelog.sources.tls import keylog
+from wirelog.sources.tls.decrypt import RecordCipher
+from wirelog.sources.tls.keys import CBC, SUITES, Suite, tls12_keys, tls13_key_iv, tls13_update
+from wirelog.sources.tls.records import END, HEADER, LOST, Record, RecordReader
+
+_CCS = 20
+_ALERT = 21
+_HANDSHAKE = 22
+_APPDATA = 23
+
+#: Sequence numbers tried when resynchronising after lost records.
+MAX_RESYNC = 4096
+
+
+class _Side:
+    """One direction's record-layer state."""
+
+    __slots__ = ("cipher", "client", "lost", "messages", "next", "reader", "records", "secret")
+
+    def __init__(self, client: bool) -> None:
+        self.client = client
+        self.reader: RecordReader
+        self.messages = hs.Messages()
+        self.cipher: RecordCipher | None = None
+        self.next: RecordCipher | None = None
+        """TLS 1.2: the cipher its ChangeCipherSpec starts."""
+        self.secret: bytes | None = None
+        """TLS 1.3: the traffic secret its Finished starts (then the current one)."""
+        self.records = 0
+        self.lost = 0
+        """Octets of unknown records lost, not yet given as a plaintext gap."""
+
+    @property
+    def name(self) -> str:
+        return "client" if self.client else "server"
+
+
+class TlsStream:
+    """A TLS connection's plaintext, as the decrypting layer between TCP and HTTP."""
+
+    def __init__(
+        self, keys: keylog.KeyStore, client_is_a: bool, report: Callable[[str], None]
+    ) -> None:
+        self.keys = keys
+        self.client_is_a = client_is_a
+        self.report = report
+        self.client_hello: hs.Hello | None = None
+        self.server_hello: hs.Hello | None = None
+        self.suite: Suite | None = None
+        self.alpn: tuple[str, ...] = ()
+        self.without_key = False
+        """No secret for this session: its protected octets are counted."""
+        self.unsupported: str | None = None
+        self.skipped = 0
+        self._out: list[Piece] = []
+        self._at = (0.0, 0)
+        """Time and packet of the piece being read."""
+        self._sides = {True: _Side(True), False: _Side(False)}
+        for side in self._sides.values():
+            side.reader = RecordReader(self._resyncer(side), self._emitter(side))
+
+    # -- the engine's side -------------------------------------------------
+
+    def feed(self, from_a: bool, pieces: list[Piece]) -> list[Piece]:
+        """The plaintext pieces these TCP pieces of one direction give."""
+        out: list[Piece] = []
+        self._out = out
+        reader = self._sides[from_a == self.client_is_a].reader
+        for piece in pieces:
+            self._at = piece[3], piece[4]
+            reader.feed(piece)
+        return out
+
+    def info(self) -> TlsInfo:
+        """SNI, ALPN, version and cipher suite, as far as the hellos said."""
+        ch, sh = self.client_hello, self.server_hello
+        version = hs.VERSIONS.get(sh.version, f"0x{sh.version:04x}") if sh else None
+        cipher = None
+        if sh is not None and sh.suites:
+            s = SUITES.get(sh.suites[0])
+            cipher = s.name if s else f"0x{sh.suites[0]:04x}"
+        alpn = self.alpn or (sh.alpn if sh else ())
+        return TlsInfo(version, cipher, ch.sni if ch else None, alpn[0] if alpn else None)
+
+    def undecrypted(self) -> str | None:
+        """The one line a session without key ends with, if it had none."""
+        if not self.without_key and self.unsupported is None:
+            return None
+        random = self.client_hello.random.hex() if self.client_hello else "unknown"
+        why = self.unsupported or "TLS session without key"
+        return f"{why}: client random {random}; {self.skipped} octets skipped"
+
+    # -- records -----------------------------------------------------------
+
+    def _emitter(self, side: _Side) -> Callable[[Record], None]:
+        def emit(record: Record) -> None:
+            self._record(side, record)
+
+        return emit
+
+    def _resyncer(self, side: _Side) -> Callable[[bytes, bytes, int], bool]:
+        def resync(header: bytes, fragment: bytes, lost: int) -> bool:
+            cipher = side.cipher
+            if cipher is None:
+                return True  # nothing to check a boundary against: take it
+            step = HEADER + cipher.overhead()
+            for k in range(min(lost // step + 1, MAX_RESYNC) + 1):
+                if cipher.open_at(cipher.seq + k, header, fragment) is not None:
+                    cipher.seq += k
+                    plain = max(lost - k * step, 0) if k else lost
+                    side.lost = 0
+                    self.report(
+                        f"TLS {side.name} records resynchronised after {lost} lost octets "
+                        f"({k} record(s) missing)"
+                    )
+                    self._out.append((GAP, b"", plain, *self._at))
+                    return True
+            return False
+
+        return resync
+
+    def _record(self, side: _Side, record: Record) -> None:
+        ctype, header, fragment, ts, number, lost = record
+        out = self._out
+        if ctype == END:
+            if side.lost:
+                out.append((GAP, b"", side.lost, ts, number))
+                side.lost = 0
+            out.append((FIN, b"", 0, ts, number))
+            return
+        side.records += 1
+        cipher = side.cipher
+        if lost:
+            if ctype == LOST:
+                side.lost += lost
+                self.report(f"capture gap in the TLS {side.name} stream ({lost} octets lost)")
+                return
+            size = header[3] << 8 | header[4]
+            self.report(
+                f"capture gap inside TLS {side.name} record {side.records} "
+                f"({lost} of {size} octets lost)"
+            )
+            if cipher is not None:
+                cipher.seq += 1
+                if ctype == _APPDATA:
+                    out.append((GAP, b"", max(size - cipher.overhead(), 0), ts, number))
+            return
+        if cipher is None or (ctype == _CCS and self._tls13):
+            if ctype == _HANDSHAKE:
+                self._handshake(side, fragment)
+            elif ctype == _CCS and side.next is not None:
+                side.cipher, side.next = side.next, None
+            elif ctype == _APPDATA:
+                self.skipped += len(fragment)
+            return
+        opened = cipher.open(header, fragment)
+        if opened is None:
+            cipher.seq += 1
+            size = max(len(fragment) - cipher.overhead(), 0)
+            self.report(
+                f"TLS {side.name} record {side.records} does not verify (bad tag, "
+                f"{len(fragment)} octets, packet {number})"
+            )
+            out.append((GAP, b"", size, ts, number))
+            return
+        inner, plain = opened
+        if inner == _APPDATA:
+            out.append((DATA, plain, len(plain), ts, number))
+        elif inner == _HANDSHAKE:
+            self._handshake(side, plain)
+
+    @property
+    def _tls13(self) -> bool:
+        return self.suite is not None and self.suite.tls13
+
+    # -- handshake ---------------------------------------------------------
+
+    def _handshake(self, side: _Side, data: bytes) -> None:
+        for kind, body in side.messages.feed(data):
+            if kind == hs.CLIENT_HELLO and side.client:
+                self.client_hello = hs.parse_hello(body, server=False)
+            elif kind == hs.SERVER_HELLO and not side.client:
+                hello = hs.parse_hello(body, server=True)
+                if hello is not None and hello.random != hs.HRR_RANDOM:
+                    self.server_hello = hello
+                    self._keys()
+            elif kind == hs.ENCRYPTED_EXTENSIONS:
+                self.alpn = hs.encrypted_extensions_alpn(body)
+            elif kind == hs.FINISHED and self._tls13 and side.secret is not None:
+                self._traffic(side)
+            elif kind == hs.KEY_UPDATE and self._tls13 and side.secret is not None:
+                assert self.suite is not None
+                side.secret = tls13_update(side.secret, self.suite)
+                self._traffic(side)
+
+    def _traffic(self, side: _Side) -> None:
+        """TLS 1.3: the side's records from here on use its traffic secret."""
+        assert self.suite is not None and side.secret is not None
+        key, iv = tls13_key_iv(side.secret, self.suite)
+        side.cipher = RecordCipher(self.suite, key, iv)
+
+    def _keys(self) -> None:
+        """Both sides' keys, once the ServerHello says how."""
+        ch, sh = self.client_hello, self.server_hello
+        if ch is None or sh is None:
+            return
+        suite = SUITES.get(sh.suites[0]) if sh.suites else None
+        if suite is None:
+            self.unsupported = f"TLS cipher suite 0x{sh.suites[0]:04x} not supported"
+            return
+        self.suite = suite
+        secrets = self.keys.lookup(ch.random)
+        client, server = self._sides[True], self._sides[False]
+        if suite.tls13:
+            names = (
+                keylog.CLIENT_HANDSHAKE,
+                keylog.SERVER_HANDSHAKE,
+                keylog.CLIENT_TRAFFIC,
+                keylog.SERVER_TRAFFIC,
+            )
+            if secrets is None or any(n not in secrets for n in names):
+                self.without_key = True
+                return
+            for side, hs_name, app in (
+                (client, keylog.CLIENT_HANDSHAKE, keylog.CLIENT_TRAFFIC),
+                (server, keylog.SERVER_HANDSHAKE, keylog.SERVER_TRAFFIC),
+            ):
+                side.secret = secrets[hs_name]
+                self._traffic(side)
+                side.secret = secrets[app]
+            return
+        master = secrets.get(keylog.CLIENT_RANDOM) if secrets else None
+        if master is None:
+            self.without_key = True
+            return
+        etm = suite.cipher == CBC and ch.etm and sh.etm
+        ck, sk = tls12_keys(master, ch.random, sh.random, suite)
+        client.next = RecordCipher(suite, ck.key, ck.iv, ck.mac_key, etm)
+        server.next = RecordCipher(suite, sk.key, sk.iv, sk.mac_key, etm)
