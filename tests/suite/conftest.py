@@ -3,15 +3,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from suite_data import REPORTS, RUNS
 
 from wirelog.pipeline import decode
 from wirelog.protocol.connection import DecodedConnection
-
-REPORTS = Path(__file__).resolve().parents[3] / "shared" / "autobahn-reports"
-RUNS = ("testing-a-server", "testing-a-client")
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPORTS
+from suite_data import REPORTS
 
 from wirelog.errors import InputError
 from wirelog.pipeline import decode

@@ -9,7 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
-from conftest import REPORTS
+from suite_data import REPORTS
 
 from wirelog.suite.report import diff_runs, judge_input
 

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from wirelog.cli.app import ExitCode, app, each_input, report_exception
+from wirelog.cli.app import ExitCode, app, each_input, error, report_exception
+from wirelog.errors import UsageError
 
 if TYPE_CHECKING:
     from wirelog.suite.report import Change, JudgedCase
@@ -100,3 +101,62 @@ def _render_changes(changes: list[Change]) -> str:
         return "no verdict changed\n"
     rows = [[c.case_id, _verdict_cell(c.a), _verdict_cell(c.b), c.first or "-"] for c in changes]
     return _table(["case", "a", "b", "first difference"], rows)
+
+
+@suite.command()
+def run(
+    reference: Annotated[
+        str, typer.Argument(help="An earlier Autobahn client-mode run: folder or index.json.")
+    ],
+    target: Annotated[str, typer.Option("--target", help="ws://HOST:PORT/PATH to test.")],
+    out: Annotated[str, typer.Option("--out", help="Folder for Autobahn's report layout.")],
+    cases: Annotated[
+        list[str], typer.Option("--cases", help="Case globs ('6.*'), comma-separated or repeated.")
+    ] = [],  # noqa: B006 - typer reads the default, it is never mutated
+    exclude: Annotated[
+        list[str], typer.Option("--exclude-cases", help="Case globs to leave out.")
+    ] = [],  # noqa: B006
+    agent: Annotated[
+        str | None, typer.Option("--agent", help="The testee's name in the reports.")
+    ] = None,
+    junit_file: Annotated[
+        str | None, typer.Option("--junit", help="Also write JUnit XML here.")
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds a case waits for each answer.")
+    ] = 2.0,
+) -> None:
+    """Replay every case of a reference run against a server and judge it as
+    Autobahn does. Exit 0 when no case FAILED, 1 when one did, 2 on errors."""
+    from wirelog.suite.output import junit, write_run
+    from wirelog.suite.run import run_suite
+
+    try:
+        if timeout <= 0:
+            raise UsageError("--timeout must be positive")
+        done = run_suite(
+            reference, target, cases=cases, exclude=exclude, agent=agent, timeout=timeout
+        )
+        if not done.cases and not done.not_run:
+            raise UsageError(f"{reference}: no case matches the selection")
+        index = write_run(done, out)
+        if junit_file:
+            junit(done, junit_file)
+    except Exception as exc:  # one line, whatever broke (app.report_exception)
+        report_exception(exc)
+        raise typer.Exit(ExitCode.ERROR) from None
+    sys.stdout.write(_render_run(done, index))
+    if done.not_run:
+        first_id, why = done.not_run[0]
+        error(f"{len(done.not_run)} case(s) not run (first: {first_id}: {why})")
+    raise typer.Exit(ExitCode.FOUND if done.failed else ExitCode.OK)
+
+
+def _render_run(done: Any, index: str) -> str:
+    from collections import Counter
+
+    counts = Counter((c.verdict.behavior, c.verdict.behavior_close) for c in done.cases)
+    lines = [f"{len(done.cases)} cases in {done.elapsed:.1f} s, {len(done.failed)} FAILED: {index}"]
+    lines += [f"  {n:4d}  {b} / {bc}" for (b, bc), n in sorted(counts.items())]
+    lines += [f"  FAILED {c.case_id}: {c.verdict.result}" for c in done.failed]
+    return "\n".join(lines) + "\n"
