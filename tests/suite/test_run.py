@@ -97,3 +97,11 @@ def test_a_peer_that_skips_utf8_validation_is_caught() -> None:
     for k in invalid:  # the broken peer echoed it, so the fuzzer had to close
         assert verdicts[k].result_close == "The connection was failed by the wrong endpoint"
     assert all(verdicts[k].behavior == "OK" for k in valid)
+
+
+def test_cases_without_their_octets_are_not_run() -> None:
+    with NoUtf8Echo() as peer:
+        run = run_suite(REFERENCE, peer.url, cases=["9.1.1,12.1.1,2.1"])
+    assert [c.case_id for c in run.cases] == ["2.1"]
+    assert [k for k, _ in run.not_run] == ["9.1.1", "12.1.1"]
+    assert all("not implemented" in why for _, why in run.not_run)
