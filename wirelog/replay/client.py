@@ -61,10 +61,13 @@ async def replay_client(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     insecure: bool = False,
+    kind: type[Runner] = Runner,
 ) -> ReplayResult:
-    """Connect to ``target`` and play ``plan`` (already edited for it)."""
+    """Connect to ``target`` and play ``plan`` (already edited for it);
+    ``kind`` is the session (a :class:`~wirelog.replay.fuzzer.FuzzerRunner`
+    reacts as Autobahn's fuzzer)."""
     loop = asyncio.get_running_loop()
-    runner = Runner(plan, timeout=timeout, label=f"replay:{target.peer}", peer=target.peer)
+    runner = kind(plan, timeout=timeout, label=f"replay:{target.peer}", peer=target.peer)
     ctx = ssl_context(insecure) if target.secure else None
     try:
         await asyncio.wait_for(

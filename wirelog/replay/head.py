@@ -49,6 +49,19 @@ def edit_head(plan: Plan, headers: dict[str, str]) -> Plan:
     return replace(plan, writes=writes, request_key=key)
 
 
+def edit_path(plan: Plan, path: str) -> Plan:
+    """Replace the request target of a client's request line (RFC 7230
+    §5.3) with ``path``, when the first write carries the whole line."""
+    first = plan.writes[0] if plan.writes else None
+    if first is None or not first.head or not first.data.startswith(b"GET "):
+        return plan
+    end = first.data.find(b" HTTP/", 4)
+    if end < 0:
+        return plan
+    data = b"GET " + path.encode("latin-1") + first.data[end:]
+    return replace(plan, writes=(replace(first, data=data), *plan.writes[1:]))
+
+
 def edit_writes(writes: tuple[Write, ...], headers: dict[str, str]) -> tuple[Write, ...]:
     """Replace header values in the head the ``head`` writes carry, keeping
     every other octet and the chop boundaries (a boundary inside an edited

@@ -20,7 +20,7 @@ from wirelog.protocol.connection import iter_items
 from wirelog.protocol.handshake import head_length
 from wirelog.replay.head import request_key
 from wirelog.replay.progress import Progress
-from wirelog.replay.rebuild import hidden, known_chunks, recorded_head
+from wirelog.replay.rebuild import hidden, known_chunks, recorded_head, unsent
 from wirelog.replay.steps import FIRES, Plan, Timer, Write
 
 _ARMED_BY = {fired: armed for armed, fired in FIRES.items()}
@@ -38,6 +38,7 @@ def build_plan(
     asap: bool = False,
     fill: bool = False,
     handshake: bool = True,
+    complete: bool = False,
 ) -> Plan:
     """The writes that replay ``role``'s side of ``conn``.
 
@@ -46,6 +47,10 @@ def build_plan(
     Timers that did not fire in the recording (KL/TI safety nets) keep their
     delay divided by ``speed`` only. ``fill`` replays what cannot be known
     (see :func:`~wirelog.replay.rebuild.known_chunks`) instead of refusing.
+    ``complete`` also sends, after the recorded writes and without waiting,
+    the frames the recorder meant to send but never wrote because the peer
+    dropped TCP first (:func:`~wirelog.replay.rebuild.unsent`): a fuzzer
+    replay against a peer that keeps reading must send them.
     """
     if speed <= 0:
         raise PlanError(f"speed must be positive, not {speed}")
@@ -121,6 +126,12 @@ def build_plan(
                 end_gap = max(0.0, m.ts - last_ts)
         if m.ts is not None:
             last_ts = m.ts
+    pieces = unsent(conn, role, chunks, fill) if complete and writes else []
+    if pieces:
+        last = writes[-1]
+        writes.extend(Write(index=last.index, data=p, need=last.need, sync=True) for p in pieces)
+        octets = sum(len(p) for p in pieces)
+        notes.append(f"sent {octets} octets of claimed frames the recording never wrote")
     if dropped_by is None and "droppedByMe" in conn.meta:
         dropped_by = conn.recorder if conn.meta.get("droppedByMe") else conn.recorder.other
     end_delay = end_gap * scale if dropped_by is role else 0.0

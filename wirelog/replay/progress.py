@@ -85,6 +85,11 @@ class Progress:
         """Stream offset of the last head end or frame end (-1: none yet)."""
         self.close_seen = False
         """A close frame (RFC 6455 §5.5.1) went by: this side is CLOSING."""
+        self.close_payload: bytes | None = None
+        """The payload of this side's first close frame."""
+        self.pings: list[bytes] = []
+        """Payloads of the pings this side sent, oldest first (a fuzzer
+        answers each, :mod:`wirelog.replay.fuzzer`)."""
 
     @property
     def head(self) -> bool:
@@ -106,8 +111,11 @@ class Progress:
             self.frames += 1
             assert f.offset is not None
             self.boundary = f.offset + f.header_length + f.length
-            if f.opcode == Opcode.CLOSE:
+            if f.opcode == Opcode.CLOSE and not self.close_seen:
                 self.close_seen = True
+                self.close_payload = f.payload
+            elif f.opcode == Opcode.PING:
+                self.pings.append(f.payload)
         return frames
 
     @property

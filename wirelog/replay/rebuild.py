@@ -82,6 +82,24 @@ def hidden(conn: Connection, mine: Direction) -> str | None:
     return None
 
 
+def unsent(conn: Connection, role: Role, chunks: list[Chunk], fill: bool) -> list[bytes]:
+    """The octets of frames ``role`` passed to sendFrame (TF) that its log
+    never shows written: the connection died first (a peer that dropped TCP
+    while the fuzzer's chops were still queued, spec §3.2). Only when the
+    recorded ``chunks`` are exactly the start of the claimed stream; cut
+    into the claims' chop size, as the fuzzer's queue would have sent them."""
+    total = sum(c.length for c in chunks)
+    stream, _ = _claimed_stream(conn, role, fill, total + FILL_LIMIT)
+    if len(stream) <= total or b"".join(c.data for c in chunks) != stream[:total]:
+        return []
+    tail = stream[total : total + FILL_LIMIT]
+    mine = conn.direction_of(role)
+    chop = next((c.chopsize for c in conn.claims if c.direction is mine and c.chopsize), None)
+    if not chop:
+        return [tail]
+    return [tail[i : i + chop] for i in range(0, len(tail), chop)]
+
+
 def _rebuild_head(conn: Connection, role: Role, chunks: list[Chunk]) -> list[Chunk]:
     """Fill chunks cut inside the HTTP head from the complete head the input
     kept apart (Autobahn's ``httpRequest``/``httpResponse``)."""
@@ -127,7 +145,7 @@ def _claimed_stream(
             exact = len(known) == length
         if not exact and not (fill and known):
             break
-        payload = _repeat(known, length)
+        payload = _repeat(known, length) if exact else extend(known, length)
         frame = encode_frame(c.opcode, payload, fin=c.fin, rsv=c.rsv, mask=c.mask)
         if not exact:
             start = pos + len(frame) - length + len(known)
@@ -163,6 +181,26 @@ def _rebuild_from_claims(
 def _repeat(known: bytes, length: int) -> bytes:
     """``known`` repeated to ``length`` octets (Autobahn's PAYLOAD-REPEAT-LEN)."""
     return (known * (length // max(1, len(known)) + 1))[:length]
+
+
+#: The longest pattern :func:`extend` looks for, and where it may start.
+_PERIOD = 16
+_STARTS = (0, 2)
+
+
+def extend(known: bytes, length: int) -> bytes:
+    """A payload known by its prefix, extended to ``length`` octets as the
+    pattern the prefix shows: Autobahn's long payloads repeat a short base
+    (``*``, ``\\xfe``, ``BAsd7&jh23``, spec §4), a close payload after its
+    two code octets (7.3.5's 123 ``*``). The shortest period (at most
+    :data:`_PERIOD` octets, seen at least twice) from the first start that
+    has one wins; without any, the whole prefix repeats."""
+    for start in _STARTS:
+        tail = known[start:]
+        for p in range(1, min(_PERIOD, len(tail) // 2) + 1):
+            if all(tail[i] == tail[i - p] for i in range(p, len(tail))):
+                return known[:start] + _repeat(tail[:p], length - start)
+    return _repeat(known, length)
 
 
 def _fill(c: Chunk) -> Chunk:

@@ -1,0 +1,122 @@
+"""The replayer as Autobahn's fuzzer: payload patterns extended, frames the
+log claimed but never wrote sent, the request target changed, and a peer's
+pings and close answered (a real ``websockets`` server on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+
+from servers import SERVER_REPORTS
+
+from wirelog.model import Direction, Opcode, Role
+from wirelog.pipeline import read
+from wirelog.protocol.connection import decode_connection
+from wirelog.replay.client import replay_client
+from wirelog.replay.fuzzer import FuzzerRunner
+from wirelog.replay.head import edit_path
+from wirelog.replay.plan import build_plan
+from wirelog.replay.rebuild import extend, known_chunks, unsent
+from wirelog.replay.target import client_plan, parse_target
+
+
+def _case(name: str):  # type: ignore[no-untyped-def]
+    [conn] = read(os.path.join(SERVER_REPORTS, f"websock_server_case_{name}.json")).connections
+    return conn
+
+
+def test_a_cut_payload_extends_as_its_pattern() -> None:
+    assert extend(b"*" * 64, 125) == b"*" * 125
+    # a close payload: the code, then the repeated reason (7.3.5)
+    assert extend(b"\x03\xe8" + b"*" * 62, 125) == b"\x03\xe8" + b"*" * 123
+    assert extend(b"BAsd7&jh23" * 6 + b"BAsd", 70) == (b"BAsd7&jh23" * 7)
+    # no pattern: the prefix repeats
+    assert extend(bytes(range(64)), 70) == bytes(range(64)) + bytes(range(6))
+
+
+def test_frames_the_log_never_wrote_are_sent() -> None:
+    # 5.11: the nim server dropped TCP while the fuzzer's 1-octet chops of a
+    # 24-octet continuation and a text frame were still queued.
+    conn = _case("5_11")
+    chunks = known_chunks(conn, Role.CLIENT, True)
+    pieces = unsent(conn, Role.CLIENT, chunks, True)
+    sent = sum(c.length for c in chunks if c.direction is Direction.TX)
+    claimed = sum(len(c.payload) + 6 for c in conn.claims if c.direction is Direction.TX)
+    assert pieces and {len(p) for p in pieces} == {1}
+    assert sent + len(pieces) == len(conn.handshake_request or b"") + claimed
+    plan = build_plan(conn, Role.CLIENT, fill=True, complete=True)
+    assert len(plan.writes) == len(build_plan(conn, Role.CLIENT, fill=True).writes) + len(pieces)
+    assert any("never wrote" in n for n in plan.notes)
+    # a case whose log holds every write has nothing more to send
+    whole = _case("2_2")
+    assert unsent(whole, Role.CLIENT, known_chunks(whole, Role.CLIENT, True), True) == []
+
+
+def test_the_request_target_follows_the_url() -> None:
+    plan = build_plan(_case("2_2"), Role.CLIENT)
+    assert plan.writes[0].data.startswith(b"GET /ws HTTP/1.1\r\n")
+    moved = edit_path(plan, "/echo?x=1")
+    assert moved.writes[0].data.startswith(b"GET /echo?x=1 HTTP/1.1\r\n")
+    assert moved.writes[1:] == plan.writes[1:]
+    assert edit_path(plan.__class__(**{**_fields(plan), "writes": ()}), "/x").writes == ()
+
+
+def _fields(plan):  # type: ignore[no-untyped-def]
+    return {f: getattr(plan, f) for f in plan.__dataclass_fields__}
+
+
+@contextlib.contextmanager
+def pinging_server(seen: list[str]) -> Iterator[str]:
+    """websockets: pings the client at once, waits for the pong, then closes
+    with 1000; ``seen`` gets "pong" when the pong came."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    async def handler(ws: ServerConnection) -> None:
+        waiter = await ws.ping(b"hi")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(waiter, 2)
+            seen.append("pong")
+        await ws.close(1000)
+
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    box: dict[str, object] = {}
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", 0) as server:
+            box["port"] = next(iter(server.sockets)).getsockname()[1]
+            box["stop"] = stop = asyncio.Event()
+            started.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield f"ws://127.0.0.1:{box['port']}/"
+    finally:
+        loop.call_soon_threadsafe(box["stop"].set)  # type: ignore[attr-defined]
+        thread.join(10)
+        loop.close()
+
+
+def test_the_fuzzer_answers_pings_and_a_close() -> None:
+    seen: list[str] = []
+    with pinging_server(seen) as url:
+        target = parse_target(url)
+        # 7.1.1's client side: a text message, then it waits for the echo,
+        # which this server never sends: it pings and closes instead.
+        plan = build_plan(_case("7_1_1"), Role.CLIENT, fill=True)
+        live = edit_path(client_plan(plan, target, keep_host=False, fresh_key=True), "/")
+        result = asyncio.run(replay_client(live, target, timeout=2.0, kind=FuzzerRunner))
+    assert seen == ["pong"]
+    dc = decode_connection(result.connection)
+    tx = [f for f in dc.frames_of(Direction.TX) if f.opcode in (Opcode.PONG, Opcode.CLOSE)]
+    assert [(f.opcode, f.payload) for f in tx] == [
+        (Opcode.PONG, b"hi"),
+        (Opcode.CLOSE, b"\x03\xe8"),
+    ]
+    assert any("answered" in n for n in result.outcome.notes)

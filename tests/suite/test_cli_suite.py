@@ -1,0 +1,93 @@
+"""``wirelog suite judge`` and ``wirelog suite diff`` in-process (typer's
+CliRunner): output shapes and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from suite_data import REPORTS
+from typer.testing import CliRunner
+
+from wirelog.cli import app
+
+RUN = REPORTS / "testing-a-server"
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(app, list(args))
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_judge_json_is_one_object_per_case() -> None:
+    code, out, _ = cli("suite", "judge", str(RUN / "index.json"), "-f", "json")
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == 517
+    assert {"source", "id", "behavior", "behaviorClose"} <= rows[0].keys()
+    index = json.loads((RUN / "index.json").read_text())["websock server"]
+    assert all(r["behavior"] == index[r["id"]]["behavior"] for r in rows)
+
+
+def test_judge_table_and_a_bad_input() -> None:
+    code, out, err = cli("suite", "judge", str(RUN / "websock_server_case_6_4_1.json"))
+    assert code == 0
+    assert "6.4.1" in out and "NON-STRICT" in out
+    code, out, err = cli("suite", "judge", str(RUN / "websock_server_case_6_4_1.html"))
+    assert code == 2
+    assert err.count("\n") == 1 and "expectedClose" in err
+
+
+def test_diff_exit_codes(tmp_path: object) -> None:
+    other = REPORTS / "testing-a-client"
+    code, out, _ = cli("suite", "diff", str(RUN), str(other))
+    assert (code, out) == (0, "no verdict changed\n")
+    code, out, err = cli("suite", "diff", str(RUN), "/nonexistent")
+    assert code == 2 and "/nonexistent" in err
+
+
+def test_diff_json_lists_changes(tmp_path: object) -> None:
+    from pathlib import Path
+
+    tmp = Path(str(tmp_path))
+    src = RUN / "websock_server_case_1_1_1.json"
+    doc = json.loads(src.read_text())
+    (tmp / "a_case_1_1_1.json").write_text(json.dumps(doc))
+    b = tmp / "b"
+    b.mkdir()
+    doc["received"] = []
+    (b / "a_case_1_1_1.json").write_text(json.dumps(doc))
+    code, out, _ = cli("suite", "diff", str(tmp / "a_case_1_1_1.json"), str(b), "-f", "json")
+    assert code == 1
+    [change] = json.loads(out)
+    assert change["id"] == "1.1.1" and change["b"]["behavior"] == "FAILED"
+    code, out, _ = cli("suite", "diff", str(tmp / "a_case_1_1_1.json"), str(b))
+    assert code == 1 and "OK/UNCLEAN" in out and "FAILED/UNCLEAN" in out
+
+
+def test_run_writes_autobahns_layout_and_exits_by_verdict(tmp_path: Path) -> None:
+    from suite_peers import NoUtf8Echo
+
+    out, xml = tmp_path / "out", tmp_path / "junit.xml"
+    with NoUtf8Echo() as peer:
+        args = ["suite", "run", str(RUN), "--target", peer.url, "--out", str(out)]
+        code, stdout, _ = cli(*args, "--cases", "6.2.1", "--cases", "6.3.*", "--junit", str(xml))
+    assert code == 1  # 6.3.1 and 6.3.2 echo invalid UTF-8 back: FAILED
+    assert "3 cases" in stdout and "FAILED 6.3.1" in stdout
+    index = json.loads((out / "index.json").read_text())
+    assert sorted(index["UnknownServer"]) == ["6.2.1", "6.3.1", "6.3.2"]
+    assert (out / "index.html").is_file() and xml.read_text().count("<failure") == 2
+    with NoUtf8Echo() as peer:
+        args = ["suite", "run", str(RUN), "--target", peer.url, "--out", str(out)]
+        code, stdout, _ = cli(*args, "--cases", "6.2.*", "--exclude-cases", "6.2.4", "--agent", "x")
+    assert code == 0 and "3 cases" in stdout
+
+
+def test_run_errors_are_one_line() -> None:
+    code, _, err = cli("suite", "run", str(RUN), "--target", "http://x", "--out", "/tmp/x")
+    assert code == 2 and err.count("\n") == 1 and "ws://" in err
+    args = ["suite", "run", str(RUN), "--target", "ws://127.0.0.1:9/", "--out", "/tmp/x"]
+    code, _, err = cli(*args, "--cases", "99.*")
+    assert code == 2 and "no case matches" in err
+    code, _, err = cli(*args, "--timeout", "0")
+    assert code == 2 and "--timeout" in err
