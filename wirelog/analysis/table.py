@@ -331,12 +331,25 @@ def _relative(
 # -- files ------------------------------------------------------------------------
 
 
+def arrow_schema(level: str) -> Any:
+    """The schema's Arrow types: the same in every file, whatever the rows hold (an
+    all-empty ``violations`` column is still a list of strings, not ``null``)."""
+    import pyarrow as pa
+
+    cat, us = pa.dictionary(pa.int8(), pa.string()), pa.timestamp("us", tz="UTC")
+    simple = {"Int64": pa.int64(), "string": pa.string(), "datetime": us, "bool": pa.bool_(),
+              "list": pa.list_(pa.string())}  # fmt: skip
+    return pa.schema(
+        (c.name, cat if c.dtype.startswith("category:") else simple.get(c.dtype) or c.dtype)
+        for c in _schema(level)
+    )
+
+
 def arrow_table(df: pd.DataFrame, level: str) -> Any:
     """The DataFrame as a pyarrow Table with the schema's types (lists stay lists)."""
     import pyarrow as pa
 
-    _schema(level)
-    return pa.Table.from_pandas(df, preserve_index=False)
+    return pa.Table.from_pandas(df, schema=arrow_schema(level), preserve_index=False)
 
 
 def write_parquet(

@@ -51,6 +51,7 @@ from wirelog.sources.pcap.files import Record, fallback_segment
 from wirelog.sources.pcap.httpwatch import HttpWatch
 from wirelog.sources.pcap.linklayer import ACK, FIN, RST, SYN, NotTcp
 from wirelog.sources.pcap.tcp import DATA, GAP, HalfStream, Piece
+from wirelog.sources.share import shared
 from wirelog.sources.sink import Sink, Summary
 
 #: Seconds of capture time after which a connection that ended (or was
@@ -104,7 +105,7 @@ class Engine:
 
     def __init__(self, path: str, options: Options, sink: Sink) -> None:
         self.path = path
-        self.sink = sink
+        self.sink = shared(sink, options.share)
         self.flows: dict[tuple[bytes, int, bytes, int], tuple[Flow, bool]] = {}
         self.open: dict[int, Flow] = {}
         self.next_conn = 0
