@@ -65,7 +65,7 @@ def export(
     for line in result.errors:
         error(line)
     parts = len(result.written)
-    sys.stdout.write(f"{result.to}: {len(inputs)} input(s) in {parts} part(s)\n")
+    sys.stdout.write(f"{to}: {len(inputs)} input(s) in {parts} part(s)\n")
     for level in TABLES:
         rows, files = result.rows(level), result.files(level)
         sys.stdout.write(f"  {level:<12} {rows:>12,} rows in {files} file(s)\n")
