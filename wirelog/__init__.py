@@ -2,7 +2,8 @@
 
 The public API, shared by the CLI and notebooks:
 
-* :func:`load` (``wirelog.load(path)``) for DataFrames and plots,
+* :func:`load` (``wirelog.load(path)``) for DataFrames and plots, and
+  :func:`load_many` for the same tables as Dask DataFrames,
 * :func:`read`, :func:`decode` and :func:`stream` in :mod:`wirelog.pipeline`
   (the one path every input takes; its docstring gives the order of events),
   with the typed :class:`Options` and the input's :class:`Summary`,
@@ -34,6 +35,7 @@ from wirelog.pipeline import Options, Summary, decode, detect, read, stream
 
 if TYPE_CHECKING:
     from wirelog.analysis.loaded import Capture
+    from wirelog.analysis.many import Many
 
 __all__ = [
     "Chunk",
@@ -56,6 +58,7 @@ __all__ = [
     "decode",
     "detect",
     "load",
+    "load_many",
     "read",
     "stream",
 ]
@@ -69,3 +72,11 @@ def load(paths: Any, **options: Any) -> Capture:
     from wirelog.analysis.loaded import load as _load
 
     return _load(paths, **options)
+
+
+def load_many(paths: Any, client: Any = None, **options: Any) -> Many:
+    """The tables of many inputs as lazy Dask DataFrames (see
+    :mod:`wirelog.analysis.many`); Dask is imported here, not at ``import wirelog``."""
+    from wirelog.analysis.many import load_many as _load_many
+
+    return _load_many(paths, client, **options)

@@ -19,6 +19,11 @@ class Options:
     """Only connections with one of these ports (either end)."""
     conns: tuple[int, ...] = ()
     """Only these connection numbers."""
+    share: tuple[int, int] | None = None
+    """``(i, n)``: only the connections of share i of n, each connection's
+    number hashed to one share (:mod:`wirelog.sources.share`). Captures
+    only: the capture is still read whole, so numbers and chunk indexes are
+    those of a reader without shares."""
     keep_data: bool = True
     """Messages keep their payload (off: lengths and violations only)."""
     frames: bool = True

@@ -53,6 +53,7 @@ from wirelog.sources.pcap.files import Record, fallback_segment
 from wirelog.sources.pcap.httpwatch import HttpWatch
 from wirelog.sources.pcap.linklayer import ACK, FIN, RST, SYN, NotTcp
 from wirelog.sources.pcap.tcp import DATA, GAP, HalfStream, Piece
+from wirelog.sources.share import shared
 from wirelog.sources.sink import Sink, Summary
 from wirelog.sources.tls.handshake import looks_like_client_hello
 from wirelog.sources.tls.keylog import KeyStore, from_environment
@@ -115,7 +116,7 @@ class Engine:
         self.path = path
         # TLS secrets: the key log, and the capture's own (pcapng DSBs).
         self.keys = KeyStore(from_environment(options.keylog), secrets)
-        self.sink = sink
+        self.sink = shared(sink, options.share)
         self.flows: dict[tuple[bytes, int, bytes, int], tuple[Flow, bool]] = {}
         self.open: dict[int, Flow] = {}
         self.next_conn = 0
