@@ -201,6 +201,7 @@ class Capture:
             b.extend(output.message_row(c, x) for c, x in objs)
         else:
             b.extend({**output.violation_row(c, v), "on": on} for c, (v, on) in objs)
+            b.extend({**output.violation_row(p, v), "on": "input"} for p, v in self._walk.inputs)
         return b.frame(self._walk.starts)
 
     def _run(self) -> None:

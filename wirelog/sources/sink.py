@@ -50,7 +50,9 @@ class Summary:
     """What an input held besides its WebSocket connections' items.
 
     Captures fill every count; a replayed Autobahn recording only
-    ``websocket`` (its connections)."""
+    ``websocket`` (its connections). When nothing decodes, :meth:`nothing`
+    says why in one line (issue 9: a wss capture, an HTTP-only capture and
+    one started after the handshake must not print nothing and exit 0)."""
 
     packets: int = 0
     tcp_connections: int = 0
@@ -60,7 +62,12 @@ class Summary:
     http: int = 0
     """HTTP connections that never asked to upgrade."""
     other: int = 0
-    """TCP connections that are not HTTP, or whose start was not captured."""
+    """TCP connections that are none of the kinds below, or whose start was not captured."""
+    tls: dict[int, int] = field(default_factory=dict)
+    """Connections that start with a TLS ClientHello, per server port."""
+    framing: dict[int, int] = field(default_factory=dict)
+    """Connections whose first octets are WebSocket frames without a
+    handshake (captured after it), per likely server port."""
     filtered: int = 0
     """Connections left out by ``Options.ports`` / ``Options.conns``."""
     gaps: int = 0
@@ -71,16 +78,64 @@ class Summary:
 
     def finding(self) -> Violation | None:
         """The one ``ignored_traffic`` finding a recording carries, if any."""
-        if not (self.http or self.other or self.not_tcp):
+        parts = self._ignored()
+        if not parts:
             return None
-        parts = []
+        return Violation(ViolationKind.IGNORED_TRAFFIC, "ignored: " + "; ".join(parts))
+
+    def nothing(self) -> str | None:
+        """Why no WebSocket connection came out of a capture, as the one line
+        to stop with; None when one did, or when ``--port``/``--conn`` left
+        every connection out (the filter chose to see nothing)."""
+        considered = self.tcp_connections - self.filtered
+        if self.websocket or (self.filtered and not considered):
+            return None
+        if not self.packets:
+            return "no packets in the capture"
+        if not considered:
+            return f"no WebSocket connection: {self._not_tcp()}"
+        head = f"no WebSocket upgrade in {_count(considered, 'TCP connection')}"
         if self.http:
-            parts.append(f"{self.http} plain HTTP connection(s)")
+            head += f", {self.http} of them HTTP"
+        return "; ".join([head, *self._ignored(http=False)])
+
+    def _ignored(self, http: bool = True) -> list[str]:
+        parts = []
+        if http and self.http:
+            parts.append(_count(self.http, "plain HTTP connection") + " (no Upgrade)")
+        if self.tls:
+            parts.append(_per_port(self.tls, "TLS connection") + ": give --keylog to decrypt")
+        if self.framing:
+            ports = " ".join(f"--ws-port {p}" for p in sorted(self.framing))
+            parts.append(
+                _per_port(self.framing, "connection")
+                + (" carries" if sum(self.framing.values()) == 1 else " carry")
+                + " WebSocket frames without a handshake (the capture started after it?):"
+                + f" try {ports}"
+            )
         if self.other:
             parts.append(
-                f"{self.other} other TCP connection(s) (not HTTP, or started before the "
-                "capture: see --ws-port)"
+                _count(self.other, "other TCP connection") + " (neither HTTP nor TLS, or no data)"
             )
+        if self.filtered:
+            parts.append(f"{self.filtered} left out by --port/--conn")
         if self.not_tcp:
-            parts.append(f"{self.not_tcp} packet(s) without a usable TCP segment")
-        return Violation(ViolationKind.IGNORED_TRAFFIC, "ignored: " + "; ".join(parts))
+            parts.append(self._not_tcp())
+        return parts
+
+    def _not_tcp(self) -> str:
+        why = ", ".join(f"{n} {r}" for r, n in sorted(self.reasons.items()))
+        text = _count(self.not_tcp, "packet") + " without a usable TCP segment"
+        return f"{text} ({why})" if why else text
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _per_port(ports: dict[int, int], noun: str) -> str:
+    """``2 TLS connections on port 443, 1 on port 8443``."""
+    items = sorted(ports.items(), key=lambda kv: (-kv[1], kv[0]))
+    (port, n), rest = items[0], items[1:]
+    text = f"{_count(n, noun)} on port {port}"
+    return ", ".join([text, *(f"{k} on port {p}" for p, k in rest)])

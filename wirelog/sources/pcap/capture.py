@@ -34,7 +34,9 @@ def push(path: str, options: Options, sink: Sink, batch: int = BATCH) -> Iterato
 
     After a read error the connections still open are closed (what came
     before the error is pushed, holes as gaps), ``sink.done`` is called,
-    then the error is raised."""
+    then the error is raised. A capture that holds no WebSocket connection
+    raises :class:`~wirelog.errors.InputError` after ``sink.done``, its
+    message :meth:`Summary.nothing <wirelog.sources.sink.Summary.nothing>`."""
     engine = Engine(path, options, sink)
     arrived = _Arrived(open_records(path), batch)
     try:
@@ -45,6 +47,11 @@ def push(path: str, options: Options, sink: Sink, batch: int = BATCH) -> Iterato
         _end(engine)
         raise
     _end(engine)
+    nothing = engine.summary.nothing()
+    if nothing is not None:
+        # An input with no WebSocket connection is an error, saying why
+        # (TLS, plain HTTP, a capture started after the handshake).
+        raise InputError(path, nothing)
 
 
 class _Arrived:

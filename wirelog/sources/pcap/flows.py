@@ -46,10 +46,11 @@ from wirelog.model import (
 )
 from wirelog.protocol.handshake import looks_like_request
 from wirelog.sources.options import Options
-from wirelog.sources.pcap import linklayer
+from wirelog.sources.pcap import linklayer, sniff
 from wirelog.sources.pcap.files import Record, fallback_segment
 from wirelog.sources.pcap.httpwatch import HttpWatch
 from wirelog.sources.pcap.linklayer import ACK, FIN, RST, SYN, NotTcp
+from wirelog.sources.pcap.sniff import Start
 from wirelog.sources.pcap.tcp import DATA, GAP, HalfStream, Piece
 from wirelog.sources.sink import Sink, Summary
 
@@ -259,15 +260,23 @@ class Engine:
         )
         self.sink.opened(flow.connection)
 
-    def _ignore(self, flow: Flow, http: bool) -> None:
+    def _ignore(self, flow: Flow, http: bool, start: bytes = b"", from_a: bool = True) -> None:
+        """Skip a connection, counted by what its ``start`` (the first
+        octets one side sent) looks like, so that the summary can say why."""
         flow.state = _IGNORED
         flow.watch_a = flow.watch_b = None
         self.open.pop(flow.conn, None)
         self._idle(flow)
-        if http:
-            self.summary.http += 1
+        summary = self.summary
+        kind, port = sniff.classify(start, *(flow.a[1], flow.b[1])[:: 1 if from_a else -1])
+        if http or kind is Start.HTTP:
+            summary.http += 1
+        elif kind is Start.TLS:
+            summary.tls[port] = summary.tls.get(port, 0) + 1
+        elif kind is Start.FRAMES:
+            summary.framing[port] = summary.framing.get(port, 0) + 1
         else:
-            self.summary.other += 1
+            summary.other += 1
 
     def _close(self, flow: Flow) -> None:
         """No more packets will be attributed to this connection."""
@@ -375,7 +384,7 @@ class Engine:
                 if flow.watch_a is not None or piece[0] != DATA:
                     continue  # the other side of an HTTP connection, or nothing yet
                 if not looks_like_request(piece[1]):
-                    self._ignore(flow, http=False)
+                    self._ignore(flow, http=False, start=piece[1], from_a=from_a)
                     return
                 # The first to speak HTTP is the client.
                 request, response = HttpWatch(response=False), HttpWatch(response=True)
