@@ -17,13 +17,19 @@ from wirelog.cli.app import (
     app,
     each_input,
     error,
+    report_exception,
 )
 from wirelog.cli.opts import ConnOpt, InputsArg, PortOpt, WsPortOpt, options
+from wirelog.errors import WirelogError
+from wirelog.sources.options import Options
 
 
 @app.command()
 def decode(
-    inputs: InputsArg,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Argument(help="Report files/folders or pcap/pcapng captures ('-': stdin)."),
+    ] = None,
     fmt: Annotated[
         DecodeFormat, typer.Option("--format", "-f", help="Output format.")
     ] = DecodeFormat.table,
@@ -34,11 +40,54 @@ def decode(
     conn: ConnOpt = [],  # noqa: B006 - typer reads the default, it is never mutated
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
+    interface: Annotated[
+        str | None,
+        typer.Option(
+            "--interface", "-i", help="Capture live on this interface (dumpcap or tcpdump)."
+        ),
+    ] = None,
+    bpf: Annotated[
+        str | None, typer.Option("--bpf", help="Live: capture filter, e.g. 'tcp port 9001'.")
+    ] = None,
+    count: Annotated[
+        int | None, typer.Option("--count", min=1, help="Live: stop after N packets.")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option("--duration", min=0, help="Live: stop after S seconds.")
+    ] = None,
 ) -> None:
-    """List every chop, frame or message of the inputs."""
+    """List every chop, frame or message of the inputs, or of a live capture
+    (``-i``; Ctrl-C ends it with everything printed)."""
+    if interface is not None:
+        if inputs:
+            error("give inputs or --interface, not both")
+            raise typer.Exit(ExitCode.ERROR)
+        from wirelog.sources.live import LiveOptions, capture
+
+        live = LiveOptions(interface, bpf, count, duration)
+        try:
+            with capture(live) as name:
+                # What tcpdump says too: the capture runs (a test waits for this line).
+                sys.stderr.write(f"wirelog: {name}: capturing, Ctrl-C to stop\n")
+                sys.stderr.flush()
+                _decode([name], fmt, level, output, options(port, ws_port, conn))
+        except WirelogError as exc:
+            report_exception(exc)
+            raise typer.Exit(ExitCode.ERROR) from None
+    if bpf is not None or count is not None or duration is not None:
+        error("--bpf, --count and --duration are for a live capture (--interface)")
+        raise typer.Exit(ExitCode.ERROR)
+    if not inputs:
+        error("give an input (a file, a folder, '-') or --interface IFACE")
+        raise typer.Exit(ExitCode.ERROR)
+    _decode(inputs, fmt, level, output, options(port, ws_port, conn))
+
+
+def _decode(
+    inputs: list[str], fmt: DecodeFormat, level: Level, output: str | None, opts: Options
+) -> NoReturn:
     from wirelog.outputs.export import Listing, ParquetExport
 
-    opts = options(port, ws_port, conn)
     if output:
         _check_output(output)
     if fmt is DecodeFormat.parquet:
