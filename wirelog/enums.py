@@ -123,6 +123,9 @@ class ViolationKind(enum.Enum):
     LOGGING_OFF = "logging_off"
     IGNORED_TRAFFIC = "ignored_traffic"
     """A capture held traffic that is not WebSocket (counted, not decoded)."""
+    MESSAGES_ONLY = "messages_only"
+    """The input recorded messages, not frames (HAR, mitmproxy): one frame
+    per message is rebuilt; FIN, RSV, masks and chops are not known."""
     # cross-checks between derived and claimed facts
     CLAIM_MISMATCH = "claim_mismatch"
     STATS_MISMATCH = "stats_mismatch"
@@ -140,6 +143,7 @@ _FINDINGS = frozenset(
         ViolationKind.DESYNCHRONIZED,
         ViolationKind.LOGGING_OFF,
         ViolationKind.IGNORED_TRAFFIC,
+        ViolationKind.MESSAGES_ONLY,
         ViolationKind.CLAIM_MISMATCH,
         ViolationKind.STATS_MISMATCH,
         ViolationKind.INFLATE_LIMIT,
