@@ -86,7 +86,7 @@ __all__ = [
 CAPTURES = ("pcap", "pcapng")
 #: Inputs read by a source that pushes (the others are Autobahn reports,
 #: parsed whole, then replayed).
-PUSHED = (*CAPTURES, "har")
+PUSHED = (*CAPTURES, "har", "mitmproxy")
 END = ConnectionEnd()
 Batch = list[tuple[Connection, StreamItem]]
 Push = Callable[[str, Options, Sink], Iterator[None]]
@@ -98,6 +98,10 @@ def _pusher(kind: str) -> Push:
         from wirelog.sources.har.reader import push as push_har
 
         return push_har
+    if kind == "mitmproxy":
+        from wirelog.sources.mitm.reader import push as push_mitm
+
+        return push_mitm
     from wirelog.sources.pcap.capture import push
 
     return push

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import zlib
 
 from wirelog.errors import InputError, UnknownFormatError
@@ -24,12 +25,15 @@ PCAP_MAGICS = {
     b"\xa1\xb2\x3c\x4d",
 }
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+#: A mitmproxy flow file: tnetstrings, each flow a dictionary whose first
+#: key is a short name (``4:type;``, ``9:websocket;``...).
+TNETSTRING_FLOW = re.compile(rb"\d{1,12}:\d{1,3}:[a-z_]{1,40};")
 
 
 def detect(path: str) -> str:
     """The input kind, from content: ``autobahn-folder``, ``autobahn-index``,
     ``autobahn-json``, ``autobahn-html``, ``autobahn-text``, ``pcap``, ``pcapng``,
-    ``har``.
+    ``har``, ``mitmproxy``.
 
     ``-`` is standard input. An input that can be read only once (stdin, a
     FIFO, a process substitution) is not reopened: the octets read here are
@@ -83,6 +87,8 @@ def _kind(path: str, head: bytes, once: bool) -> str:
         return "pcap"
     if head[:4] == PCAPNG_MAGIC:
         return "pcapng"
+    if TNETSTRING_FLOW.match(head):
+        return "mitmproxy"
     text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
     if text.startswith("{"):
         return _json_kind(path, text, once)
@@ -96,7 +102,7 @@ def _kind(path: str, head: bytes, once: bool) -> str:
     raise UnknownFormatError(
         path,
         "not an Autobahn report (JSON, HTML or text), a reports folder, a pcap/pcapng "
-        "capture or a HAR",
+        "capture, a HAR or a mitmproxy flow file",
     )
 
 
