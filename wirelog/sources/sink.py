@@ -1,7 +1,7 @@
 """The one interface every source pushes into, and what a source reports at its end.
 
-A source (a capture file today; later TLS, HAR, mitmproxy, live capture)
-walks its input once and calls a :class:`Sink` per connection: ``opened``,
+A source (a capture file or a live capture, a HAR, a mitmproxy flow file;
+later TLS) walks its input once and calls a :class:`Sink` per connection: ``opened``,
 then ``chunk`` / ``marker`` / ``finding`` in recorded order, then
 ``closed``; ``done`` ends the input with its :class:`Summary`. Autobahn
 reports, parsed whole into a :class:`~wirelog.model.Recording`, are replayed
