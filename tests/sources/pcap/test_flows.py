@@ -149,6 +149,21 @@ def test_syn_less_capture_with_ws_port(clean: list[tuple[Any, ...]], tmp_path: P
     ]
 
 
+def test_ws_port_on_a_capture_that_holds_the_handshake_uses_it(
+    clean: list[tuple[Any, ...]],
+) -> None:
+    path = SAMPLES / MANIFEST[SOURCE]["file"]
+    port = MANIFEST[SOURCE]["port"]
+    want = [i for _, i in stream(str(path)) if isinstance(i, Frame | Handshake)]
+    got = [
+        i
+        for _, i in stream(str(path), Options(ws_ports=(port,)))
+        if isinstance(i, Frame | Handshake)
+    ]
+    assert got == want and isinstance(got[0], Handshake) and got[0].upgraded
+    assert [key(f) for f in got if isinstance(f, Frame)] == clean
+
+
 def test_reused_four_tuple_is_a_new_connection(tmp_path: Path) -> None:
     _, packets = read_pcap(SAMPLES / MANIFEST["ws_fragmented"]["file"])
     # the same connection again 10 s later with other initial sequence numbers

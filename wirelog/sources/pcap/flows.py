@@ -91,6 +91,8 @@ class Flow:
     live_a: bool = False
     """Pieces from ``a`` are WebSocket octets (past any HTTP before the Upgrade)."""
     live_b: bool = False
+    ws_port: bool = False
+    """On a ``--ws-port`` port: frames without a handshake, unless it starts with one."""
     connection: Connection | None = None
     ended: bool = False
     reset: bool = False
@@ -233,11 +235,12 @@ class Engine:
             self.summary.filtered += 1
             self._idle(flow)
         elif sport in self._ws_ports or dport in self._ws_ports:
-            flow.handshake = False
+            # Frames from the first octet, unless that octet starts an HTTP
+            # request: then the Upgrade the capture holds is used (_watch).
+            flow.ws_port = True
             # The ws port is the server's, unless a SYN says otherwise later.
             flow.client_is_a = dport in self._ws_ports
-            flow.live_a = flow.live_b = True
-            self._websocket(flow)
+            self.open[conn] = flow
         else:
             self.open[conn] = flow
         return flow
@@ -259,6 +262,14 @@ class Engine:
             meta={} if flow.handshake else {"handshake": False},
         )
         self.sink.opened(flow.connection)
+
+    def _headless(self, flow: Flow, from_a: bool, pieces: list[Piece]) -> None:
+        """A ``--ws-port`` connection whose capture starts after the Upgrade:
+        WebSocket frames from its first octet on (``pieces`` onwards)."""
+        flow.handshake = False
+        flow.live_a = flow.live_b = True
+        self._websocket(flow)
+        self._pieces_out(flow, from_a, pieces)
 
     def _ignore(self, flow: Flow, http: bool, start: bytes = b"", from_a: bool = True) -> None:
         """Skip a connection, counted by what its ``start`` (the first
@@ -384,7 +395,10 @@ class Engine:
                 if flow.watch_a is not None or piece[0] != DATA:
                     continue  # the other side of an HTTP connection, or nothing yet
                 if not looks_like_request(piece[1]):
-                    self._ignore(flow, http=False, start=piece[1], from_a=from_a)
+                    if flow.ws_port:
+                        self._headless(flow, from_a, pieces[n:])
+                    else:
+                        self._ignore(flow, http=False, start=piece[1], from_a=from_a)
                     return
                 # The first to speak HTTP is the client.
                 request, response = HttpWatch(response=False), HttpWatch(response=True)
