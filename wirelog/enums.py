@@ -128,6 +128,9 @@ class ViolationKind(enum.Enum):
     """A capture held traffic that is not WebSocket (counted, not decoded)."""
     TLS_UNDECRYPTED = "tls_undecrypted"
     """TLS octets that could not be decrypted (no key, bad tag, a gap in a record)."""
+    MESSAGES_ONLY = "messages_only"
+    """The input recorded messages, not frames (HAR, mitmproxy): one frame
+    per message is rebuilt; FIN, RSV, masks and chops are not known."""
     # cross-checks between derived and claimed facts
     CLAIM_MISMATCH = "claim_mismatch"
     STATS_MISMATCH = "stats_mismatch"
@@ -146,6 +149,7 @@ _FINDINGS = frozenset(
         ViolationKind.LOGGING_OFF,
         ViolationKind.IGNORED_TRAFFIC,
         ViolationKind.TLS_UNDECRYPTED,
+        ViolationKind.MESSAGES_ONLY,
         ViolationKind.CLAIM_MISMATCH,
         ViolationKind.STATS_MISMATCH,
         ViolationKind.INFLATE_LIMIT,

@@ -47,7 +47,7 @@ of a report follow one another.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import repeat
 
 from wirelog.errors import InputError
@@ -85,8 +85,27 @@ __all__ = [
 ]
 
 CAPTURES = ("pcap", "pcapng")
+#: Inputs read by a source that pushes (the others are Autobahn reports,
+#: parsed whole, then replayed).
+PUSHED = (*CAPTURES, "har", "mitmproxy")
 END = ConnectionEnd()
 Batch = list[tuple[Connection, StreamItem]]
+Push = Callable[[str, Options, Sink], Iterator[None]]
+
+
+def _pusher(kind: str) -> Push:
+    """The source that pushes an input of this kind (heavy imports deferred)."""
+    if kind == "har":
+        from wirelog.sources.har.reader import push as push_har
+
+        return push_har
+    if kind == "mitmproxy":
+        from wirelog.sources.mitm.reader import push as push_mitm
+
+        return push_mitm
+    from wirelog.sources.pcap.capture import push
+
+    return push
 
 
 class Decoding:
@@ -254,10 +273,8 @@ class Stream:
         """The pairs, a list at a time, memory bounded by a batch."""
         sink = Decoding(self.options)
         kind = detect(self.path)
-        if kind in CAPTURES:
-            from wirelog.sources.pcap.capture import push
-
-            steps = push(self.path, self.options, sink)
+        if kind in PUSHED:
+            steps = _pusher(kind)(self.path, self.options, sink)
             failure = None
         else:
             recording, failure = _parse(self.path, kind)
@@ -305,15 +322,13 @@ def read(path: str, options: Options | None = None) -> Recording:
     """Read any input into a materialized recording."""
     opts = options or Options()
     kind = detect(path)
-    if kind not in CAPTURES:
+    if kind not in PUSHED:
         from wirelog.sources.autobahn.reader import parse as parse_report
 
         return parse_report(path, kind)
-    from wirelog.sources.pcap.capture import push
-
     sink = Recorder(path, kind)
     try:
-        for _ in push(path, opts, sink):
+        for _ in _pusher(kind)(path, opts, sink):
             pass
     except InputError as exc:
         exc.partial = sink.recording

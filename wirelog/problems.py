@@ -56,6 +56,14 @@ def located(
             yield c, v
 
 
-def problems(path: str, options: Options | None = None) -> Iterator[tuple[Connection, Violation]]:
-    """Every violation and finding of one input."""
-    return located(stream(path, options))
+def problems(
+    path: str, options: Options | None = None
+) -> Iterator[tuple[Connection | str, Violation]]:
+    """Every violation and finding of one input; last, the finding about the
+    input as a whole (``ignored_traffic``: what a capture skipped, and why),
+    paired with the input's name instead of a connection."""
+    s = stream(path, options)
+    yield from located(s)
+    found = s.summary.finding() if s.summary is not None else None
+    if found is not None:
+        yield path, found

@@ -60,7 +60,11 @@ def test_conn_port_and_ws_port_filters(tmp_path: Path) -> None:
     assert packets[7].data[66:67] == b"\x81"  # the first frame starts this segment
     cut = tmp_path / "late.pcap"
     cut.write_bytes(raw[:24] + raw[start:])
-    assert jsonl(str(cut)) == []
+    result = runner.invoke(app, ["decode", "--format", "jsonl", str(cut)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.endswith(
+        "without a handshake (the capture started after it?): try --ws-port 8765\n"
+    )
     rows = jsonl("--ws-port", "8765", str(cut))
     full = jsonl(sample("ws_basic"))
     assert [(r["dir"], r["opcode"], r["length"]) for r in rows] == [

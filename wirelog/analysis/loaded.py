@@ -16,6 +16,7 @@ later calls return copies of the cached DataFrames.
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -215,7 +216,10 @@ class Capture:
             return (output.frame_row(c, x) for c, x in objs)
         if level == "messages":
             return (output.message_row(c, x) for c, x in objs)
-        return ({**output.violation_row(c, v), "on": on} for c, (v, on) in objs)
+        return itertools.chain(
+            ({**output.violation_row(c, v), "on": on} for c, (v, on) in objs),
+            ({**output.violation_row(p, v), "on": "input"} for p, v in self._walk.inputs),
+        )
 
     def _run(self) -> None:
         if not self._walked:

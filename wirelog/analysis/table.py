@@ -121,7 +121,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
     ),
     "violations": (
         _C("source", "string", "The input."),
-        _C("conn", "int64", "Connection number."),
+        _C("conn", "Int64", "Connection number (NA for a finding about the whole input)."),
         _C("kind", "string", "ViolationKind value (stable name)."),
         _C("finding", "bool", "True for findings about the recording, not the peer."),
         _C("dir", "category:dir", "Direction concerned (NA when none)."),
@@ -133,7 +133,8 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
             "on",
             "string",
             "What carries it: stream (a stand-alone event), frame or message (a kind "
-            "attached to that frame/message, which `frames()`/`messages()` list too).",
+            "attached to that frame/message, which `frames()`/`messages()` list too), "
+            "input (a finding about the whole input: ignored traffic).",
         ),
     ),
     "connections": (

@@ -48,6 +48,8 @@ class Walk:
         self.entries: list[dict[str, Any]] = []
         self.errors: list[InputError] = []
         """Inputs that failed part-way; what came before the failure is kept."""
+        self.inputs: list[tuple[str, Violation]] = []
+        """Findings about a whole input (what a capture skipped), with its name."""
         self._taken = 0
 
     def run(self, sources: list[Source]) -> None:
@@ -115,7 +117,13 @@ class Walk:
                 if not self.options.conns or dc.conn in self.options.conns:
                     yield from decoded_events(dc)
         else:
-            yield from stream(os.fspath(src), self.options)
+            s = stream(os.fspath(src), self.options)
+            yield from s
+            # The finding about the input as a whole (what a capture skipped)
+            # belongs to no connection: its row has the input's name only.
+            found = s.summary.finding() if s.summary is not None else None
+            if found is not None:
+                self.inputs.append((s.path, found))
 
 
 def _listed(out: Kept, conn: Connection, found: list[Problem]) -> None:

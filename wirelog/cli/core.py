@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, NoReturn
 
 import typer
 
@@ -17,6 +17,7 @@ from wirelog.cli.app import (
     check_output,
     each_input,
     error,
+    report_exception,
 )
 from wirelog.cli.opts import (
     ConnOpt,
@@ -30,6 +31,7 @@ from wirelog.cli.opts import (
 )
 from wirelog.errors import WirelogError
 from wirelog.protocol.deflate import DEFAULT_MAX_MESSAGE_SIZE
+from wirelog.sources.options import Options
 
 
 @app.command(
@@ -37,7 +39,10 @@ from wirelog.protocol.deflate import DEFAULT_MAX_MESSAGE_SIZE
     "-l messages   (-o frames.parquet picks Parquet from the name)"
 )
 def decode(
-    inputs: InputsArg,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Argument(help="Report files/folders or pcap/pcapng captures ('-': stdin)."),
+    ] = None,
     format_: Annotated[
         DecodeFormat | None,
         typer.Option(
@@ -61,10 +66,25 @@ def decode(
     ws_port: WsPortOpt = [],  # noqa: B006
     max_message_size: MaxMessageOpt = DEFAULT_MAX_MESSAGE_SIZE,
     keylog: KeylogOpt = None,
+    interface: Annotated[
+        str | None,
+        typer.Option(
+            "--interface", "-i", help="Capture live on this interface (dumpcap or tcpdump)."
+        ),
+    ] = None,
+    bpf: Annotated[
+        str | None, typer.Option("--bpf", help="Live: capture filter, e.g. 'tcp port 9001'.")
+    ] = None,
+    count: Annotated[
+        int | None, typer.Option("--count", min=1, help="Live: stop after N packets.")
+    ] = None,
+    duration: Annotated[
+        float | None, typer.Option("--duration", min=0, help="Live: stop after S seconds.")
+    ] = None,
 ) -> None:
-    """List every chop, frame or message of the inputs."""
-    from wirelog.cli.output import atomic_path, atomic_text, pick_format
-    from wirelog.outputs.export import ParquetExport
+    """List every chop, frame or message of the inputs, or of a live capture
+    (``-i``; Ctrl-C ends it with everything printed)."""
+    from wirelog.cli.output import pick_format
 
     fmt = DecodeFormat(
         pick_format(format_.value if format_ else None, output, tuple(DecodeFormat), "table")
@@ -73,6 +93,42 @@ def decode(
     if fmt is DecodeFormat.parquet and not output:
         error("--format parquet needs --output FILE")
         raise typer.Exit(ExitCode.ERROR)
+    if interface is not None:
+        if inputs:
+            error("give inputs or --interface, not both")
+            raise typer.Exit(ExitCode.ERROR)
+        from wirelog.sources.live import LiveOptions, capture
+
+        live = LiveOptions(interface, bpf, count, duration)
+        try:
+            with capture(live) as name:
+                # What tcpdump says too: the capture runs (a test waits for this line).
+                sys.stderr.write(f"wirelog: {name}: capturing, Ctrl-C to stop\n")
+                sys.stderr.flush()
+                _decode([name], fmt, level, output, opts, where)
+        except WirelogError as exc:
+            report_exception(exc)
+            raise typer.Exit(ExitCode.ERROR) from None
+    if bpf is not None or count is not None or duration is not None:
+        error("--bpf, --count and --duration are for a live capture (--interface)")
+        raise typer.Exit(ExitCode.ERROR)
+    if not inputs:
+        error("give an input (a file, a folder, '-') or --interface IFACE")
+        raise typer.Exit(ExitCode.ERROR)
+    _decode(inputs, fmt, level, output, opts, where)
+
+
+def _decode(
+    inputs: list[str],
+    fmt: DecodeFormat,
+    level: Level,
+    output: str | None,
+    opts: Options,
+    where: str | None,
+) -> NoReturn:
+    from wirelog.cli.output import atomic_path, atomic_text
+    from wirelog.outputs.export import ParquetExport
+
     try:
         if output:
             check_output(output)

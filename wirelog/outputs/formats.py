@@ -201,10 +201,13 @@ def message_row(conn: Connection, m: Message) -> dict[str, Any]:
     }
 
 
-def violation_row(conn: Connection, v: Violation) -> dict[str, Any]:
+def violation_row(conn: Connection | str, v: Violation) -> dict[str, Any]:
+    """A violation's row; ``conn`` is the input's name for a finding about
+    the whole input (``conn`` is then None)."""
+    source, number = (conn, None) if isinstance(conn, str) else (conn.source, conn.conn)
     return {
-        "source": conn.source,
-        "conn": conn.conn,
+        "source": source,
+        "conn": number,
         "kind": v.kind.value,
         "finding": v.kind.is_finding,
         "dir": v.direction.value if v.direction is not None else None,

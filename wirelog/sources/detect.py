@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import zlib
 
 from wirelog.errors import InputError, UnknownFormatError
@@ -24,11 +25,15 @@ PCAP_MAGICS = {
     b"\xa1\xb2\x3c\x4d",
 }
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+#: A mitmproxy flow file: tnetstrings, each flow a dictionary whose first
+#: key is a short name (``4:type;``, ``9:websocket;``...).
+TNETSTRING_FLOW = re.compile(rb"\d{1,12}:\d{1,3}:[a-z_]{1,40};")
 
 
 def detect(path: str) -> str:
     """The input kind, from content: ``autobahn-folder``, ``autobahn-index``,
-    ``autobahn-json``, ``autobahn-html``, ``autobahn-text``, ``pcap``, ``pcapng``.
+    ``autobahn-json``, ``autobahn-html``, ``autobahn-text``, ``pcap``, ``pcapng``,
+    ``har``, ``mitmproxy``.
 
     ``-`` is standard input. An input that can be read only once (stdin, a
     FIFO, a process substitution) is not reopened: the octets read here are
@@ -82,6 +87,8 @@ def _kind(path: str, head: bytes, once: bool) -> str:
         return "pcap"
     if head[:4] == PCAPNG_MAGIC:
         return "pcapng"
+    if TNETSTRING_FLOW.match(head):
+        return "mitmproxy"
     text = head.decode("utf-8", "replace").lstrip("\ufeff \t\r\n")
     if text.startswith("{"):
         return _json_kind(path, text, once)
@@ -94,11 +101,14 @@ def _kind(path: str, head: bytes, once: bool) -> str:
         raise UnknownFormatError(path, "empty file")
     raise UnknownFormatError(
         path,
-        "not an Autobahn report (JSON, HTML or text), a reports folder, or a pcap/pcapng capture",
+        "not an Autobahn report (JSON, HTML or text), a reports folder, a pcap/pcapng "
+        "capture, a HAR or a mitmproxy flow file",
     )
 
 
 def _json_kind(path: str, head: str, once: bool) -> str:
+    if _har(head):
+        return "har"
     if '"wirelog"' in head or ('"agent"' in head[:200] and '"case"' in head):
         return "autobahn-json"
     if '"reportfile"' in head:
@@ -111,8 +121,21 @@ def _json_kind(path: str, head: str, once: bool) -> str:
     except (ValueError, OSError, RecursionError):
         # The report reader says where it breaks (nesting too deep included).
         return "autobahn-json"
+    if isinstance(doc, dict) and isinstance(doc.get("log"), dict) and "entries" in doc["log"]:
+        return "har"
     if isinstance(doc, dict) and "wirelog" in doc:
         return "autobahn-json"
     if isinstance(doc, dict) and all(isinstance(v, dict) for v in doc.values()):
         return "autobahn-index"
-    raise UnknownFormatError(path, "JSON, but neither an Autobahn case report nor an index.json")
+    raise UnknownFormatError(
+        path, "JSON, but neither an Autobahn case report, an index.json nor a HAR"
+    )
+
+
+def _har(head: str) -> bool:
+    """A HAR opens with its ``log`` object (HAR 1.2 §log), whose first keys
+    are among version, creator, browser, pages and entries."""
+    start = head[:200].replace(" ", "").replace("\n", "").replace("\t", "").replace("\r", "")
+    return start.startswith('{"log":{') and any(
+        f'"{k}"' in head[:4096] for k in ("version", "creator", "entries", "pages")
+    )

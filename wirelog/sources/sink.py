@@ -1,7 +1,7 @@
 """The one interface every source pushes into, and what a source reports at its end.
 
-A source (a capture file today; later TLS, HAR, mitmproxy, live capture)
-walks its input once and calls a :class:`Sink` per connection: ``opened``,
+A source (a capture file or a live capture, a HAR, a mitmproxy flow file;
+later TLS) walks its input once and calls a :class:`Sink` per connection: ``opened``,
 then ``chunk`` / ``marker`` / ``finding`` in recorded order, then
 ``closed``; ``done`` ends the input with its :class:`Summary`. Autobahn
 reports, parsed whole into a :class:`~wirelog.model.Recording`, are replayed
@@ -50,7 +50,9 @@ class Summary:
     """What an input held besides its WebSocket connections' items.
 
     Captures fill every count; a replayed Autobahn recording only
-    ``websocket`` (its connections)."""
+    ``websocket`` (its connections). When nothing decodes, :meth:`nothing`
+    says why in one line (issue 9: a wss capture, an HTTP-only capture and
+    one started after the handshake must not print nothing and exit 0)."""
 
     packets: int = 0
     tcp_connections: int = 0
@@ -60,7 +62,12 @@ class Summary:
     http: int = 0
     """HTTP connections that never asked to upgrade."""
     other: int = 0
-    """TCP connections that are not HTTP, or whose start was not captured."""
+    """TCP connections that are none of the kinds below, or whose start was not captured."""
+    tls: dict[int, int] = field(default_factory=dict)
+    """Connections that start with a TLS ClientHello, per server port."""
+    framing: dict[int, int] = field(default_factory=dict)
+    """Connections whose first octets are WebSocket frames without a
+    handshake (captured after it), per likely server port."""
     filtered: int = 0
     """Connections left out by ``Options.ports`` / ``Options.conns``."""
     gaps: int = 0
@@ -68,28 +75,76 @@ class Summary:
     """Octets received again (TCP retransmissions), dropped."""
     reasons: dict[str, int] = field(default_factory=dict)
     """Why packets were not TCP, counted per reason."""
-    tls: list[str] = field(default_factory=list)
+    undecrypted: list[str] = field(default_factory=list)
     """What could not be decrypted outside any WebSocket connection (a TLS
     session without key: one line each)."""
 
     def findings(self) -> list[Violation]:
         """Every finding a recording carries from its summary."""
         found = self.finding()
-        tls = [Violation(ViolationKind.TLS_UNDECRYPTED, line) for line in self.tls]
+        tls = [Violation(ViolationKind.TLS_UNDECRYPTED, line) for line in self.undecrypted]
         return ([found] if found is not None else []) + tls
 
     def finding(self) -> Violation | None:
         """The one ``ignored_traffic`` finding a recording carries, if any."""
-        if not (self.http or self.other or self.not_tcp):
+        parts = self._ignored()
+        if not parts:
             return None
-        parts = []
+        return Violation(ViolationKind.IGNORED_TRAFFIC, "ignored: " + "; ".join(parts))
+
+    def nothing(self) -> str | None:
+        """Why no WebSocket connection came out of a capture, as the one line
+        to stop with; None when one did, or when ``--port``/``--conn`` left
+        every connection out (the filter chose to see nothing)."""
+        considered = self.tcp_connections - self.filtered
+        if self.websocket or (self.filtered and not considered):
+            return None
+        if not self.packets:
+            return "no packets in the capture"
+        if not considered:
+            return f"no WebSocket connection: {self._not_tcp()}"
+        head = f"no WebSocket upgrade in {_count(considered, 'TCP connection')}"
         if self.http:
-            parts.append(f"{self.http} plain HTTP connection(s)")
+            head += f", {self.http} of them HTTP"
+        return "; ".join([head, *self._ignored(http=False)])
+
+    def _ignored(self, http: bool = True) -> list[str]:
+        parts = []
+        if http and self.http:
+            parts.append(_count(self.http, "plain HTTP connection") + " (no Upgrade)")
+        if self.tls:
+            parts.append(_per_port(self.tls, "TLS connection") + ": give --keylog to decrypt")
+        if self.framing:
+            ports = " ".join(f"--ws-port {p}" for p in sorted(self.framing))
+            parts.append(
+                _per_port(self.framing, "connection")
+                + (" carries" if sum(self.framing.values()) == 1 else " carry")
+                + " WebSocket frames without a handshake (the capture started after it?):"
+                + f" try {ports}"
+            )
         if self.other:
             parts.append(
-                f"{self.other} other TCP connection(s) (not HTTP, or started before the "
-                "capture: see --ws-port)"
+                _count(self.other, "other TCP connection") + " (neither HTTP nor TLS, or no data)"
             )
+        if self.filtered:
+            parts.append(f"{self.filtered} left out by --port/--conn")
         if self.not_tcp:
-            parts.append(f"{self.not_tcp} packet(s) without a usable TCP segment")
-        return Violation(ViolationKind.IGNORED_TRAFFIC, "ignored: " + "; ".join(parts))
+            parts.append(self._not_tcp())
+        return parts
+
+    def _not_tcp(self) -> str:
+        why = ", ".join(f"{n} {r}" for r, n in sorted(self.reasons.items()))
+        text = _count(self.not_tcp, "packet") + " without a usable TCP segment"
+        return f"{text} ({why})" if why else text
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _per_port(ports: dict[int, int], noun: str) -> str:
+    """``2 TLS connections on port 443, 1 on port 8443``."""
+    items = sorted(ports.items(), key=lambda kv: (-kv[1], kv[0]))
+    (port, n), rest = items[0], items[1:]
+    text = f"{_count(n, noun)} on port {port}"
+    return ", ".join([text, *(f"{k} on port {p}" for p, k in rest)])

@@ -30,6 +30,7 @@ from captures_util import (
     write_pcap,
 )
 
+from wirelog.errors import InputError
 from wirelog.model import Frame, Handshake, Violation, ViolationKind
 from wirelog.pipeline import Options, stream
 
@@ -131,8 +132,10 @@ def test_syn_less_capture_with_ws_port(clean: list[tuple[Any, ...]], tmp_path: P
         if packets[i].data[tcp_of(packets[i].data).payload :][:1] == b"\x82"  # type: ignore[union-attr]
     )
     path = write_pcap(tmp_path / "midway.pcap", 1, packets[first_frame:])
-    frames, _ = frames_of(path)
-    assert frames == []  # no handshake: not recognised without --ws-port
+    port = MANIFEST[SOURCE]["port"]
+    # no handshake: not recognised without --ws-port, which the error suggests
+    with pytest.raises(InputError, match=f"carries WebSocket frames .* try --ws-port {port}$"):
+        frames_of(path)
     frames, violations = frames_of(path, ws_ports=(MANIFEST[SOURCE]["port"],))
     assert not [v for v in violations if not v.kind.is_finding]
     strip = [(d, i, op, fin, n, p) for d, i, op, fin, n, _, p in clean]
@@ -145,6 +148,21 @@ def test_syn_less_capture_with_ws_port(clean: list[tuple[Any, ...]], tmp_path: P
     assert [(f.direction, f.index, f.opcode, f.fin, f.length, f.payload) for f in dc.frames] == [
         (f.direction, f.index, f.opcode, f.fin, f.length, f.payload) for f in frames
     ]
+
+
+def test_ws_port_on_a_capture_that_holds_the_handshake_uses_it(
+    clean: list[tuple[Any, ...]],
+) -> None:
+    path = SAMPLES / MANIFEST[SOURCE]["file"]
+    port = MANIFEST[SOURCE]["port"]
+    want = [i for _, i in stream(str(path)) if isinstance(i, Frame | Handshake)]
+    got = [
+        i
+        for _, i in stream(str(path), Options(ws_ports=(port,)))
+        if isinstance(i, Frame | Handshake)
+    ]
+    assert got == want and isinstance(got[0], Handshake) and got[0].upgraded
+    assert [key(f) for f in got if isinstance(f, Frame)] == clean
 
 
 def test_reused_four_tuple_is_a_new_connection(tmp_path: Path) -> None:
@@ -170,7 +188,10 @@ def test_random_garbage_packets_never_raise(tmp_path: Path) -> None:
         junk.append(replace(p, data=bytes(data)))
         junk.append(replace(p, data=os.urandom(rng.randrange(0, 80))))
     path = write_pcap(tmp_path / "junk.pcap", 1, junk)
-    list(stream(str(path)))
+    try:
+        list(stream(str(path)))
+    except InputError as exc:  # the one error garbage may give: nothing decodes
+        assert "no WebSocket upgrade" in str(exc)
 
 
 def test_ended_connections_are_forgotten_so_memory_follows_open_ones(tmp_path: Path) -> None:

@@ -34,7 +34,9 @@ def push(path: str, options: Options, sink: Sink, batch: int = BATCH) -> Iterato
 
     After a read error the connections still open are closed (what came
     before the error is pushed, holes as gaps), ``sink.done`` is called,
-    then the error is raised."""
+    then the error is raised. A capture that holds no WebSocket connection
+    raises :class:`~wirelog.errors.InputError` after ``sink.done``, its
+    message :meth:`Summary.nothing <wirelog.sources.sink.Summary.nothing>`."""
     recs = open_records(path)
     engine = Engine(path, options, sink, recs.secrets)
     arrived = _Arrived(recs, batch)
@@ -46,6 +48,11 @@ def push(path: str, options: Options, sink: Sink, batch: int = BATCH) -> Iterato
         _end(engine)
         raise
     _end(engine)
+    nothing = engine.summary.nothing()
+    if nothing is not None:
+        # An input with no WebSocket connection is an error, saying why
+        # (TLS, plain HTTP, a capture started after the handshake).
+        raise InputError(path, nothing)
 
 
 class _Arrived:
@@ -75,9 +82,9 @@ def _end(engine: Engine) -> None:
     found = summary.finding()
     if found is not None:
         log.info("%s: %s", engine.path, found.detail)
-    if summary.tls:
+    if summary.undecrypted:
         # A warning: undecrypted TLS is traffic the user expected to see
         # (Python's last-resort handler prints it on stderr, one line).
-        more = f"; and {len(summary.tls) - 3} more" if len(summary.tls) > 3 else ""
-        log.warning("%s: %s%s", engine.path, "; ".join(summary.tls[:3]), more)
+        more = f"; and {len(summary.undecrypted) - 3} more" if len(summary.undecrypted) > 3 else ""
+        log.warning("%s: %s%s", engine.path, "; ".join(summary.undecrypted[:3]), more)
     engine.sink.done(engine.summary)

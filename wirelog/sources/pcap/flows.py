@@ -48,10 +48,11 @@ from wirelog.model import (
 )
 from wirelog.protocol.handshake import looks_like_request
 from wirelog.sources.options import Options
-from wirelog.sources.pcap import linklayer
+from wirelog.sources.pcap import linklayer, sniff
 from wirelog.sources.pcap.files import Record, fallback_segment
 from wirelog.sources.pcap.httpwatch import HttpWatch
 from wirelog.sources.pcap.linklayer import ACK, FIN, RST, SYN, NotTcp
+from wirelog.sources.pcap.sniff import Start
 from wirelog.sources.pcap.tcp import DATA, GAP, HalfStream, Piece
 from wirelog.sources.share import shared
 from wirelog.sources.sink import Sink, Summary
@@ -96,6 +97,8 @@ class Flow:
     live_a: bool = False
     """Pieces from ``a`` are WebSocket octets (past any HTTP before the Upgrade)."""
     live_b: bool = False
+    ws_port: bool = False
+    """On a ``--ws-port`` port: frames without a handshake, unless it starts with one."""
     connection: Connection | None = None
     ended: bool = False
     reset: bool = False
@@ -245,11 +248,12 @@ class Engine:
             self.summary.filtered += 1
             self._idle(flow)
         elif sport in self._ws_ports or dport in self._ws_ports:
-            flow.handshake = False
+            # Frames from the first octet, unless that octet starts an HTTP
+            # request: then the Upgrade the capture holds is used (_watch).
+            flow.ws_port = True
             # The ws port is the server's, unless a SYN says otherwise later.
             flow.client_is_a = dport in self._ws_ports
-            flow.live_a = flow.live_b = True
-            self._websocket(flow)
+            self.open[conn] = flow
         else:
             self.open[conn] = flow
         return flow
@@ -273,15 +277,34 @@ class Engine:
         )
         self.sink.opened(flow.connection)
 
-    def _ignore(self, flow: Flow, http: bool) -> None:
+    def _headless(self, flow: Flow, from_a: bool, pieces: list[Piece]) -> None:
+        """A ``--ws-port`` connection whose capture starts after the Upgrade:
+        WebSocket frames from its first octet on (``pieces`` onwards)."""
+        flow.handshake = False
+        flow.live_a = flow.live_b = True
+        self._websocket(flow)
+        self._pieces_out(flow, from_a, pieces)
+
+    def _ignore(self, flow: Flow, http: bool, start: bytes = b"", from_a: bool = True) -> None:
+        """Skip a connection, counted by what its ``start`` (the first
+        octets one side sent) looks like, so that the summary can say why."""
         flow.state = _IGNORED
         flow.watch_a = flow.watch_b = None
         self.open.pop(flow.conn, None)
         self._idle(flow)
-        if http:
-            self.summary.http += 1
+        summary = self.summary
+        if flow.tls is not None:  # a TLS connection that did not decrypt to WebSocket
+            kind, port = Start.TLS, (flow.b if flow.tls.client_is_a else flow.a)[1]
         else:
-            self.summary.other += 1
+            kind, port = sniff.classify(start, *(flow.a[1], flow.b[1])[:: 1 if from_a else -1])
+        if http or kind is Start.HTTP:
+            summary.http += 1
+        elif kind is Start.TLS:
+            summary.tls[port] = summary.tls.get(port, 0) + 1
+        elif kind is Start.FRAMES:
+            summary.framing[port] = summary.framing.get(port, 0) + 1
+        else:
+            summary.other += 1
 
     def _close(self, flow: Flow) -> None:
         """No more packets will be attributed to this connection."""
@@ -400,7 +423,10 @@ class Engine:
                         flow.tls = TlsStream(self.keys, from_a, report)
                         self._pieces_out(flow, from_a, pieces[n:])
                         return
-                    self._ignore(flow, http=False)
+                    if flow.ws_port:
+                        self._headless(flow, from_a, pieces[n:])
+                    else:
+                        self._ignore(flow, http=False, start=piece[1], from_a=from_a)
                     return
                 # The first to speak HTTP is the client.
                 request, response = HttpWatch(response=False), HttpWatch(response=True)
@@ -439,5 +465,5 @@ class Engine:
         if line is not None and flow.connection is not None:
             v = Violation(ViolationKind.TLS_UNDECRYPTED, line, None, None, None, self.index)
             self.sink.finding(flow.connection, v)
-        elif line is not None and len(self.summary.tls) < 100:
-            self.summary.tls.append(line)
+        elif line is not None and len(self.summary.undecrypted) < 100:
+            self.summary.undecrypted.append(line)

@@ -231,6 +231,11 @@ class _Pipe:
         self.fh.close()
 
 
+def pipe(fh: Source, fd: int) -> Source:
+    """A pipe read as :func:`_open_binary` reads one (a live capture's)."""
+    return _Pipe(fh, fd)
+
+
 def _open_binary(path: str) -> Source:
     if path == STDIN:
         stdin = cast(Source, sys.stdin.buffer)  # a BufferedReader: it has read1

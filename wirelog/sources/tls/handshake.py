@@ -54,7 +54,9 @@ class Hello:
 
 def looks_like_client_hello(data: bytes) -> bool:
     """Do these first octets of a connection start a TLS ClientHello?"""
-    return len(data) >= 6 and data[0] == 22 and data[1] == 3 and data[5] == CLIENT_HELLO
+    if len(data) < 6:
+        return False
+    return data[0] == 22 and data[1] == 3 and data[2] <= 4 and data[5] == CLIENT_HELLO
 
 
 class Messages:

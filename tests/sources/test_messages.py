@@ -1,0 +1,60 @@
+"""Messages-only recordings into the sink: heads, one frame per message."""
+
+from __future__ import annotations
+
+from wirelog.model import Direction, Frame, Handshake, Message, Violation
+from wirelog.pipeline import ConnectionEnd, Decoding
+from wirelog.sources.messages import Recorded, Socket, head, push_sockets, server_of
+
+REQUEST = [
+    ("Host", "a"),
+    ("Upgrade", "websocket"),
+    ("Connection", "Upgrade"),
+    ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+    ("Sec-WebSocket-Version", "13"),
+]
+RESPONSE = [
+    ("Upgrade", "websocket"),
+    ("Connection", "Upgrade"),
+    ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),  # RFC 6455 §1.3's example
+]
+
+
+def test_server_of_urls() -> None:
+    assert server_of("ws://example.org/x") == "example.org:80"
+    assert server_of("wss://example.org/x") == "example.org:443"
+    assert server_of("ws://[::1]:9001/") == "[::1]:9001"
+    assert server_of("ws://host:99999/") is None
+    assert server_of("nothing") is None
+
+
+def test_heads_leave_the_extensions_out() -> None:
+    ext = ("Sec-WebSocket-Extensions", "permessage-deflate")
+    raw, found = head("GET / HTTP/1.1", [("Host", "a"), ext])
+    assert (raw, found) == (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", "permessage-deflate")
+
+
+def test_sockets_decode_through_the_one_decoder() -> None:
+    request, _ = head("GET /chat HTTP/1.1", REQUEST)
+    response, _ = head("HTTP/1.1 101 Switching Protocols", RESPONSE)
+    msgs = [Recorded(Direction.TX, 1, b"hi", 1.0), Recorded(Direction.RX, 2, b"\x00" * 200, 2.0)]
+    socks = [
+        Socket("ws://a/chat", request, response, 0.5, msgs),
+        Socket("ws://b/", None, None, None, []),
+    ]
+    sink = Decoding()
+    for _ in push_sockets("mem", "a test", socks, sink, conns=(0,)):
+        pass
+    assert sink.summary is not None and sink.summary.websocket == 1
+    items = [i for _, i in sink.out]
+    (hs,) = [i for i in items if isinstance(i, Handshake)]
+    assert hs.accept_ok and hs.target == "/chat"
+    frames = [i for i in items if isinstance(i, Frame)]
+    assert [(f.masked, f.mask, f.payload) for f in frames] == [
+        (True, b"\0\0\0\0", b"hi"),
+        (False, None, b"\x00" * 200),
+    ]
+    assert [m.data for m in items if isinstance(m, Message)] == [b"hi", b"\x00" * 200]
+    (v,) = [i for i in items if isinstance(i, Violation)]
+    assert v.kind.value == "messages_only" and "a test records messages" in v.detail
+    assert isinstance(items[-1], ConnectionEnd)

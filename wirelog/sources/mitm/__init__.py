@@ -1,0 +1,2 @@
+"""mitmproxy flow files (``mitmdump -w``): their WebSocket messages as
+connections, read by :mod:`wirelog.sources.mitm.reader`."""
