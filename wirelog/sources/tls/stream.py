@@ -229,6 +229,7 @@ class TlsStream:
         """Both sides' keys, once the ServerHello says how."""
         ch, sh = self.client_hello, self.server_hello
         if ch is None or sh is None:
+            self.unsupported = "TLS session without a readable ClientHello"
             return
         suite = SUITES.get(sh.suites[0]) if sh.suites else None
         if suite is None:
