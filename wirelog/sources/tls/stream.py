@@ -176,6 +176,8 @@ class TlsStream:
                 self._handshake(side, fragment)
             elif ctype == _CCS and side.next is not None:
                 side.cipher, side.next = side.next, None
+            elif ctype == _CCS and not self._tls13:
+                side.messages.broken = True  # TLS 1.2 without key: the rest is sealed
             elif ctype == _APPDATA:
                 self.skipped += len(fragment)
             return
@@ -187,7 +189,8 @@ class TlsStream:
                 f"TLS {side.name} record {side.records} does not verify (bad tag, "
                 f"{len(fragment)} octets, packet {number})"
             )
-            out.append((GAP, b"", size, ts, number))
+            if header[0] == _APPDATA:
+                out.append((GAP, b"", size, ts, number))
             return
         inner, plain = opened
         if inner == _APPDATA:
