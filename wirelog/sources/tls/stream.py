@@ -176,7 +176,7 @@ class TlsStream:
                 self._handshake(side, fragment)
             elif ctype == _CCS and side.next is not None:
                 side.cipher, side.next = side.next, None
-            elif ctype == _CCS and not self._tls13:
+            elif ctype == _CCS and self.suite is not None and not self.suite.tls13:
                 side.messages.broken = True  # TLS 1.2 without key: the rest is sealed
             elif ctype == _APPDATA:
                 self.skipped += len(fragment)
