@@ -144,8 +144,9 @@ def test_permessage_deflate_inside_tls() -> None:
         assert any(m.compressed and m.wire_length < m.length for m in data)
 
 
-def test_without_keys_one_line_names_the_session() -> None:
-    cap = captured("tls13-aes128gcm")
+@pytest.mark.parametrize("name", ["tls13-aes128gcm", "tls12-cbc-sha256-etm"])
+def test_without_keys_one_line_names_the_session(name: str) -> None:
+    cap = captured(name)
     rec = read(str(cap.pcap), Options())
     assert rec.connections == []
     lines = [f.detail for f in rec.findings if f.kind is ViolationKind.TLS_UNDECRYPTED]

@@ -176,6 +176,8 @@ class TlsStream:
                 self._handshake(side, fragment)
             elif ctype == _CCS and side.next is not None:
                 side.cipher, side.next = side.next, None
+            elif ctype == _CCS and self.suite is not None and not self.suite.tls13:
+                side.messages.broken = True  # TLS 1.2 without key: the rest is sealed
             elif ctype == _APPDATA:
                 self.skipped += len(fragment)
             return
@@ -187,7 +189,8 @@ class TlsStream:
                 f"TLS {side.name} record {side.records} does not verify (bad tag, "
                 f"{len(fragment)} octets, packet {number})"
             )
-            out.append((GAP, b"", size, ts, number))
+            if header[0] == _APPDATA:
+                out.append((GAP, b"", size, ts, number))
             return
         inner, plain = opened
         if inner == _APPDATA:
@@ -229,6 +232,7 @@ class TlsStream:
         """Both sides' keys, once the ServerHello says how."""
         ch, sh = self.client_hello, self.server_hello
         if ch is None or sh is None:
+            self.unsupported = "TLS session without a readable ClientHello"
             return
         suite = SUITES.get(sh.suites[0]) if sh.suites else None
         if suite is None:
