@@ -8,7 +8,7 @@ package, so the core never depends on the command line.
 
 from __future__ import annotations
 
-from wirelog.cli import analysis, core, replay
+from wirelog.cli import analysis, convert, core, replay
 from wirelog.cli.app import app, main
 
-__all__ = ["analysis", "app", "core", "main", "replay"]
+__all__ = ["analysis", "app", "convert", "core", "main", "replay"]
