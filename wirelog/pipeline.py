@@ -273,11 +273,37 @@ class Stream:
         """The pairs, a list at a time, memory bounded by a batch."""
         sink = Decoding(self.options)
         kind = detect(self.path)
+        if kind != "folder":
+            yield from self._batches(self.path, kind, sink)
+            self.summary = sink.summary
+            return
+        # A folder of inputs: each read in turn; one that fails does not
+        # stop the others, and the first failure is raised at the end.
+        from wirelog.sources.folder import first_error, members
+
+        errors: list[InputError] = []
+        total = Summary()
+        for file, sub in members(self.path):
+            if isinstance(sub, InputError):
+                errors.append(sub)
+                continue
+            try:
+                yield from self._batches(file, sub, sink)
+            except InputError as exc:
+                errors.append(exc)
+            if sink.summary is not None:
+                total.add(sink.summary)
+            sink.summary = None
+        self.summary = total
+        if errors:
+            raise first_error(self.path, errors)
+
+    def _batches(self, path: str, kind: str, sink: Decoding) -> Iterator[Batch]:
         if kind in PUSHED:
-            steps = _pusher(kind)(self.path, self.options, sink)
+            steps = _pusher(kind)(path, self.options, sink)
             failure = None
         else:
-            recording, failure = _parse(self.path, kind)
+            recording, failure = _parse(path, kind)
             steps = replay(recording, sink, self.options.conns)
         try:
             for _ in steps:
@@ -288,11 +314,12 @@ class Stream:
             # What came before a read error is delivered, then the error.
             self.summary = sink.summary
             if sink.out:
-                yield sink.out
+                batch, sink.out = sink.out, []
+                yield batch
             raise
-        self.summary = sink.summary
         if sink.out:
-            yield sink.out
+            batch, sink.out = sink.out, []
+            yield batch
         if failure is not None:
             raise failure
 
@@ -322,6 +349,8 @@ def read(path: str, options: Options | None = None) -> Recording:
     """Read any input into a materialized recording."""
     opts = options or Options()
     kind = detect(path)
+    if kind == "folder":
+        return _read_folder(path, opts)
     if kind not in PUSHED:
         from wirelog.sources.autobahn.reader import parse as parse_report
 
@@ -334,6 +363,32 @@ def read(path: str, options: Options | None = None) -> Recording:
         exc.partial = sink.recording
         raise
     return sink.recording
+
+
+def _read_folder(path: str, opts: Options) -> Recording:
+    """Each input of a folder read in turn into one recording."""
+    from wirelog.sources.folder import first_error, members
+
+    out = Recording(source=path, kind="folder")
+    errors: list[InputError] = []
+    for file, sub in members(path):
+        if isinstance(sub, InputError):
+            errors.append(sub)
+            continue
+        try:
+            rec = read(file, opts)
+        except InputError as exc:
+            errors.append(exc)
+            if not isinstance(exc.partial, Recording):
+                continue
+            rec = exc.partial
+        out.connections.extend(rec.connections)
+        out.findings.extend(rec.findings)
+    if errors:
+        error = first_error(path, errors)
+        error.partial = out
+        raise error
+    return out
 
 
 def decode_recording(

@@ -24,7 +24,14 @@ def test_kinds_from_content(tmp_path: Path) -> None:
     assert detect(str(SAMPLES / "ws_large.pcap.gz")) == "pcap"
     assert detect(write(tmp_path, "x.bin", b"\x0a\x0d\x0d\x0a" + bytes(20))) == "pcapng"
     assert detect(str(SAMPLES / "autobahnpython_case_2_2.txt")) == "autobahn-text"
-    assert detect(str(tmp_path)) == "autobahn-folder"
+    assert detect(str(tmp_path)) == "folder"  # a folder of captures: x.bin
+    (tmp_path / "reports").mkdir()
+    assert detect(str(tmp_path / "reports")) == "autobahn-folder"
+    (tmp_path / "reports" / "x_case_1_1.json").write_text("{}")
+    (tmp_path / "reports" / "a.pcap").write_bytes(b"\xd4\xc3\xb2\xa1")
+    assert detect(str(tmp_path / "reports")) == "autobahn-folder"  # case files decide
+    assert detect(write(tmp_path, "h", b'{"log": {"version": "1.2"}}')) == "har"
+    assert detect(write(tmp_path, "m", b"2611:9:websocket;360:13:timestamp_end;")) == "mitmproxy"
     assert detect(write(tmp_path, "a.pcap", b'{"agent": "x", "case": 1}')) == "autobahn-json"
     assert detect(write(tmp_path, "b", b'{"wirelog": []}')) == "autobahn-json"
     assert detect(write(tmp_path, "c", b'{"x": {"reportfile": "y"}}')) == "autobahn-index"

@@ -8,7 +8,18 @@ package, so the core never depends on the command line.
 
 from __future__ import annotations
 
-from wirelog.cli import analysis, conns, core, export, replay, sql, suite
+from wirelog.cli import analysis, conns, convert, core, export, replay, sql, suite
 from wirelog.cli.app import app, main
 
-__all__ = ["analysis", "app", "conns", "core", "export", "main", "replay", "sql", "suite"]
+__all__ = [
+    "analysis",
+    "app",
+    "conns",
+    "convert",
+    "core",
+    "export",
+    "main",
+    "replay",
+    "sql",
+    "suite",
+]

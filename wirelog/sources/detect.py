@@ -31,7 +31,8 @@ TNETSTRING_FLOW = re.compile(rb"\d{1,12}:\d{1,3}:[a-z_]{1,40};")
 
 
 def detect(path: str) -> str:
-    """The input kind, from content: ``autobahn-folder``, ``autobahn-index``,
+    """The input kind, from content: ``folder`` (of captures, HARs...),
+    ``autobahn-folder``, ``autobahn-index``,
     ``autobahn-json``, ``autobahn-html``, ``autobahn-text``, ``pcap``, ``pcapng``,
     ``har``, ``mitmproxy``.
 
@@ -44,7 +45,7 @@ def detect(path: str) -> str:
     if kind is not None:
         return kind
     if path != STDIN and os.path.isdir(path):
-        return "autobahn-folder"
+        return _folder_kind(path)
     once = is_stream(path)
     head, fh = read_head(path, HEAD, 4 if once else HEAD)
     try:
@@ -60,6 +61,24 @@ def detect(path: str) -> str:
     else:
         fh.close()
     return kind
+
+
+def _folder_kind(path: str) -> str:
+    """``autobahn-folder`` when the folder holds Autobahn reports (an
+    index.json, ``*_case_*`` files) or nothing, else ``folder``: a folder of
+    inputs of their own kinds (:mod:`wirelog.sources.folder`)."""
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return "autobahn-folder"  # its reader names the error
+    if "index.json" in names or any(_CASE_NAME.search(n) for n in names):
+        return "autobahn-folder"
+    if not any(os.path.isfile(os.path.join(path, n)) for n in names if not n.startswith(".")):
+        return "autobahn-folder"
+    return "folder"
+
+
+_CASE_NAME = re.compile(r"_case_\d", re.IGNORECASE)
 
 
 def _plain_head(path: str, head: bytes, fh: Source, once: bool) -> tuple[bytes, bytes]:

@@ -85,6 +85,18 @@ class Summary:
         tls = [Violation(ViolationKind.TLS_UNDECRYPTED, line) for line in self.undecrypted]
         return ([found] if found is not None else []) + tls
 
+    def add(self, other: Summary) -> None:
+        """Count ``other``'s input too (the files of a folder)."""
+        for name in ("packets", "tcp_connections", "websocket", "not_tcp", "http", "other",
+                     "filtered", "gaps", "retransmitted"):  # fmt: skip
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for port, n in other.tls.items():
+            self.tls[port] = self.tls.get(port, 0) + n
+        for port, n in other.framing.items():
+            self.framing[port] = self.framing.get(port, 0) + n
+        for reason, n in other.reasons.items():
+            self.reasons[reason] = self.reasons.get(reason, 0) + n
+
     def finding(self) -> Violation | None:
         """The one ``ignored_traffic`` finding a recording carries, if any."""
         parts = self._ignored()

@@ -32,6 +32,7 @@ from wirelog.errors import InputError, TruncatedInputError
 from wirelog.sources.autobahn.entries import CLOSING_KEYS, Report
 from wirelog.sources.autobahn.grammar import LOG_OFF_NOTE, parse_wirelog
 from wirelog.sources.autobahn.limits import MAX_DIGITS, digits_ok
+from wirelog.sources.pcap.streams import read_all
 from wirelog.stats import STAT_KEYS, WireStats
 
 STAT_TITLES = {
@@ -56,14 +57,8 @@ OUTCOMES = {
 
 
 def read_page(path: str) -> str:
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except OSError as exc:
-        raise InputError(path, exc.strerror or str(exc)) from None
-    return raw.decode("utf-8", "surrogateescape")
+    # Through the stream reader: ``-``, FIFOs and gzip work as for captures.
+    return read_all(path).decode("utf-8", "surrogateescape")
 
 
 def python_value(text: str) -> Any:

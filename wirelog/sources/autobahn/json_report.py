@@ -39,6 +39,7 @@ from wirelog.sources.autobahn.limits import (
     MAX_RSV,
     digits_ok,
 )
+from wirelog.sources.pcap.streams import read_all
 from wirelog.stats import STAT_KEYS, WireStats
 
 _BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
@@ -86,13 +87,8 @@ def _parse_constant(name: str) -> Any:
 def load_json(path: str) -> Any:
     """Load a JSON file; a syntax error says on which line, and a document
     that ends early raises :class:`TruncatedInputError`."""
-    try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except OSError as exc:
-        raise InputError(path, exc.strerror or str(exc)) from None
+    # Through the stream reader: ``-``, FIFOs and gzip work as for captures.
+    text = read_all(path).decode("utf-8", "surrogateescape")
     try:
         doc = json.loads(
             text,

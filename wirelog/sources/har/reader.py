@@ -26,7 +26,7 @@ from wirelog.errors import InputError
 from wirelog.model import Direction, Opcode
 from wirelog.sources.messages import Recorded, Socket, head, push_sockets
 from wirelog.sources.options import Options
-from wirelog.sources.pcap.streams import READ_ERRORS, open_input
+from wirelog.sources.pcap.streams import read_all
 from wirelog.sources.sink import Sink
 
 _DIRECTIONS = {"send": Direction.TX, "receive": Direction.RX}
@@ -65,21 +65,6 @@ def parse(path: str) -> list[Socket]:
             "with _webSocketMessages)",
         )
     return sockets
-
-
-def read_all(path: str) -> bytes:
-    """The whole input (a file, ``-``, a FIFO, gzip or not): a HAR is one
-    JSON document, parsed whole."""
-    src, _ = open_input(path)
-    parts = []
-    try:
-        while part := src.read1(1 << 20):
-            parts.append(part)
-    except READ_ERRORS as exc:
-        raise InputError(path, f"unreadable ({exc})") from None
-    finally:
-        src.close()
-    return b"".join(parts)
 
 
 def _why(exc: Exception) -> str:

@@ -322,6 +322,21 @@ def open_input(path: str) -> tuple[Source, bytes]:
     return Prefixed(magic, src), magic
 
 
+def read_all(path: str) -> bytes:
+    """The whole input (a file, ``-``, a FIFO; through gzip when it is
+    compressed), for the formats parsed whole: JSON and HTML reports, HARs."""
+    src, _ = open_input(path)
+    parts = []
+    try:
+        while part := src.read1(READ_SIZE):
+            parts.append(part)
+    except READ_ERRORS as exc:
+        raise InputError(path, f"unreadable ({exc})") from None
+    finally:
+        src.close()
+    return b"".join(parts)
+
+
 def _first(src: Source, n: int) -> bytes:
     parts = []
     have = 0
