@@ -331,6 +331,8 @@ pre.http_dump { background: #f6f6f6; padding: .5em; margin-bottom: .5em; }
 .wirelog_tcp_closed_by_me, .wirelog_tcp_closed_by_peer, .wirelog_open, .wirelog_gap
   { color: #a00; font-weight: bold; }
 nav a { margin-right: 1em; }
+p.case_text { white-space: pre-line; }
+table.index td { text-align: left; } .case_duration { font-size: .8em; margin-left: 1em; }
 """
 
 
@@ -360,7 +362,7 @@ def render_html_one(dc: DecodedConnection, anchor: str) -> str:
     cls = {"OK": "case_ok", "INFORMATIONAL": "case_info"}.get(b, "case_failed" if b else "")
     parts = [f'<section id="{anchor}">', f'<h1 class="{cls}">{_h(summary_line(dc))}</h1>']
     for title, body in _case_texts(dc):
-        parts.append(f"<h3>{_h(title)}</h3><p>{_h(body)}</p>")
+        parts.append(f'<h3>{_h(title)}</h3><p class="case_text">{_h(body)}</p>')
     parts.append("<h2>Opening Handshake</h2>")
     heads = _handshake_heads(dc)
     parts += [f'<pre class="http_dump">{_h(h)}</pre>' for h in heads] or [
@@ -409,11 +411,10 @@ def render_html(dcs: Iterable[DecodedConnection], title: str | None = None) -> s
     dcs = done
     title = title or (summary_line(dcs[0]) if len(dcs) == 1 else f"{len(dcs)} connections")
     nav = ""
-    if len(dcs) > 1:
-        links = "".join(
-            f'<a href="#c{i}">{_h(dc.connection.label)}</a>' for i, dc in enumerate(dcs)
-        )
-        nav = f"<nav>{links}</nav>"
+    if len(dcs) > 1:  # a folder: Autobahn's index table first, linking to each case
+        from wirelog.outputs.index import index_table, rows_of
+
+        nav = f"<nav>{index_table(rows_of(dcs, [f'#c{i}' for i in range(len(dcs))]))}</nav>"
     sections = "\n<hr>\n".join(parts)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
