@@ -60,8 +60,18 @@ def dir_label(df: pd.DataFrame, d: str) -> str:
 
 def legend(ax: Axes) -> None:
     """The legend beside the axes, outside them: it cannot cover a bar or a
-    peak (constrained layout makes the room)."""
-    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    peak (constrained layout makes the room). tx is listed first whatever
+    order the lines were drawn in."""
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: not labels[i].startswith("tx"))
+    ax.legend(
+        [handles[i] for i in order],
+        [labels[i] for i in order],
+        frameon=False,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        borderaxespad=0,
+    )
 
 
 def integer_counts(ax: Axes, axis: str = "y") -> None:
