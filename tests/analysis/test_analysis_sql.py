@@ -108,3 +108,9 @@ def test_where_conditions_are_checked_against_the_level() -> None:
 def test_rows_refuse_a_table_without_rows(cap: wirelog.Capture) -> None:
     with pytest.raises(UsageError, match="connections"):
         cap.rows("connections")
+
+
+def test_a_query_does_not_fetch_extensions(cap: wirelog.Capture) -> None:
+    query = "SELECT * FROM 'https://127.0.0.1:9/x.csv'"
+    with pytest.raises(UsageError, match=r"SQL: .*httpfs"), sql.run(cap, query) as res:
+        res.arrow()

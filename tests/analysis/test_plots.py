@@ -146,3 +146,116 @@ def test_plot_command_writes_png_and_svg(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     svg = (out / "autobahnpython_case_2_2_ladder.svg").read_text()
     assert "<svg" in svg
+
+
+CAPTURES = ROOT / "samples"
+
+
+def _drawn_edges(ax: Axes) -> tuple[float, float]:
+    xs = [float(x) for line in ax.get_lines() for x in line.get_xdata()]
+    return min(xs), max(xs)
+
+
+def test_throughput_draws_its_last_bin_and_states_the_width() -> None:
+    chops = wirelog.load(str(CAPTURES / "multi_conn.pcap")).chops()
+    ax = plots.throughput(chops, bins=10)
+    span = (chops["time"].max() - chops["time"].min()).total_seconds()
+    lo, hi = _drawn_edges(ax)
+    assert lo == 0 and hi == pytest.approx(span)  # the last bin reaches the last chop
+    assert f"({span / 10 * 1000:.3g} ms bins)" in ax.get_ylabel()
+    # Every octet is in some bin: the step heights times the width sum to the total.
+    for line, d in zip(ax.get_lines(), ("tx", "rx"), strict=True):
+        rates = list(line.get_ydata())[:-1]  # the last value is repeated at the edge
+        total = sum(rates) * span / 10
+        assert total == pytest.approx(int(chops.loc[chops["dir"] == d, "length"].sum()))
+
+
+def test_every_plot_names_its_input_and_keeps_its_legend_off_the_data() -> None:
+    cap = wirelog.load(str(CAPTURES / "ws_basic.pcap"))
+    for kind, (table, draw) in plots.KINDS.items():
+        ax = draw(cap.table(table))
+        assert ax.get_title().startswith("ws_basic.pcap: "), kind
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        fig = ax.get_figure(root=True)
+        assert isinstance(fig, Figure)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        box = legend.get_window_extent(canvas.get_renderer())
+        assert not box.overlaps(ax.get_window_extent(canvas.get_renderer())), kind
+        # One wording: the direction and the role that sent it.
+        texts = [t.get_text() for t in legend.get_texts()]
+        assert [t[:11] for t in texts] == ["tx (client)", "rx (server)"][: len(texts)], kind
+
+
+def test_count_axes_have_whole_ticks() -> None:
+    cap = wirelog.load(str(CAPTURES / "aiohttp_ipv6.pcap"))
+    for ax in (plots.frames_by_opcode(cap.frames()), plots.chop_sizes(cap.chops())):
+        ticks = [t for t in ax.get_yticks() if 0 <= t <= ax.get_ylim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+def test_many_chop_sizes_get_upright_labels_that_do_not_overlap() -> None:
+    chops = wirelog.load([str(CAPTURES / "ws_basic.pcap"), str(CAPTURES / "ws_large.pcap.gz")])
+    every = chops.chops()
+    largest = sorted(every["length"].unique())[-16:]  # long labels: 65,549 and such
+    sizes = len(largest)
+    ax = plots.chop_sizes(every[every["length"].isin(largest)])
+    fig = ax.get_figure(root=True)
+    assert isinstance(fig, Figure) and sizes == 16
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    r = canvas.get_renderer()
+    boxes = [t.get_window_extent(r) for t in ax.get_xticklabels() if t.get_text()]
+    assert len(boxes) == min(16, sizes) and not any(
+        a.overlaps(b) for a, b in combinations(boxes, 2)
+    )
+    assert {t.get_rotation() for t in ax.get_xticklabels()} == {90}
+    assert ax.get_title().startswith("2 inputs: ")
+
+
+def test_ladder_marks_the_handshake_fin_and_a_gap(tmp_path: Path) -> None:
+    from captures_util import drop, read_pcap, write_pcap
+
+    from wirelog.analysis import ladder
+
+    link, packets = read_pcap(CAPTURES / "ws_fragmented.pcap")
+    cut, size = drop(packets, 5)
+    cap = wirelog.load(str(write_pcap(tmp_path / "lost.pcap", link, cut)))
+    dc = cap.decoded()[0]
+    marks = ladder.marks(dc, cap.connections()["start"][0].timestamp())
+    kinds = [m.kind for m in marks]
+    assert kinds[:2] == ["handshake", "handshake"] and kinds.count("fin") == 2
+    assert [m.label for m in marks if m.kind == "gap"] == [f"{size} octets missing"]
+    ax = plots.ladder(cap.frames(), marks=marks)
+    texts = [t.get_text() for t in _texts(ax)]
+    assert "GET /: opening handshake" in texts and "HTTP 101 Switching Protocols" in texts
+    assert any(t.startswith(f"⚡ {size} octets missing") for t in texts)
+    assert {"FIN (client)", "FIN (server)"} <= set(texts)
+    _no_overlap(ax)
+    seed_marks = ladder.marks(wirelog.load(str(SEED)).decoded()[0])
+    assert [m.label for m in seed_marks if m.kind == "timer"] == ["timer: close after 1.0 s"]
+
+
+def test_plot_draws_a_ladder_per_conn_and_refuses_an_input_without_websocket(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "plots"
+    args = ["plot", str(CAPTURES / "multi_conn.pcap"), "-o", str(out), "-k", "ladder"]
+    result = CliRunner().invoke(app, [*args, "--conn", "0", "--conn", "2"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "multi_conn_ladder_conn0.png",
+        "multi_conn_ladder_conn2.png",
+    ]
+    http = tmp_path / "http.pcap"
+    from captures_util import read_pcap, write_pcap
+
+    link, packets = read_pcap(CAPTURES / "ws_basic.pcap")
+    write_pcap(http, link, packets[:3])  # the TCP handshake alone: no WebSocket
+    empty_out = tmp_path / "none"
+    result = CliRunner().invoke(app, ["plot", str(http), "-o", str(empty_out)])
+    assert result.exit_code == 2
+    assert result.stderr == f"wirelog: {http}: no WebSocket traffic to draw\n"
+    assert not empty_out.exists() or list(empty_out.iterdir()) == []

@@ -99,7 +99,7 @@ def test_ladder_of_one_connection(tmp_path: Path) -> None:
     path = os.path.join(SAMPLES, "multi_conn.pcap")
     code, out, err = cli("plot", path, "-o", str(out_dir), "-k", "ladder", "--conn", "1")
     assert code == 0, err
-    assert out.splitlines() == [str(out_dir / "multi_conn_ladder.png")]
+    assert out.splitlines() == [str(out_dir / "multi_conn_ladder_conn1.png")]  # one per --conn
 
 
 @pytest.mark.parametrize("where", ["dir", "missing-folder"])

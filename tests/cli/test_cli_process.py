@@ -35,7 +35,7 @@ def test_the_installed_wirelog_command(ab_echo: Server) -> None:  # noqa: F811
 
 
 def test_the_cli_imports_no_heavy_module() -> None:
-    heavy = ("asyncio", "ssl", "pandas", "matplotlib", "scapy", "pyarrow")
+    heavy = ("asyncio", "ssl", "pandas", "matplotlib", "scapy", "pyarrow", "duckdb", "numpy")
     code = f"import sys, wirelog.cli\nprint(sorted(m for m in {heavy!r} if m in sys.modules))\n"
     p = subprocess.run(
         [sys.executable, "-c", code],

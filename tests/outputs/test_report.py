@@ -47,7 +47,12 @@ def test_a_capture_of_the_seed_gives_the_seed_wire_log() -> None:
     (dc,) = decode_recording(seed_recording())
     ours = render_text([dc])
     seed = _seed_text()
-    assert section(ours, "Wire Log", None) == section(seed, "Wire Log", None)
+    # A recording with times gets each entry's time after its first line.
+    timed = section(ours, "Wire Log", None)
+    # 12 entries: all but the timer (no time of its own) and the final TCP line
+    assert sum("[t=" in line for line in timed) == 10
+    untimed = [re.sub(r"\[t=\d+\.\d{6}s\]$", "", line) for line in timed]
+    assert untimed == section(seed, "Wire Log", None)
     assert section(ours, "Wire Statistics", "Wire Log") == section(
         seed, "Wire Statistics", "Wire Log"
     )
@@ -156,3 +161,44 @@ def test_log_switched_off_at_the_end_is_noted_like_autobahn() -> None:
         "Wirelogafterhandshakedisabled!",
         "000TCPDROPPEDBYPEER",
     ]
+
+
+CASE_1_1_1 = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "autobahn-reports"
+    / ("testing-a-server/websock_server_case_1_1_1.json")
+)
+
+
+@pytest.mark.skipif(not CASE_1_1_1.exists(), reason="../shared/autobahn-reports missing")
+def test_case_outcome_shows_expected_and_observed_as_autobahn_does() -> None:
+    import json
+
+    import wirelog
+
+    doc = json.loads(CASE_1_1_1.read_text())
+    text = wirelog.load(str(CASE_1_1_1)).report()
+    lines = text.splitlines()
+    at = lines.index("Case Outcome")
+    assert lines[at + 2] == doc["result"]
+    assert lines[lines.index("Expected:", at) + 1].startswith("{'OK': ")
+    assert lines[lines.index("Observed:", at) + 1].startswith("[")
+    closing = lines.index("Case Closing Behavior")
+    assert lines[closing + 2] == f"{doc['resultClose']} ({doc['behaviorClose']})"
+    assert "I (the fuzzer) am a server" in text  # Autobahn's own words for its own report
+
+
+def test_a_capture_report_speaks_of_the_recorder_and_has_times() -> None:
+    import wirelog
+
+    path = str(Path(__file__).resolve().parents[2] / "samples" / "ws_basic.pcap")
+    text = wirelog.load(path).report()
+    assert " I " not in text and "fuzzer" not in text and " me " not in text
+    assert "True, iff the recorder is the server, and the peer is a client." in text
+    log = text[text.index("\nWire Log\n") :].splitlines()
+    first = next(line for line in log if line.startswith("002 TX FRAME"))
+    frames = wirelog.load(path).frames()
+    assert first.endswith(f"[t={frames.t[0]:.6f}s]")
+    page = wirelog.load(path).report(fmt="html")
+    assert "the recorder initiated closing handshake" in page and "[t=" in page

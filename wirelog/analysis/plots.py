@@ -14,38 +14,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from wirelog.analysis.ladder import LADDER_LIMIT, PREVIEW, ladder
+from wirelog.analysis.plotkit import COLORS, axes, dir_label, empty, integer_counts, legend, title
+
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-COLORS = {"tx": "#c0504d", "rx": "#1f77b4"}
-"""tx (the recorder, for a pcap the client) red, rx blue: the same everywhere."""
-LADDER_LIMIT = 40
-"""Frames a ladder draws before it shows only the first and last ones."""
-PREVIEW = 24
-
-
-def _axes(ax: Axes | None, size: tuple[float, float] = (7.5, 4.5)) -> Axes:
-    if ax is not None:
-        return ax
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, layout="constrained")
-    return fig.add_subplot()
-
-
-def _empty(ax: Axes, title: str, why: str) -> Axes:
-    ax.set_title(title)
-    ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes, color="0.4")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    return ax
-
-
-def _dir_label(df: pd.DataFrame, d: str) -> str:
-    senders = df.loc[df["dir"] == d, "sender"].dropna().unique().tolist()
-    who = f" ({senders[0]})" if len(senders) == 1 else ""
-    return f"{d}{who}"
+__all__ = ["COLORS", "KINDS", "LADDER_LIMIT", "PREVIEW", "ladder"]
 
 
 def _log_bins(values: Any, n: int = 30) -> list[float]:
@@ -55,17 +31,15 @@ def _log_bins(values: Any, n: int = 30) -> list[float]:
     return [10 ** (math.log10(lo) + i * step) for i in range(n + 1)]
 
 
-def _hist_by_dir(ax: Axes, df: pd.DataFrame, col: str, title: str, xlabel: str) -> Axes:
+def _hist_by_dir(ax: Axes, df: pd.DataFrame, col: str, what: str, xlabel: str) -> Axes:
     """Few distinct sizes: one bar per size (exact); many: a histogram, log
     bins when sizes span more than 50x."""
-    from matplotlib.ticker import MaxNLocator
-
     if df.empty:
-        return _empty(ax, title, "nothing to count")
+        return empty(ax, df, what, "nothing to count")
     values = df[col].clip(lower=1)
-    ax.set_title(title)
+    title(ax, df, what)
     ax.set_ylabel("count")
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    integer_counts(ax)
     sizes = sorted(int(v) for v in values.unique())
     if len(sizes) <= 16:
         width = 0.4
@@ -75,19 +49,26 @@ def _hist_by_dir(ax: Axes, df: pd.DataFrame, col: str, title: str, xlabel: str) 
                 continue
             vals = [int(part.get(v, 0)) for v in sizes]
             xs = [i + (k - 0.5) * width for i in range(len(sizes))]
-            label = f"{_dir_label(df, d)}: {int(part.sum()):,}"
+            label = f"{dir_label(df, d)}: {int(part.sum()):,}"
             bars = ax.bar(xs, vals, width, color=COLORS[d], label=label)
-            ax.bar_label(bars, labels=[str(v) if v else "" for v in vals], fontsize=8, padding=2)
-        ax.set_xticks(range(len(sizes)), [f"{v:,}" for v in sizes])
+            # Thin bars side by side: upright counts, or "57" and "57" read "5757".
+            upright = 90 if len(sizes) > 8 else 0
+            ax.bar_label(bars, labels=[str(v) if v else "" for v in vals], fontsize=7,
+                         padding=2, rotation=upright)  # fmt: skip
+        names = [f"{v:,}" for v in sizes]
+        ax.set_xticks(range(len(sizes)), names)
+        # Many sizes, or long ones, would run into each other: stand them up.
+        if len(sizes) * max(len(n) for n in names) > 48:
+            ax.tick_params(axis="x", labelrotation=90)
         ax.set_xlabel(xlabel + " (each distinct value)")
-        ax.margins(y=0.25)
+        ax.margins(y=0.15)
     else:
         spread = float(values.max()) / max(1.0, float(values.min()))
         bins: Any = _log_bins(values) if spread > 50 else 30
         for d in ("rx", "tx"):  # tx dashed on top: an echo's identical outline stays visible
             part = df.loc[df["dir"] == d, col].clip(lower=1)
             if len(part):
-                label = f"{_dir_label(df, d)}: {len(part):,}"
+                label = f"{dir_label(df, d)}: {len(part):,}"
                 ls = "--" if d == "tx" else "-"
                 ax.hist(part, bins=bins, color=COLORS[d], alpha=0.2, histtype="stepfilled")
                 ax.hist(
@@ -97,7 +78,7 @@ def _hist_by_dir(ax: Axes, df: pd.DataFrame, col: str, title: str, xlabel: str) 
             ax.set_xscale("log")
         ax.set_xlabel(xlabel)
         ax.margins(y=0.1)
-    ax.legend(frameon=False, loc="upper right")
+    legend(ax)
     return ax
 
 
@@ -105,7 +86,7 @@ def chop_sizes(chops: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Histogram of chop sizes (octets per write/read), tx against rx.
     Table: ``chops()``."""
     return _hist_by_dir(
-        _axes(ax), chops, "length", "Chop sizes (octets per write/read)", "chop size (octets)"
+        axes(ax), chops, "length", "chop sizes (octets per write/read)", "chop size (octets)"
     )
 
 
@@ -113,16 +94,16 @@ def message_sizes(messages: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Distribution of data-message sizes (TEXT/BINARY, after reassembly and
     inflation), tx against rx. Table: ``messages()``."""
     data = messages[messages["opcode"].isin([1, 2])]
-    return _hist_by_dir(_axes(ax), data, "length", "Data message sizes", "message length (octets)")
+    return _hist_by_dir(axes(ax), data, "length", "data message sizes", "message length (octets)")
 
 
 def frames_by_opcode(frames: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Frames per opcode, tx and rx side by side. Table: ``frames()`` or
     ``frame_stats()`` (which has a ``count`` column)."""
-    ax = _axes(ax)
-    title = "Frames by opcode"
+    ax = axes(ax)
+    what = "frames by opcode"
     if frames.empty:
-        return _empty(ax, title, "no frames")
+        return empty(ax, frames, what, "no frames")
     if "count" in frames:
         counts = frames.groupby(["opcode", "dir"], observed=True)["count"].sum()
     else:
@@ -136,13 +117,15 @@ def frames_by_opcode(frames: pd.DataFrame, ax: Axes | None = None) -> Axes:
     for k, d in enumerate(("tx", "rx")):
         vals = table[d].tolist() if d in table else [0] * len(ops)
         xs = [i + (k - 0.5) * width for i in range(len(ops))]
-        bars = ax.bar(xs, vals, width, color=COLORS[d], label=_dir_label(frames, d))
+        label = f"{dir_label(frames, d)}: {int(sum(vals)):,}"
+        bars = ax.bar(xs, vals, width, color=COLORS[d], label=label)
         ax.bar_label(bars, labels=[f"{v:,}" if v else "" for v in vals], fontsize=8, padding=2)
     ax.set_xticks(range(len(ops)), names)
     ax.set_ylabel("frames")
-    ax.set_title(title)
+    integer_counts(ax)
+    title(ax, frames, what)
     ax.margins(y=0.15)
-    ax.legend(frameon=False)
+    legend(ax)
     return ax
 
 
@@ -152,51 +135,64 @@ def _time_axis(df: pd.DataFrame) -> tuple[Any, str, bool]:
     return df["index"], "recorded order (the input has no timestamps)", False
 
 
+def _duration(seconds: float) -> str:
+    """A bin width a person reads: 45.2 µs, 3.1 ms, 2 s."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
 def throughput(chops: pd.DataFrame, ax: Axes | None = None, bins: int = 60) -> Axes:
-    """Octets per second over time, tx and rx. Several connections are
-    summed on the input's clock (``time``). Table: ``chops()``."""
-    ax = _axes(ax)
-    title = "Throughput"
+    """Octets per second over time, tx and rx, in ``bins`` equal bins whose
+    width the axis states. Several connections are summed on the input's
+    clock (``time``). Table: ``chops()``."""
+    ax = axes(ax)
+    what = "throughput"
     if chops.empty:
-        return _empty(ax, title, "no chops")
+        return empty(ax, chops, what, "no chops")
     timed = chops["time"].notna().any()
     if timed:
         t0 = chops["time"].min()
         x = (chops["time"] - t0).dt.total_seconds()
         span = max(float(x.max()), 1e-6)
         width = span / bins
-        ylabel = "octets per second"
+        ylabel = f"octets per second ({_duration(width)} bins)"
         xlabel = f"seconds since {t0:%Y-%m-%d %H:%M:%S} UTC"
     else:
         x = chops["index"].astype(float)
         span = max(float(x.max()), 1.0)
         width = max(1.0, span / bins)
-        ylabel = "octets per bin"
+        ylabel = f"octets per bin of {width:g} chops"
         xlabel = "recorded order (the input has no timestamps)"
+    nbins = max(1, math.ceil(span / width))
     for d in ("tx", "rx"):
         mask = chops["dir"] == d
         if not mask.any():
             continue
-        nbins = max(1, round(span / width))
         idx = (x[mask] // width).astype(int).clip(upper=nbins - 1)
         sums = chops.loc[mask, "length"].groupby(idx.to_numpy()).sum()
         full = sums.reindex(range(nbins), fill_value=0)
-        rate = full / width if timed else full
+        rate = (full / width if timed else full).to_numpy(dtype=float)
+        # A step drawn "post" ends where its last bin begins: repeat the last
+        # value at the right edge so the last bin is drawn as wide as the rest.
+        edges = [i * width for i in range(nbins + 1)]
         ax.step(
-            [i * width for i in full.index],
-            rate.to_numpy(dtype=float),
+            edges,
+            [*rate, rate[-1]],
             where="post",
             color=COLORS[d],
-            label=f"{_dir_label(chops, d)}: {int(chops.loc[mask, 'length'].sum()):,} octets",
+            label=f"{dir_label(chops, d)}: {int(chops.loc[mask, 'length'].sum()):,} octets",
         )
     from matplotlib.ticker import EngFormatter
 
     ax.yaxis.set_major_formatter(EngFormatter(sep=" "))
-    ax.set_title(title)
+    title(ax, chops, what)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_ylim(0, ax.get_ylim()[1] * 1.3)  # headroom: the legend sits above the peaks
-    ax.legend(frameon=False, loc="upper right")
+    ax.set_xlim(0, nbins * width)
+    ax.set_ylim(bottom=0)
+    legend(ax)
     return ax
 
 
@@ -235,141 +231,32 @@ def ping_rtts(frames: pd.DataFrame) -> pd.DataFrame:
 def rtt(frames: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Ping-to-pong round-trip times over time (see :func:`ping_rtts`).
     Table: ``frames()``."""
-    ax = _axes(ax)
-    title = "Ping-to-pong round-trip time"
+    ax = axes(ax)
+    what = "ping-to-pong round-trip time"
     pairs = ping_rtts(frames)
     if pairs.empty:
-        return _empty(ax, title, "no ping answered by a pong")
+        return empty(ax, frames, what, "no ping answered by a pong")
     if pairs["rtt"].isna().all():
-        return _empty(ax, title, f"{len(pairs)} ping/pong pairs, but the input has no timestamps")
+        why = f"{len(pairs)} ping/pong pairs, but the input has no timestamps"
+        return empty(ax, frames, what, why)
     x, xlabel, _ = _time_axis(pairs.assign(index=pairs["ping_index"]))
     for d in ("tx", "rx"):
         m = pairs["dir"] == d
         if m.any():
-            who = "recorder" if d == "tx" else "peer"
             ax.plot(
                 x[m],
                 pairs.loc[m, "rtt"] * 1000,
                 "o",
                 ms=4,
                 color=COLORS[d],
-                label=f"pings sent by {d} ({who}): {int(m.sum())}, "
+                label=f"{dir_label(frames, d)}: {int(m.sum()):,} pings, "
                 f"median {pairs.loc[m, 'rtt'].median() * 1000:.3g} ms",
             )
-    ax.set_title(title)
+    title(ax, frames, what)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("round trip (ms)")
     ax.set_ylim(bottom=0)
-    ax.legend(frameon=False)
-    return ax
-
-
-def _preview(payload_hex: Any, opcode: int, length: int) -> str:
-    if not isinstance(payload_hex, str) or not payload_hex:
-        return ""
-    data = bytes.fromhex(payload_hex[: PREVIEW * 2 + 8])
-    if opcode == 8 and len(data) >= 2:
-        code = int.from_bytes(data[:2], "big")
-        reason = data[2:].decode("utf-8", "replace")
-        return f"code {code}" + (f' "{reason[:PREVIEW]}"' if reason else "")
-    try:
-        text = data[:PREVIEW].decode("utf-8")
-        shown = text.replace("\n", "\\n").replace("\r", "\\r")
-        printable = all(c.isprintable() for c in shown)
-    except UnicodeDecodeError:
-        printable = False
-    if printable:
-        more = "…" if length > PREVIEW else ""
-        return f'"{shown}{more}"'
-    more = "…" if length > 8 else ""
-    return f"0x{data[:8].hex()}{more}"
-
-
-def ladder(
-    frames: pd.DataFrame,
-    ax: Axes | None = None,
-    conn: int | None = None,
-    limit: int = LADDER_LIMIT,
-) -> Axes:
-    """Sequence diagram of one connection: a client and a server lane, one
-    arrow per frame in recorded order, labelled with opcode, length and a
-    payload preview. More than ``limit`` frames: the first and last
-    ``limit // 2`` are drawn and the title says how many were left out.
-    Table: ``frames()`` (``conn`` picks the connection; default the first)."""
-    if frames.empty:
-        return _empty(_axes(ax), "Ladder", "no frames")
-    key = frames[["source", "conn"]].drop_duplicates()
-    if conn is not None:
-        key = key[key["conn"] == conn]
-        if key.empty:
-            return _empty(_axes(ax), "Ladder", f"no connection {conn}")
-    source, c = key.iloc[0]["source"], int(key.iloc[0]["conn"])
-    df = frames[(frames["source"] == source) & (frames["conn"] == c)].reset_index(drop=True)
-    n = len(df)
-    if n > limit:
-        head = limit // 2
-        shown = df.iloc[list(range(head)) + list(range(n - (limit - head), n))]
-        skipped = n - limit
-    else:
-        shown, skipped = df, 0
-    rows = len(shown) + (1 if skipped else 0)
-    ax = _axes(ax, size=(9.0, 1.6 + 0.36 * rows))
-    lanes = {"client": 0.0, "server": 1.0}
-    timed = shown["t"].notna().any()
-    y = 0.0
-    gap_done = False
-    for pos, row in enumerate(shown.itertuples(index=False)):
-        if skipped and not gap_done and pos == limit // 2:
-            ax.text(
-                0.5,
-                y + 0.5,
-                f"⋮  {skipped:,} frames not shown  ⋮",
-                ha="center",
-                va="center",
-                fontsize=9,
-                color="0.35",
-                style="italic",
-            )
-            y += 1.0
-            gap_done = True
-        start = lanes[str(row.sender)]
-        end = 1.0 - start
-        color = COLORS[str(row.dir)]
-        ax.annotate(
-            "",
-            xy=(end, y + 0.45),
-            xytext=(start, y),
-            arrowprops={"arrowstyle": "-|>", "color": color, "lw": 1.2, "shrinkA": 0, "shrinkB": 0},
-        )
-        flags = "" if row.fin else " FIN=0"
-        flags += f" RSV={row.rsv}" if row.rsv else ""
-        preview = _preview(row.payload, row.opcode, row.length)
-        label = f"{row.opcode_name} len={row.length}{flags}  {preview}"
-        if row.violations:
-            label += "  ⚠ " + ",".join(row.violations)
-        ax.text(
-            0.5,
-            y + 0.2,
-            label,
-            ha="center",
-            va="bottom",
-            fontsize=8,
-            color=color,
-            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.85},
-        )
-        when = f"{row.t:.6f}s" if timed and row.t == row.t else f"{row.dir} #{row.index}"
-        ax.text(-0.04, y, when, ha="right", va="center", fontsize=7, color="0.4")
-        y += 1.0
-    for name, x in lanes.items():
-        ax.plot([x, x], [-0.6, y], color="0.55", lw=1.5, zorder=0)
-        ax.text(x, -0.8, name, ha="center", va="bottom", fontsize=10, fontweight="bold")
-    ax.set_xlim(-0.3, 1.15)
-    ax.set_ylim(y + 0.1, -1.3)
-    ax.axis("off")
-    title = f"{source} conn {c}: {n:,} frames"
-    if skipped:
-        title += f" (first {limit // 2} and last {limit - limit // 2} shown)"
-    ax.set_title(title, fontsize=10)
+    legend(ax)
     return ax
 
 

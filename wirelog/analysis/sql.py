@@ -60,7 +60,12 @@ def connect(tables: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:
     """A private in-memory DuckDB with ``tables`` registered under their names."""
     import duckdb
 
-    con = duckdb.connect(":memory:")
+    # A query is about the capture: it must not download DuckDB extensions
+    # behind the user's back (a URL in FROM would fetch httpfs).
+    con = duckdb.connect(
+        ":memory:",
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+    )
     for name, t in tables.items():
         con.register(name, t)
     return con

@@ -13,7 +13,8 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from functools import partial
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -95,7 +96,7 @@ def plot(
         matplotlib.use("Agg")
         from matplotlib.figure import Figure
 
-        from wirelog.analysis import plots
+        from wirelog.analysis import ladder, plots
         from wirelog.analysis.loaded import Capture
 
         if os.path.exists(outdir) and not os.path.isdir(outdir):
@@ -107,15 +108,30 @@ def plot(
         opts = options(port, ws_port, conn, max_message_size, keylog)
         cap = Capture([path], opts)
         check_conns(path, opts, {int(c) for c in cap.table("connections").conn})
+        if cap.table("chops").empty:
+            _raise_partial(cap)
+            raise InputError(path, "no WebSocket traffic to draw")
         stem = os.path.basename(os.path.normpath(path)).split(".")[0] or "input"
+        drawings: list[tuple[str, Callable[[], Any]]] = []
         for k in kinds:
             table, draw = plots.KINDS[k.value]
-            df = cap.table(table)
             if k is PlotKind.ladder:
-                ax = plots.ladder(df, conn=conn[0] if conn else None)
+                # One ladder per connection asked for (the first without --conn),
+                # with the handshake, gaps, FIN/RST and timers marked.
+                frames = cap.table("frames")
+                dcs = {d.conn: d for d in cap.decoded()}
+                starts = cap.table("connections").set_index("conn")["start"]
+                for c in conn or sorted(dcs)[:1]:
+                    t0 = starts.get(c)
+                    start = t0.timestamp() if t0 is not None and t0 == t0 else None
+                    marks = ladder.marks(dcs[c], start) if c in dcs else []
+                    name = f"{stem}_ladder_conn{c}" if conn else f"{stem}_ladder"
+                    drawings.append((name, partial(plots.ladder, frames, conn=c, marks=marks)))
             else:
-                ax = draw(df)
-            target = os.path.join(outdir, f"{stem}_{k.value}.{fmt.value}")
+                drawings.append((f"{stem}_{k.value}", partial(draw, cap.table(table))))
+        for name, make in drawings:
+            ax = make()
+            target = os.path.join(outdir, f"{name}.{fmt.value}")
             fig = ax.get_figure(root=True)
             assert isinstance(fig, Figure)
             try:

@@ -35,10 +35,11 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from wirelog.model import Marker, MarkerKind
 from wirelog.outputs.statsview import TITLES, stats_entry
 from wirelog.protocol.connection import DecodedConnection
-from wirelog.sources.autobahn.grammar import LOG_OFF_NOTE, WRAP
-from wirelog.sources.autobahn.render import wire_log
+from wirelog.sources.autobahn.grammar import LOG_OFF_NOTE, WRAP, LogLine, marker_line
+from wirelog.sources.autobahn.render import log_items, wire_log
 from wirelog.stats import STAT_KEYS
 from wirelog.summary import closing_of, summarize
 
@@ -177,9 +178,78 @@ def _case_texts(dc: DecodedConnection) -> list[tuple[str, str]]:
         v = meta.get(key)
         if isinstance(v, str) and v:
             out.append((title, _strip_tags(v).strip()))
+    if "result" in meta and ("expected" in meta or "received" in meta):
+        # Autobahn's Case Outcome: the result, then what it expected and what
+        # it observed (Python reprs, cut to 1000 characters: spec §2.1).
+        body = out.pop()[1] if out and out[-1][0] == "Case Outcome" else ""
+        for label, key in (("Expected", "expected"), ("Observed", "received")):
+            if key in meta:
+                body += f"\n\n{label}:\n{_cut(str(meta[key]))}"
+        out.append(("Case Outcome", body.strip()))
     rc = meta.get("resultClose")
     if isinstance(rc, str):
         out.append(("Case Closing Behavior", f"{rc} ({meta.get('behaviorClose')})"))
+    return out
+
+
+def _cut(s: str, limit: int = 1000) -> str:
+    return s if len(s) <= limit else s[: limit - 4] + " ..."
+
+
+_RECORDER_WORDS = (
+    ("I (the fuzzer) am a server", "the recorder is the server"),
+    ("I have initiated", "the recorder initiated"),
+    ("I have failed", "the recorder failed"),
+    ("I dropped", "the recorder dropped"),
+    ("When we are a client, and we expected", "When the recorder is the client and expected"),
+    ("When we initiated", "When the recorder initiated"),
+    ("The close code I sent", "The close code the recorder sent"),
+    ("The close reason I sent", "The close reason the recorder sent"),
+    ("the peer sent me", "the peer sent the recorder"),
+)
+"""Autobahn's descriptions speak as the fuzzer; a capture's report speaks of
+its recorder (the side whose ``tx`` it is: for a pcap, the client)."""
+
+
+def describe(text: str, autobahn: bool) -> str:
+    if autobahn:
+        return text
+    for mine, theirs in _RECORDER_WORDS:
+        text = text.replace(mine, theirs)
+    return text
+
+
+def _is_autobahn(dc: DecodedConnection) -> bool:
+    meta = dc.connection.meta
+    return meta.get("id") is not None or meta.get("case_id") is not None
+
+
+def timed_log(dc: DecodedConnection) -> list[LogLine]:
+    """:func:`wire_log`, and for an input with times (a capture) each entry's
+    first line ends with its time since the connection began: Autobahn's
+    logs carry no times, so its own reports are left exactly as printed."""
+    log = wire_log(dc)
+    start = summarize(dc).start
+    if start is None or _is_autobahn(dc):
+        return log
+    times: list[float | None] = []
+    n = 0
+    for it in log_items(dc):  # the entries wire_log numbers, in its order
+        if isinstance(it, Marker) and (
+            it.kind in (MarkerKind.DROPPED, MarkerKind.FIN, MarkerKind.RST)
+            or marker_line(n, it) is None
+        ):
+            continue
+        times.append(getattr(it, "ts", None))
+        n += 1
+    out = []
+    for i, entry in enumerate(log):
+        ts = times[i] if i < len(times) else None
+        if ts is None or not entry.lines:
+            out.append(entry)
+            continue
+        first = f"{entry.lines[0]}   [t={ts - start:.6f}s]"
+        out.append(LogLine(entry.css, (first, *entry.lines[1:])))
     return out
 
 
@@ -220,7 +290,9 @@ def render_text_one(dc: DecodedConnection) -> str:
     rows, derived = closing_behavior(dc)
     if derived:
         lines += ["(derived from the decoded traffic; ? = cannot be known from this input)", ""]
-    lines += _table_text([["Key", "Value", "Description"], *[list(r) for r in rows]], False)
+    ab = _is_autobahn(dc)
+    table = [[k, v, describe(d, ab)] for k, v, d in rows]
+    lines += _table_text([["Key", "Value", "Description"], *table], False)
     lines += ["", "", "Wire Statistics", ""]
     entry, tables = stats_tables(dc)
     note = _hidden_note(entry)
@@ -231,7 +303,7 @@ def render_text_one(dc: DecodedConnection) -> str:
     lines += ["", "Wire Log", ""]
     if dc.connection.meta.get("createWirelog") is False:
         lines += [LOG_OFF_NOTE, ""]
-    lines += [line for entry_ in wire_log(dc) for line in entry_.lines]
+    lines += [line for entry_ in timed_log(dc) for line in entry_.lines]
     return "\n".join(lines) + "\n"
 
 
@@ -265,6 +337,8 @@ pre.http_dump { background: #f6f6f6; padding: .5em; margin-bottom: .5em; }
 .wirelog_tcp_closed_by_me, .wirelog_tcp_closed_by_peer, .wirelog_open, .wirelog_gap
   { color: #a00; font-weight: bold; }
 nav a { margin-right: 1em; }
+p.case_text { white-space: pre-line; }
+table.index td { text-align: left; } .case_duration { font-size: .8em; margin-left: 1em; }
 """
 
 
@@ -294,7 +368,7 @@ def render_html_one(dc: DecodedConnection, anchor: str) -> str:
     cls = {"OK": "case_ok", "INFORMATIONAL": "case_info"}.get(b, "case_failed" if b else "")
     parts = [f'<section id="{anchor}">', f'<h1 class="{cls}">{_h(summary_line(dc))}</h1>']
     for title, body in _case_texts(dc):
-        parts.append(f"<h3>{_h(title)}</h3><p>{_h(body)}</p>")
+        parts.append(f'<h3>{_h(title)}</h3><p class="case_text">{_h(body)}</p>')
     parts.append("<h2>Opening Handshake</h2>")
     heads = _handshake_heads(dc)
     parts += [f'<pre class="http_dump">{_h(h)}</pre>' for h in heads] or [
@@ -308,7 +382,8 @@ def render_html_one(dc: DecodedConnection, anchor: str) -> str:
             "this input.</p>"
         )
     body = "".join(
-        f'<tr><td class="key">{_h(k)}</td><td>{_h(v)}</td><td class="desc">{_h(d)}</td></tr>'
+        f'<tr><td class="key">{_h(k)}</td><td>{_h(v)}</td>'
+        f'<td class="desc">{_h(describe(d, _is_autobahn(dc)))}</td></tr>'
         for k, v, d in rows
     )
     parts.append(
@@ -326,7 +401,7 @@ def render_html_one(dc: DecodedConnection, anchor: str) -> str:
     if dc.connection.meta.get("createWirelog") is False:
         parts.append(f'<p class="note">{LOG_OFF_NOTE}</p>')
     parts.append('<div class="wirelog" id="wirelog">')
-    for entry_ in wire_log(dc):
+    for entry_ in timed_log(dc):
         parts += [f'<pre class="{entry_.css}">{_h(line)}</pre>' for line in entry_.lines]
     parts.append("</div></section>")
     return "\n".join(parts)
@@ -342,11 +417,10 @@ def render_html(dcs: Iterable[DecodedConnection], title: str | None = None) -> s
     dcs = done
     title = title or (summary_line(dcs[0]) if len(dcs) == 1 else f"{len(dcs)} connections")
     nav = ""
-    if len(dcs) > 1:
-        links = "".join(
-            f'<a href="#c{i}">{_h(dc.connection.label)}</a>' for i, dc in enumerate(dcs)
-        )
-        nav = f"<nav>{links}</nav>"
+    if len(dcs) > 1:  # a folder: Autobahn's index table first, linking to each case
+        from wirelog.outputs.index import index_table, rows_of
+
+        nav = f"<nav>{index_table(rows_of(dcs, [f'#c{i}' for i in range(len(dcs))]))}</nav>"
     sections = "\n<hr>\n".join(parts)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
