@@ -120,3 +120,61 @@ def test_the_fuzzer_answers_pings_and_a_close() -> None:
         (Opcode.CLOSE, b"\x03\xe8"),
     ]
     assert any("answered" in n for n in result.outcome.notes)
+
+
+def _wire(server: list[bytes]):  # type: ignore[no-untyped-def]
+    """The seed's handshake, one client text "hi", then ``server``'s frames."""
+    from servers import SEED_REQUEST, SEED_RESPONSE
+
+    from wirelog.model import Chunk, Connection, Marker, MarkerKind
+    from wirelog.protocol.frames import encode_frame
+
+    c = Connection(0, "t", Role.CLIENT)
+    wires = [(Direction.TX, SEED_REQUEST), (Direction.RX, SEED_RESPONSE)]
+    wires.append((Direction.TX, encode_frame(Opcode.TEXT, b"hi", mask=b"abcd")))
+    wires += [(Direction.RX, data) for data in server]
+    for i, (d, data) in enumerate(wires):
+        c.chunks.append(Chunk(d, data, len(data), i))
+    c.markers.append(Marker(MarkerKind.FIN, len(wires), Direction.RX))
+    return decode_connection(c)
+
+
+def test_fragmentation_and_close_reasons_are_notes_not_differences() -> None:
+    from wirelog.protocol.frames import encode_frame
+    from wirelog.replay.verdict import compare
+
+    whole = encode_frame(Opcode.TEXT, b"hello")
+    parts = [
+        encode_frame(Opcode.TEXT, b"he", fin=False),
+        encode_frame(Opcode.CONT, b"llo"),
+    ]
+    a = _wire([whole, encode_frame(Opcode.CLOSE, b"\x03\xe8")])
+    b = _wire([*parts, encode_frame(Opcode.CLOSE, b"\x03\xe8No Error")])
+    v = compare(a, b)
+    assert v.equivalent, v.as_dict()
+    assert any("frames differ, messages agree" in n for n in v.notes)
+    assert any("close reason '' -> 'No Error'" in n for n in v.notes)
+    # another close code, or another message, is still a difference
+    c = _wire([whole, encode_frame(Opcode.CLOSE, b"\x03\xea")])
+    assert [d.topic for d in compare(a, c).differences][:1] == ["server messages"]
+    d = _wire([encode_frame(Opcode.TEXT, b"hellO"), encode_frame(Opcode.CLOSE, b"\x03\xe8")])
+    assert {x.topic for x in compare(a, d).differences} >= {"server messages", "server frames"}
+
+
+def test_waits_in_events_ignore_fragments_and_pings() -> None:
+    from wirelog.protocol.frames import encode_frame
+    from wirelog.replay.progress import Need, Progress
+
+    p = Progress(Role.SERVER, handshake=False)
+    p.feed(encode_frame(Opcode.PING, b"x") + encode_frame(Opcode.TEXT, b"a", fin=False))
+    assert (p.frames, p.events, p.pings) == (2, 0, [b"x"])
+    want = Need(events=1, by_events=True)
+    assert not p.satisfies(want)
+    p.feed(encode_frame(Opcode.CONT, b"b"))
+    assert p.satisfies(want) and p.events == 1
+    p.feed(encode_frame(Opcode.CLOSE, b"\x03\xe8"))
+    assert p.events == 2 and p.close_payload == b"\x03\xe8"
+    assert Need(True, events=2, by_events=True).describe() == "the HTTP head + 2 events"
+    # a plan built in events waits in them
+    plan = build_plan(_case("2_2"), Role.CLIENT, events=True)
+    assert all(w.need.by_events for w in plan.writes) and plan.final.by_events

@@ -39,6 +39,7 @@ def build_plan(
     fill: bool = False,
     handshake: bool = True,
     complete: bool = False,
+    events: bool = False,
 ) -> Plan:
     """The writes that replay ``role``'s side of ``conn``.
 
@@ -50,7 +51,9 @@ def build_plan(
     ``complete`` also sends, after the recorded writes and without waiting,
     the frames the recorder meant to send but never wrote because the peer
     dropped TCP first (:func:`~wirelog.replay.rebuild.unsent`): a fuzzer
-    replay against a peer that keeps reading must send them.
+    replay against a peer that keeps reading must send them. ``events``
+    waits in the peer's events (messages, pongs, closes) instead of frames
+    (:attr:`~wirelog.replay.progress.Need.by_events`).
     """
     if speed <= 0:
         raise PlanError(f"speed must be positive, not {speed}")
@@ -87,7 +90,7 @@ def build_plan(
                     Write(
                         index=ch.index,
                         data=ch.data,
-                        need=progress.need(),
+                        need=progress.need(events),
                         delay=delay,
                         gate=gate,
                         sync=ch.sync,
@@ -143,7 +146,7 @@ def build_plan(
         direction=mine,
         writes=tuple(writes),
         timers=tuple(timers),
-        final=progress.need(),
+        final=progress.need(events),
         end_delay=end_delay,
         dropped_by=dropped_by,
         reset=reset,

@@ -18,6 +18,8 @@ from wirelog.model import Direction, Frame, Opcode, Role
 from wirelog.protocol.connection import ConnectionDecoder
 from wirelog.protocol.handshake import MAX_HEAD
 
+_EVENTS = (Opcode.PONG, Opcode.CLOSE)
+_DATA = (Opcode.CONT, Opcode.TEXT, Opcode.BINARY)
 #: How each side's HTTP head starts, and what it is called.
 _HEAD_STARTS = {Role.SERVER: b"HTTP/", Role.CLIENT: b"GET "}
 _HEAD_NAMES = {Role.SERVER: "status line", Role.CLIENT: "GET request"}
@@ -36,6 +38,12 @@ class Need:
     octets: int = 0
     units: bool = True
     """False when the recorded stream could not be decoded this far."""
+    events: int = 0
+    """Completed events: messages (a data frame with FIN), pongs and
+    closes; the pings a fuzzer answers are not events (spec §3.7)."""
+    by_events: bool = False
+    """Wait in events alone (a fuzzer's replay): how a peer fragments a
+    message, or whether it pings, does not make it stall."""
 
     @property
     def none(self) -> bool:
@@ -43,6 +51,8 @@ class Need:
 
     def covers(self, need: Need) -> bool:
         """This progress (a snapshot of a live peer) has reached ``need``."""
+        if need.by_events:
+            return (self.head or not need.head) and self.events >= need.events
         if not need.units or not self.units:
             return self.octets >= need.octets
         if need.head and not self.head:
@@ -53,6 +63,10 @@ class Need:
 
     def describe(self) -> str:
         parts = []
+        if self.by_events:
+            parts = ["the HTTP head"] if self.head else []
+            parts.append(f"{self.events} event{'s' if self.events != 1 else ''}")
+            return " + ".join(parts)
         if self.head:
             parts.append("the HTTP head")
         if self.frames:
@@ -87,6 +101,8 @@ class Progress:
         """A close frame (RFC 6455 §5.5.1) went by: this side is CLOSING."""
         self.close_payload: bytes | None = None
         """The payload of this side's first close frame."""
+        self.events = 0
+        """Messages, pongs and closes completed (:attr:`Need.events`)."""
         self.pings: list[bytes] = []
         """Payloads of the pings this side sent, oldest first (a fuzzer
         answers each, :mod:`wirelog.replay.fuzzer`)."""
@@ -111,6 +127,8 @@ class Progress:
             self.frames += 1
             assert f.offset is not None
             self.boundary = f.offset + f.header_length + f.length
+            if f.opcode in _EVENTS or (f.fin and f.opcode in _DATA):
+                self.events += 1
             if f.opcode == Opcode.CLOSE and not self.close_seen:
                 self.close_seen = True
                 self.close_payload = f.payload
@@ -122,8 +140,10 @@ class Progress:
     def extra(self) -> int:
         return self.octets - max(self.boundary, 0)
 
-    def need(self) -> Need:
-        return Need(self.head, self.frames, self.extra, self.octets, not self.lost)
+    def need(self, by_events: bool = False) -> Need:
+        return Need(
+            self.head, self.frames, self.extra, self.octets, not self.lost, self.events, by_events
+        )
 
     @property
     def upgraded(self) -> bool:

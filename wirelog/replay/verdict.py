@@ -105,6 +105,8 @@ def _show(data: bytes, length: int | None = None, limit: int = 40) -> str:
 
 
 def _frame_key(f: Frame, k: int) -> tuple[Any, ...]:
+    if f.opcode == Opcode.CLOSE and len(f.payload) >= 2:
+        return (f.opcode, f.fin, f.rsv, f.payload[:2])
     if f.rsv & 4 and f.opcode < 8:
         # A compressed frame's octets depend on the compressor's state and
         # settings, not on behaviour; its message is compared inflated.
@@ -113,7 +115,22 @@ def _frame_key(f: Frame, k: int) -> tuple[Any, ...]:
 
 
 def _message_key(m: Message, k: int) -> tuple[Any, ...]:
+    if m.opcode == Opcode.CLOSE and m.close_code is not None:
+        # A close reason is free text (RFC 6455 §7.1.6): a note, not a difference.
+        return (m.opcode, m.close_code)
     return (m.opcode, m.length, m.data[:k], m.close_code)
+
+
+def _reasons(ma: list[Message], mb: list[Message], role: Role, v: Verdict) -> None:
+    """A note when the first close frames agree on the code, not the reason."""
+    ca = next((m for m in ma if m.opcode == Opcode.CLOSE), None)
+    cb = next((m for m in mb if m.opcode == Opcode.CLOSE), None)
+    if ca is None or cb is None or ca.close_code != cb.close_code:
+        return
+    if (ca.close_reason or "") != (cb.close_reason or ""):
+        v.notes.append(
+            f"{role.value} close reason {ca.close_reason or ''!r} -> {cb.close_reason or ''!r}"
+        )
 
 
 def _known(x: Any) -> int:
@@ -157,6 +174,8 @@ def _seq_diff(a: Sequence[Any], b: Sequence[Any], key: Any, describe: Any, full:
 
 def _full_payload(x: Any, y: Any) -> str | None:
     if isinstance(x, Frame) and x.rsv & 4 and x.opcode < 8:
+        return None
+    if x.opcode == Opcode.CLOSE:  # the code is in the key; the reason is a note
         return None
     pa: bytes = x.payload if isinstance(x, Frame) else x.data
     pb: bytes = y.payload if isinstance(y, Frame) else y.data
@@ -218,12 +237,17 @@ def compare(
     for role in roles:
         fa, ma = _whole(a, role)
         fb, mb = _whole(b, role)
-        lines = _seq_diff(ma, mb, _message_key, _describe_message, _full_payload)
-        if lines:
-            v.differences.append(Difference(f"{role.value} messages", lines))
+        mlines = _seq_diff(ma, mb, _message_key, _describe_message, _full_payload)
+        if mlines:
+            v.differences.append(Difference(f"{role.value} messages", mlines))
         lines = _seq_diff(fa, fb, _frame_key, _describe_frame, _full_payload)
-        if lines:
+        if lines and not mlines:
+            # The same messages in other frames (another fragmentation, a
+            # ping of its own): how it travelled, not what it said.
+            v.notes.append(f"{role.value} frames differ, messages agree: {lines[0]}")
+        elif lines:
             v.differences.append(Difference(f"{role.value} frames", lines))
+        _reasons(ma, mb, role, v)
         va, vb = _violations(fa, ma), _violations(fb, mb)
         if va != vb:
             lines = [f"- {k}" for k in sorted(va - vb)] + [f"+ {k}" for k in sorted(vb - va)]

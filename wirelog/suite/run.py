@@ -101,7 +101,12 @@ def run_case(
     # Payloads cut at 64 octets in the log are the prefix of a repeated
     # pattern in every case that has them ("*", "\\xfe", spec §4): repeated.
     plan = build_plan(
-        conn, Role.CLIENT, fill=True, complete=True, handshake=ref.handshake is not None
+        conn,
+        Role.CLIENT,
+        fill=True,
+        complete=True,
+        events=True,
+        handshake=ref.handshake is not None,
     )
     live = client_plan(plan, target, keep_host=False, fresh_key=True)
     if path:
