@@ -5,8 +5,8 @@ Every DataFrame wirelog hands out (``Capture.chops()``, ``frames()``,
 ``wirelog decode --format parquet`` writes and every CSV
 :func:`read_csv` reads back is described by :data:`SCHEMAS` and nowhere
 else. The first columns of the four event tables are exactly the keys of the
-row functions in :mod:`wirelog.outputs.formats` (the JSONL/CSV contract), in the same
-order and with the same values; the schema only adds derived columns
+row functions in :mod:`wirelog.outputs.formats` (the JSONL/CSV contract), in
+the same order and with the same values; the schema only adds derived columns
 (``time``, ``t``, ``opcode_name``...) and gives every column a dtype.
 
 Conventions:
@@ -24,8 +24,7 @@ Conventions:
   the JSONL contract; ``violations`` is a list of
   :class:`~wirelog.model.ViolationKind` values (``;``-joined in CSV).
 
-Tables are built column-wise (lists per column, then one DataFrame): no
-pandas call per row.
+Tables are built column-wise (lists per column, then one DataFrame).
 """
 
 from __future__ import annotations

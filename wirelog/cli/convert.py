@@ -11,7 +11,7 @@ from wirelog.cli.opts import ConnOpt, PortOpt, WsPortOpt, options
 from wirelog.errors import UsageError
 
 
-@app.command()
+@app.command(epilog="Example: wirelog convert reports/case_1_1_1.json -o case.pcapng")
 def convert(
     input: Annotated[str, typer.Argument(help="Any recording: a report, HAR, flow file, record.")],
     output: Annotated[str, typer.Option("--output", "-o", help="The pcapng file to write.")],

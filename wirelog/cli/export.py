@@ -17,7 +17,7 @@ from wirelog.cli.opts import ConnOpt, InputsArg, PortOpt, WsPortOpt, options
 from wirelog.errors import WirelogError
 
 
-@app.command()
+@app.command(epilog="Example: wirelog export captures/*.pcap --to dataset/ --workers 2")
 def export(
     inputs: InputsArg,
     to: Annotated[str, typer.Option("--to", help="The dataset folder (one subfolder per table).")],

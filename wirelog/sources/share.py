@@ -12,6 +12,7 @@ shares' rows is the rows of one reader, whatever the order they finish in.
 from __future__ import annotations
 
 import zlib
+from dataclasses import replace
 
 from wirelog.errors import UsageError
 from wirelog.model import Chunk, Connection, Marker, Violation
@@ -68,6 +69,12 @@ class Shared:
             self.sink.closed(conn)
 
     def done(self, summary: Summary) -> None:
+        # What the capture skipped belongs to the input, not to a share: the
+        # first share reports it, the others would only repeat it.
+        if self.index:
+            summary = replace(
+                summary, not_tcp=0, http=0, other=0, tls={}, framing={}, undecrypted=[]
+            )
         self.sink.done(summary)
 
 

@@ -125,7 +125,14 @@ class Summary:
         if http and self.http:
             parts.append(_count(self.http, "plain HTTP connection") + " (no Upgrade)")
         if self.tls:
-            parts.append(_per_port(self.tls, "TLS connection") + ": give --keylog to decrypt")
+            keyless = len(self.undecrypted)
+            parts.append(
+                _per_port(self.tls, "TLS connection")
+                + ": give --keylog to decrypt"
+                + (f" ({self.undecrypted[0]}" if keyless else "")
+                + (f"; and {keyless - 1} more" if keyless > 1 else "")
+                + (")" if keyless else "")
+            )
         if self.framing:
             ports = " ".join(f"--ws-port {p}" for p in sorted(self.framing))
             parts.append(

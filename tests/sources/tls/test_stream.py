@@ -34,7 +34,8 @@ from wss import (
     tshark_tls_frames,
 )
 
-from wirelog.model import Direction, Frame, ViolationKind
+from wirelog.errors import InputError
+from wirelog.model import Direction, Frame, Recording, ViolationKind
 from wirelog.pipeline import Options, decode, read, stream
 
 pytestmark = pytest.mark.skipif(
@@ -147,8 +148,15 @@ def test_permessage_deflate_inside_tls() -> None:
 @pytest.mark.parametrize("name", ["tls13-aes128gcm", "tls12-cbc-sha256-etm"])
 def test_without_keys_one_line_names_the_session(name: str) -> None:
     cap = captured(name)
-    rec = read(str(cap.pcap), Options())
-    assert rec.connections == []
+    with pytest.raises(InputError) as failed:
+        read(str(cap.pcap), Options())
+    # Nothing decoded: the error says why, in one line.
+    assert (
+        f"2 TLS connections on port {cap.port}: give --keylog to decrypt (TLS session without "
+        "key: client random " in str(failed.value)
+    ) and str(failed.value).endswith("; and 1 more)")
+    rec = failed.value.partial
+    assert isinstance(rec, Recording) and rec.connections == []
     lines = [f.detail for f in rec.findings if f.kind is ViolationKind.TLS_UNDECRYPTED]
     randoms = tshark_field(cap, "tls.handshake.type == 1", "tls.handshake.random")
     assert len(lines) == len(randoms) == 2
@@ -311,8 +319,9 @@ def test_the_cli_decrypts_with_keylog_and_says_when_it_cannot() -> None:
         [*CLI, "decode", str(cap.pcap)], capture_output=True, text=True, env=env, timeout=120
     )
     (line,) = bare.stderr.splitlines()
-    assert line.startswith(f"{cap.pcap}: TLS session without key: client random ")
-    assert line.count("client random") == 2 and bare.stdout == ""
+    assert bare.returncode == 2 and bare.stdout == ""
+    assert str(cap.pcap) in line and line.endswith("; and 1 more)")
+    assert f"2 TLS connections on port {cap.port}: give --keylog to decrypt (TLS session" in line
     missing = subprocess.run(
         [*CLI, "stats", "--keylog", "/nonexistent/keys.log", str(cap.pcap)],
         capture_output=True, text=True, env=env, timeout=120,
@@ -359,8 +368,11 @@ def test_a_browsers_wss_session_with_its_own_key_log(tmp_path: Path) -> None:
 
 def test_a_suite_wirelog_cannot_decrypt_says_which() -> None:
     cap = captured(UNSUPPORTED.name, conns=1)
-    rec = read(str(cap.pcap), Options(keylog=str(cap.keylog)))
-    assert rec.connections == []
+    with pytest.raises(InputError) as failed:
+        read(str(cap.pcap), Options(keylog=str(cap.keylog)))
+    rec = failed.value.partial
+    assert isinstance(rec, Recording) and rec.connections == []
+    assert "not supported: client random" in str(failed.value)
     (line,) = [f.detail for f in rec.findings if f.kind is ViolationKind.TLS_UNDECRYPTED]
     (suite,) = tshark_field(cap, "tls.handshake.type == 2", "tls.handshake.ciphersuite")
     assert line.startswith(f"TLS cipher suite 0x{int(suite, 16):04x} not supported: client random ")
