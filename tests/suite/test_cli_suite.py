@@ -79,7 +79,9 @@ def test_run_writes_autobahns_layout_and_exits_by_verdict(tmp_path: Path) -> Non
     assert (out / "index.html").is_file() and xml.read_text().count("<failure") == 2
     with NoUtf8Echo() as peer:
         args = ["suite", "run", str(RUN), "--target", peer.url, "--out", str(out)]
-        code, stdout, _ = cli(*args, "--cases", "6.2.*", "--exclude-cases", "6.2.4", "--agent", "x")
+        code, stdout, _ = cli(
+            *args, "--cases", "6.2.*", "--exclude-cases", "6.2.4", "--agent", "x", "--chop", "1"
+        )
     assert code == 0 and "3 cases" in stdout
 
 
@@ -91,6 +93,8 @@ def test_run_errors_are_one_line() -> None:
     assert code == 2 and "no case matches" in err
     code, _, err = cli(*args, "--timeout", "0")
     assert code == 2 and "--timeout" in err
+    code, _, err = cli(*args, "--chop", "x")
+    assert code == 2 and "--chop" in err
 
 
 def test_serve_until_stop_server(tmp_path: Path) -> None:

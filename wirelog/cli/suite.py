@@ -125,17 +125,23 @@ def run(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds a case waits for each answer.")
     ] = 2.0,
+    chop: Annotated[
+        str | None,
+        typer.Option("--chop", help="Re-cut the fuzzer's octets: 1, N, random[:SEED], coalesce."),
+    ] = None,
 ) -> None:
     """Replay every case of a reference run against a server and judge it as
     Autobahn does. Exit 0 when no case FAILED, 1 when one did, 2 on errors."""
+    from wirelog.replay.chop import parse_chop
     from wirelog.suite.output import junit, write_run
     from wirelog.suite.run import run_suite
 
     try:
         if timeout <= 0:
             raise UsageError("--timeout must be positive")
+        cut = parse_chop(chop) if chop else None
         done = run_suite(
-            reference, target, cases=cases, exclude=exclude, agent=agent, timeout=timeout
+            reference, target, cases=cases, exclude=exclude, agent=agent, timeout=timeout, chop=cut
         )
         if not done.cases and not done.not_run:
             raise UsageError(f"{reference}: no case matches the selection")
@@ -178,11 +184,16 @@ def serve(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds a case waits for each answer.")
     ] = 2.0,
+    chop: Annotated[
+        str | None,
+        typer.Option("--chop", help="Re-cut the fuzzer's octets: 1, N, random[:SEED], coalesce."),
+    ] = None,
 ) -> None:
     """Autobahn's fuzzingserver URL API (/getCaseCount, /runCase, /updateReports,
     ...) for a client driver, until /stopServer or Ctrl-C."""
     import asyncio
 
+    from wirelog.replay.chop import parse_chop
     from wirelog.replay.target import parse_listen
     from wirelog.suite.serve import serve as serving
 
@@ -194,6 +205,7 @@ def serve(
         if timeout <= 0:
             raise UsageError("--timeout must be positive")
         host, port = parse_listen(listen)
+        cut = parse_chop(chop) if chop else None
         fs = asyncio.run(
             serving(
                 reference,
@@ -204,6 +216,7 @@ def serve(
                 exclude=exclude,
                 timeout=timeout,
                 ready=ready,
+                chop=cut,
             )
         )
     except Exception as exc:  # one line, whatever broke (app.report_exception)

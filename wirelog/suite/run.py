@@ -26,6 +26,7 @@ from wirelog.errors import PlanError
 from wirelog.model import Direction
 from wirelog.pipeline import decode
 from wirelog.protocol.connection import DecodedConnection, decode_connection
+from wirelog.replay.chop import Chop, rechop
 from wirelog.replay.client import replay_client
 from wirelog.replay.fuzzer import FuzzerRunner
 from wirelog.replay.head import edit_path
@@ -109,12 +110,15 @@ def run_case(
     agent: str,
     timeout: float = DEFAULT_CASE_TIMEOUT,
     path: str | None = None,
+    chop: Chop | None = None,
 ) -> CaseRun:
     """Replay one reference case against ``target`` (at ``path``, else the
     recorded request target) and judge it."""
     live = client_plan(fuzzer_plan(ref), target, keep_host=False, fresh_key=True)
     if path:
         live = edit_path(live, path)
+    if chop is not None:
+        live = rechop(live, chop)
     result = asyncio.run(replay_client(live, target, timeout=timeout, kind=FuzzerRunner))
     return judged_run(ref, result, agent)
 
@@ -159,6 +163,7 @@ def run_suite(
     agent: str | None = None,
     timeout: float = DEFAULT_CASE_TIMEOUT,
     on_case: Callable[[CaseRun], None] | None = None,
+    chop: Chop | None = None,
 ) -> SuiteRun:
     """Play every selected case of ``reference`` against ``target``, one
     connection per case, in Autobahn's order."""
@@ -175,7 +180,7 @@ def run_suite(
         if not isinstance(case_id, str) or not selected(case_id, include, skip):
             continue
         try:
-            done = run_case(ref, t, agent=run.agent, timeout=timeout, path=path)
+            done = run_case(ref, t, agent=run.agent, timeout=timeout, path=path, chop=chop)
         except PlanError as exc:
             run.not_run.append((case_id, str(exc)))
             continue

@@ -35,6 +35,7 @@ from wirelog.pipeline import decode
 from wirelog.protocol.connection import DecodedConnection
 from wirelog.protocol.frames import encode_frame
 from wirelog.protocol.handshake import accept_for
+from wirelog.replay.chop import Chop, rechop
 from wirelog.replay.fuzzer import FuzzerRunner
 from wirelog.replay.head import request_key
 from wirelog.replay.outcome import ReplayResult
@@ -62,6 +63,7 @@ class Fuzzingserver:
     cases: list[DecodedConnection]
     out: str
     timeout: float = DEFAULT_CASE_TIMEOUT
+    chop: Chop | None = None
     runs: dict[str, dict[str, CaseRun]] = field(default_factory=dict)
     not_run: dict[str, dict[str, str]] = field(default_factory=dict)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -124,6 +126,8 @@ class Fuzzingserver:
         case_id = str(case.connection.meta.get("case_id"))
         try:
             plan = fuzzer_plan(case)
+            if self.chop is not None:
+                plan = rechop(plan, self.chop)
         except PlanError as exc:
             self.not_run.setdefault(agent, {})[case_id] = str(exc)
             _answer(transport, data[: data.find(b"\r\n\r\n") + 4], [], code=1011)
@@ -209,6 +213,7 @@ async def serve(
     exclude: Iterable[str] = (),
     timeout: float = DEFAULT_CASE_TIMEOUT,
     ready: Callable[[str, int], None] | None = None,
+    chop: Chop | None = None,
 ) -> Fuzzingserver:
     """Serve the fuzzingserver API until ``/stopServer`` (or cancellation);
     ``ready(host, port)`` once listening (port 0 picks one)."""
@@ -218,7 +223,7 @@ async def serve(
         for dc in decode(reference)
         if selected(str(dc.connection.meta.get("case_id")), include, skip)
     ]
-    fs = Fuzzingserver(offered, out, timeout)
+    fs = Fuzzingserver(offered, out, timeout, chop)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: _Request(fs), host, port, reuse_address=True)
     try:
