@@ -79,7 +79,9 @@ def test_run_writes_autobahns_layout_and_exits_by_verdict(tmp_path: Path) -> Non
     assert (out / "index.html").is_file() and xml.read_text().count("<failure") == 2
     with NoUtf8Echo() as peer:
         args = ["suite", "run", str(RUN), "--target", peer.url, "--out", str(out)]
-        code, stdout, _ = cli(*args, "--cases", "6.2.*", "--exclude-cases", "6.2.4", "--agent", "x")
+        code, stdout, _ = cli(
+            *args, "--cases", "6.2.*", "--exclude-cases", "6.2.4", "--agent", "x", "--chop", "1"
+        )
     assert code == 0 and "3 cases" in stdout
 
 
@@ -91,3 +93,39 @@ def test_run_errors_are_one_line() -> None:
     assert code == 2 and "no case matches" in err
     code, _, err = cli(*args, "--timeout", "0")
     assert code == 2 and "--timeout" in err
+    code, _, err = cli(*args, "--chop", "x")
+    assert code == 2 and "--chop" in err
+
+
+def test_serve_until_stop_server(tmp_path: Path) -> None:
+    import contextlib
+    import socket
+    import threading
+    import time
+
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ref = str(RUN.parent / "testing-a-client")
+    box: dict[str, tuple[int, str, str]] = {}
+    args = ["suite", "serve", ref, "--listen", f"127.0.0.1:{port}", "--out", str(tmp_path)]
+    thread = threading.Thread(target=lambda: box.update(r=cli(*args, "--cases", "2.1")))
+    thread.start()
+    url = f"ws://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            with connect(f"{url}/getCaseCount", open_timeout=2) as ws:
+                assert ws.recv(timeout=5) == "1"
+            break
+        except OSError:
+            time.sleep(0.1)
+    with contextlib.suppress(ConnectionClosed), connect(f"{url}/stopServer") as ws:
+        ws.recv(timeout=5)  # nothing comes: the server closes
+    thread.join(60)
+    code, out, _ = box["r"]
+    assert code == 0 and f"ws://127.0.0.1:{port}" in out
+    code, _, err = cli("suite", "serve", ref, "--listen", "nowhere", "--out", str(tmp_path))
+    assert code == 2 and "--listen" in err

@@ -105,3 +105,14 @@ def test_cases_without_their_octets_are_not_run() -> None:
     assert [c.case_id for c in run.cases] == ["2.1"]
     assert [k for k, _ in run.not_run] == ["9.1.1", "12.1.1"]
     assert all("not implemented" in why for _, why in run.not_run)
+
+
+def test_chopped_octets_still_pass_a_compliant_server(
+    ws_echo: Server,  # noqa: F811
+) -> None:
+    from wirelog.replay.chop import parse_chop
+
+    for spec in ("1", "coalesce"):
+        run = run_suite(REFERENCE, ws_echo.url, cases=["2.*,5.*"], chop=parse_chop(spec))
+        assert len(run.cases) == 31
+        assert [c.case_id for c in run.cases if c.verdict.behavior not in PASSING] == []

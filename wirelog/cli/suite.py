@@ -125,17 +125,23 @@ def run(
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds a case waits for each answer.")
     ] = 2.0,
+    chop: Annotated[
+        str | None,
+        typer.Option("--chop", help="Re-cut the fuzzer's octets: 1, N, random[:SEED], coalesce."),
+    ] = None,
 ) -> None:
     """Replay every case of a reference run against a server and judge it as
     Autobahn does. Exit 0 when no case FAILED, 1 when one did, 2 on errors."""
+    from wirelog.replay.chop import parse_chop
     from wirelog.suite.output import junit, write_run
     from wirelog.suite.run import run_suite
 
     try:
         if timeout <= 0:
             raise UsageError("--timeout must be positive")
+        cut = parse_chop(chop) if chop else None
         done = run_suite(
-            reference, target, cases=cases, exclude=exclude, agent=agent, timeout=timeout
+            reference, target, cases=cases, exclude=exclude, agent=agent, timeout=timeout, chop=cut
         )
         if not done.cases and not done.not_run:
             raise UsageError(f"{reference}: no case matches the selection")
@@ -160,3 +166,61 @@ def _render_run(done: Any, index: str) -> str:
     lines += [f"  {n:4d}  {b} / {bc}" for (b, bc), n in sorted(counts.items())]
     lines += [f"  FAILED {c.case_id}: {c.verdict.result}" for c in done.failed]
     return "\n".join(lines) + "\n"
+
+
+@suite.command()
+def serve(
+    reference: Annotated[
+        str, typer.Argument(help="An earlier Autobahn server-mode run: folder or index.json.")
+    ],
+    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to serve on.")],
+    out: Annotated[str, typer.Option("--out", help="Folder for Autobahn's report layout.")],
+    cases: Annotated[
+        list[str], typer.Option("--cases", help="Case globs ('6.*'), comma-separated or repeated.")
+    ] = [],  # noqa: B006 - typer reads the default, it is never mutated
+    exclude: Annotated[
+        list[str], typer.Option("--exclude-cases", help="Case globs to leave out.")
+    ] = [],  # noqa: B006
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds a case waits for each answer.")
+    ] = 2.0,
+    chop: Annotated[
+        str | None,
+        typer.Option("--chop", help="Re-cut the fuzzer's octets: 1, N, random[:SEED], coalesce."),
+    ] = None,
+) -> None:
+    """Autobahn's fuzzingserver URL API (/getCaseCount, /runCase, /updateReports,
+    ...) for a client driver, until /stopServer or Ctrl-C."""
+    import asyncio
+
+    from wirelog.replay.chop import parse_chop
+    from wirelog.replay.target import parse_listen
+    from wirelog.suite.serve import serve as serving
+
+    def ready(host: str, port: int) -> None:
+        sys.stdout.write(f"serving the fuzzingserver API on ws://{host}:{port}\n")
+        sys.stdout.flush()
+
+    try:
+        if timeout <= 0:
+            raise UsageError("--timeout must be positive")
+        host, port = parse_listen(listen)
+        cut = parse_chop(chop) if chop else None
+        fs = asyncio.run(
+            serving(
+                reference,
+                host,
+                port,
+                out,
+                cases=cases,
+                exclude=exclude,
+                timeout=timeout,
+                ready=ready,
+                chop=cut,
+            )
+        )
+    except Exception as exc:  # one line, whatever broke (app.report_exception)
+        report_exception(exc)
+        raise typer.Exit(ExitCode.ERROR) from None
+    failed = any(c.verdict.behavior == "FAILED" for runs in fs.runs.values() for c in runs.values())
+    raise typer.Exit(ExitCode.FOUND if failed else ExitCode.OK)

@@ -3,7 +3,8 @@
 A plain replay sends what the recording holds and nothing else. The fuzzer
 also answers on its own: it answers every ping with a pong (RFC 6455
 §5.5.2) and a peer's close with a close echoing its code (§5.5.1, §7.1.2:
-"it MUST send a Close frame in response"). A target that closes where the
+"it MUST send a Close frame in response"), and as the server it drops TCP
+once both closes went by. A target that closes where the
 recorded peer only dropped TCP, or pings where it did not, must get those
 answers, or it waits for them and the run judges a timeout instead of the
 target. :class:`FuzzerRunner` is the :class:`~wirelog.replay.session.Runner`
@@ -51,9 +52,19 @@ class FuzzerRunner(Runner):
                 "answered the peer's " + ("close" if self._answered_close else "ping")
             )
             self._tasks.append(asyncio.ensure_future(self._answer(b"".join(frames))))
+        elif peer.close_seen and self.own.close_seen:
+            self._closed()
 
     async def _answer(self, data: bytes) -> None:
         await self._send(data)
+        if self.progress.close_seen and self.own.close_seen:
+            self._closed()
+
+    def _closed(self) -> None:
+        """Both closes went by: a server drops TCP now, as Autobahn's does
+        (RFC 6455 §7.1.1: the server closes the TCP connection first)."""
+        if self.plan.role is Role.SERVER and not self.eof and not self.outcome.dropped_by_me:
+            self._drop(reset=False)
 
 
 __all__ = ["FuzzerRunner"]

@@ -23,15 +23,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from wirelog.errors import PlanError
-from wirelog.model import Role
+from wirelog.model import Direction
 from wirelog.pipeline import decode
 from wirelog.protocol.connection import DecodedConnection, decode_connection
+from wirelog.replay.chop import Chop, rechop
 from wirelog.replay.client import replay_client
 from wirelog.replay.fuzzer import FuzzerRunner
 from wirelog.replay.head import edit_path
+from wirelog.replay.outcome import ReplayResult
 from wirelog.replay.plan import build_plan
 from wirelog.replay.rebuild import hidden
 from wirelog.replay.record import to_autobahn
+from wirelog.replay.steps import Plan
 from wirelog.replay.target import Target, client_plan, parse_target
 from wirelog.suite.cases import data_case
 from wirelog.suite.judge import judge
@@ -81,6 +84,25 @@ def selected(case_id: str, cases: list[str], exclude: list[str]) -> bool:
     return not any(fnmatch.fnmatchcase(case_id, g) for g in exclude)
 
 
+def fuzzer_plan(ref: DecodedConnection) -> Plan:
+    """The fuzzer's side of a reference case, played as the fuzzer would
+    (:class:`~wirelog.replay.fuzzer.FuzzerRunner`); a
+    :class:`~wirelog.errors.PlanError` when the reference cannot be played."""
+    conn = ref.connection
+    me = conn.recorder
+    case_id = str(conn.meta.get("case_id"))
+    lacking = hidden(conn, Direction.TX)
+    if lacking or data_case(case_id) is not None:
+        # Replaying a log with a hole would judge the hole, not the target.
+        why = lacking or "its data phase is not in the wire log"
+        raise PlanError(f"{why}; generating it from the case definition is not implemented")
+    # Payloads cut at 64 octets in the log are the prefix of a repeated
+    # pattern in every case that has them ("*", "\\xfe", spec §4): repeated.
+    return build_plan(
+        conn, me, fill=True, complete=True, events=True, handshake=ref.handshake is not None
+    )
+
+
 def run_case(
     ref: DecodedConnection,
     target: Target,
@@ -88,36 +110,29 @@ def run_case(
     agent: str,
     timeout: float = DEFAULT_CASE_TIMEOUT,
     path: str | None = None,
+    chop: Chop | None = None,
 ) -> CaseRun:
     """Replay one reference case against ``target`` (at ``path``, else the
     recorded request target) and judge it."""
-    rc = recorded_case(ref)
-    conn = ref.connection
-    lacking = hidden(conn, conn.direction_of(Role.CLIENT))
-    if lacking or data_case(rc.case_id) is not None:
-        # Replaying a log with a hole would judge the hole, not the target.
-        why = lacking or "its data phase is not in the wire log"
-        raise PlanError(f"{why}; generating it from the case definition is not implemented")
-    # Payloads cut at 64 octets in the log are the prefix of a repeated
-    # pattern in every case that has them ("*", "\\xfe", spec §4): repeated.
-    plan = build_plan(
-        conn,
-        Role.CLIENT,
-        fill=True,
-        complete=True,
-        events=True,
-        handshake=ref.handshake is not None,
-    )
-    live = client_plan(plan, target, keep_host=False, fresh_key=True)
+    live = client_plan(fuzzer_plan(ref), target, keep_host=False, fresh_key=True)
     if path:
         live = edit_path(live, path)
+    if chop is not None:
+        live = rechop(live, chop)
     result = asyncio.run(replay_client(live, target, timeout=timeout, kind=FuzzerRunner))
+    return judged_run(ref, result, agent)
+
+
+def judged_run(ref: DecodedConnection, result: ReplayResult, agent: str) -> CaseRun:
+    """One played case judged with its reference's expectations, as the
+    case report Autobahn would write."""
+    rc = recorded_case(ref)
     replayed = decode_connection(result.connection)
-    seen = observed(replayed, live)
+    seen = observed(replayed, result.plan)
     verdict = judge(rc.case_id, rc.expectation, seen)
     doc = to_autobahn(result.connection, agent=agent, case_id=rc.case_id)
     expected, expected_close = rc.expectation.to_autobahn()
-    meta = conn.meta
+    meta = ref.connection.meta
     doc.update(
         {
             "case": meta.get("case", 0),
@@ -148,6 +163,7 @@ def run_suite(
     agent: str | None = None,
     timeout: float = DEFAULT_CASE_TIMEOUT,
     on_case: Callable[[CaseRun], None] | None = None,
+    chop: Chop | None = None,
 ) -> SuiteRun:
     """Play every selected case of ``reference`` against ``target``, one
     connection per case, in Autobahn's order."""
@@ -164,7 +180,7 @@ def run_suite(
         if not isinstance(case_id, str) or not selected(case_id, include, skip):
             continue
         try:
-            done = run_case(ref, t, agent=run.agent, timeout=timeout, path=path)
+            done = run_case(ref, t, agent=run.agent, timeout=timeout, path=path, chop=chop)
         except PlanError as exc:
             run.not_run.append((case_id, str(exc)))
             continue
@@ -175,4 +191,13 @@ def run_suite(
     return run
 
 
-__all__ = ["CaseRun", "SuiteRun", "run_case", "run_suite", "selected", "split_globs"]
+__all__ = [
+    "CaseRun",
+    "SuiteRun",
+    "fuzzer_plan",
+    "judged_run",
+    "run_case",
+    "run_suite",
+    "selected",
+    "split_globs",
+]

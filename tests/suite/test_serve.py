@@ -1,0 +1,104 @@
+"""``suite serve`` driven the way a library's Autobahn client driver drives
+Autobahn's fuzzingserver: the ``websockets`` client asks for the case count,
+runs each case as an echo client, then asks for the reports. The reference
+is the shared server-mode run (the fuzzer was the server, testing the
+nim-websock client)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from suite_data import REPORTS
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from wirelog.suite.serve import Fuzzingserver, serve
+
+REFERENCE = str(REPORTS / "testing-a-client")
+PASSING = {"OK", "NON-STRICT", "INFORMATIONAL"}
+
+
+@contextlib.contextmanager
+def fuzzingserver(out: Path, cases: str) -> Iterator[tuple[str, dict[str, Fuzzingserver]]]:
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    box: dict[str, object] = {}
+
+    def started(host: str, port: int) -> None:
+        box["url"] = f"ws://{host}:{port}"
+        ready.set()
+
+    async def main() -> None:
+        box["fs"] = await serve(REFERENCE, "127.0.0.1", 0, str(out), cases=[cases], ready=started)
+
+    thread = threading.Thread(target=lambda: loop.run_until_complete(main()), daemon=True)
+    thread.start()
+    assert ready.wait(30), "suite serve did not start"
+    done: dict[str, Fuzzingserver] = {}
+    try:
+        yield str(box["url"]), done
+    finally:
+        stop = f"{box['url']}/stopServer"
+        with contextlib.suppress(OSError, ConnectionClosed), connect(stop, open_timeout=5) as ws:
+            ws.recv(timeout=5)
+        thread.join(30)
+        loop.close()
+        if "fs" in box:
+            done["fs"] = box["fs"]  # type: ignore[assignment]
+
+
+def _text(url: str) -> str | None:
+    with connect(url, open_timeout=5) as ws:
+        try:
+            msg = ws.recv(timeout=5)
+        except ConnectionClosed:
+            return None
+        return msg if isinstance(msg, str) else msg.decode()
+
+
+def test_a_websockets_client_driver_runs_unchanged(tmp_path: Path) -> None:
+    out = tmp_path / "clients"
+    with fuzzingserver(out, "1.*,2.*,5.*,7.7.*,9.1.1") as (url, done):
+        count = int(_text(f"{url}/getCaseCount") or 0)
+        assert count == 8 + 8 + 11 + 20 + 13 + 1
+        info = json.loads(_text(f"{url}/getCaseInfo?case=1") or "{}")
+        assert info["id"] == "1.1.1"
+        for n in range(1, count + 1):
+            case = f"{url}/runCase?case={n}&agent=websockets"
+            with contextlib.suppress(ConnectionClosed), connect(case, max_size=None) as ws:
+                for msg in ws:
+                    ws.send(msg)
+        status = json.loads(_text(f"{url}/getCaseStatus?case=1&agent=websockets") or "{}")
+        assert status["behavior"] == "OK"
+        assert _text(f"{url}/updateReports?agent=websockets") is None
+    index = json.loads((out / "index.json").read_text())["websockets"]
+    assert len(index) == count - 1  # 9.1.1's data phase is not in the reference
+    assert done["fs"].not_run["websockets"].keys() == {"9.1.1"}
+    bad = {
+        k: (v["behavior"], v["behaviorClose"])
+        for k, v in index.items()
+        if v["behavior"] not in PASSING
+    }
+    assert bad == {}
+    # the fuzzer is the server here: it may drop TCP itself, never "FAILED BY CLIENT"
+    assert {v["behaviorClose"] for v in index.values()} <= {"OK", "INFORMATIONAL"}
+    case = json.loads((out / index["2.10"]["reportfile"]).read_text())
+    assert case["isServer"] is True and len(case["received"]) == 10
+    assert all(v["duration"] < 900 for k, v in index.items() if k != "5.19" and k != "5.20")
+
+
+def test_unknown_urls_and_cases(tmp_path: Path) -> None:
+    with fuzzingserver(tmp_path, "2.1") as (url, _):
+        assert _text(f"{url}/getCaseStatus?case=1&agent=nobody") == '{"behavior": null}'
+        assert _text(f"{url}/getCaseInfo?casetuple=2.1") == (
+            '{"id": "2.1", "description": "Send ping without payload."}'
+        )
+        with contextlib.suppress(Exception), connect(f"{url}/nothing", open_timeout=5):
+            raise AssertionError("a 404 must refuse the upgrade")
+        with contextlib.suppress(Exception), connect(f"{url}/runCase?case=x", open_timeout=5):
+            raise AssertionError("no such case")
