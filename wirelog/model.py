@@ -43,6 +43,7 @@ __all__ = [
     "TlsInfo",
     "Violation",
     "ViolationKind",
+    "new_chunk",
     "new_frame",
 ]
 
@@ -252,6 +253,37 @@ if TYPE_CHECKING:
         frame."""
 else:
     new_frame = _FrameBuilder
+
+
+class _ChunkBuilder:
+    """:class:`Chunk` made as :class:`_FrameBuilder` makes a Frame (a
+    quarter of the constructor's cost): capture readers make one per
+    segment. The flags a capture never sets keep their defaults."""
+
+    __slots__ = tuple(f.name for f in fields(Chunk))
+
+    def __init__(
+        self, direction: Direction, data: bytes, length: int, index: int, ts: float | None = None
+    ) -> None:
+        self.direction = direction
+        self.data = data
+        self.length = length
+        self.index = index
+        self.ts = ts
+        self.sync = False
+        self.rebuilt = False
+        self.synthesized = 0
+        self.__class__ = Chunk  # type: ignore[assignment]
+
+
+if TYPE_CHECKING:
+
+    def new_chunk(
+        direction: Direction, data: bytes, length: int, index: int, ts: float | None = None
+    ) -> Chunk:
+        """``Chunk(direction, data, length, index, ts)`` for a quarter of the cost."""
+else:
+    new_chunk = _ChunkBuilder
 
 
 @dataclass(frozen=True, slots=True)

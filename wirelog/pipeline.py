@@ -126,6 +126,9 @@ class Decoding:
         self._limit = opts.max_message_size
         self._findings = findings
         self._decoders: dict[int, ConnectionDecoder | None] = {}
+        self._last: Connection | None = None
+        """The connection of the latest chunk, and its decoder."""
+        self._last_decoder: ConnectionDecoder | None = None
 
     def opened(self, conn: Connection) -> None:
         dec = None
@@ -145,7 +148,11 @@ class Decoding:
     def chunk(self, conn: Connection, chunk: Chunk) -> None:
         out = self.out
         out.append((conn, chunk))
-        dec = self._decoders[id(conn)]
+        if conn is self._last:
+            dec = self._last_decoder  # the common case: the same connection again
+        else:
+            dec = self._last_decoder = self._decoders[id(conn)]
+            self._last = conn
         if dec is not None:
             events = dec.push(chunk)
             if events:
@@ -162,6 +169,8 @@ class Decoding:
 
     def closed(self, conn: Connection) -> None:
         dec = self._decoders.pop(id(conn))
+        if conn is self._last:
+            self._last = self._last_decoder = None
         out = self.out
         if dec is not None:
             out.extend(zip(repeat(conn), dec.finish()))

@@ -161,9 +161,17 @@ class ConnectionDecoder:
         switches carry no octets and produce nothing here.
         """
         if type(item) is Chunk:
-            return self.feed(
-                item.direction, item.data, length=item.length, ts=item.ts, index=item.index
-            )
+            data = item.data
+            side = self._tx if item.direction is _TX else self._rx
+            if (
+                side.messages is None
+                and not side.in_head
+                and not side.dead
+                and item.length == len(data)
+            ):
+                # What :meth:`feed` does first, without its keyword layer.
+                return side.frames.feed(data, item.ts, item.index)  # type: ignore[return-value]
+            return self.feed(item.direction, data, length=item.length, ts=item.ts, index=item.index)
         assert isinstance(item, Marker)
         kind = item.kind
         if item.direction is None:

@@ -151,8 +151,8 @@ class FrameDecoder:
         self._closed = False
         self._expect_masked = sender is Role.CLIENT
         self._rules: dict[int, tuple[ViolationKind, ...]] = {}
-        """:func:`header_violations` of short headers, by their two octets
-        and the closed flag (everything else it reads is fixed per decoder)."""
+        """:func:`header_violations` of 7- and 16-bit headers, by their two
+        octets and the closed flag (everything else it reads is fixed per decoder)."""
 
     @property
     def allowed_rsv(self) -> int:
@@ -221,19 +221,20 @@ class FrameDecoder:
             if plen < 126:
                 length = plen
                 key = b0 << 9 | b1 << 1 | self._closed
-                violations = rules.get(key)
-                if violations is None:
-                    violations = rules[key] = header_violations(
-                        b0, masked, plen, plen, self._allowed_rsv, self._expect_masked, self._closed
-                    )
+            elif plen == 126:
+                # The rules read a 16-bit length only as below 126 or not.
+                length = (raw[pos + 2] << 8) | raw[pos + 3]
+                key = b0 << 9 | b1 << 1 | self._closed | (length < 126) << 17
             else:
-                if plen == 126:
-                    length = (raw[pos + 2] << 8) | raw[pos + 3]
-                else:
-                    length = _U64.unpack_from(raw, pos + 2)[0]
+                length = _U64.unpack_from(raw, pos + 2)[0]
+                key = -1
+            violations = rules.get(key) if key >= 0 else None
+            if violations is None:
                 violations = header_violations(
                     b0, masked, plen, length, self._allowed_rsv, self._expect_masked, self._closed
                 )
+                if key >= 0:
+                    rules[key] = violations
             start = pos
             pos += hlen
             mask = raw[pos - 4 : pos] if masked else None

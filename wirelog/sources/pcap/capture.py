@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from itertools import islice
 
 from wirelog.errors import InputError
 from wirelog.sources.options import Options
 from wirelog.sources.pcap.files import Record, Records, open_records
 from wirelog.sources.pcap.flows import Engine
+from wirelog.sources.pcap.streams import is_stream
 from wirelog.sources.sink import Sink
 
 log = logging.getLogger(__name__)
@@ -39,10 +41,13 @@ def push(path: str, options: Options, sink: Sink, batch: int = BATCH) -> Iterato
     message :meth:`Summary.nothing <wirelog.sources.sink.Summary.nothing>`."""
     recs = open_records(path)
     engine = Engine(path, options, sink, recs.secrets)
-    arrived = _Arrived(recs, batch)
+    arrived = _Arrived(recs, batch, is_stream(path))
     try:
         while not arrived.ended:
+            before = engine.summary.packets
             engine.packets(arrived.step())
+            if not arrived.waits and engine.summary.packets - before < batch:
+                arrived.ended = True  # a slice ran short: the file has ended
             yield
     except InputError:
         _end(engine)
@@ -60,14 +65,22 @@ class _Arrived:
     not arrived yet, so that what arrived is pushed (and printed) before the
     reader waits on the source (``tcpdump -U -w - | wirelog decode -``).
     Each step is consumed lazily: a read error leaves every record before
-    it pushed."""
+    it pushed. A regular file never makes the reader wait: its steps are
+    plain slices of the records, without a check (and a generator frame)
+    per record."""
 
-    def __init__(self, recs: Records, batch: int) -> None:
+    def __init__(self, recs: Records, batch: int, waits: bool = True) -> None:
         self.recs = recs
         self.batch = batch
+        self.waits = waits
         self.ended = False
 
     def step(self) -> Iterator[Record]:
+        if not self.waits:
+            return islice(self.recs.packets, self.batch)
+        return self._arrived()
+
+    def _arrived(self) -> Iterator[Record]:
         recs = self.recs
         for n, rec in enumerate(recs.packets, 1):
             yield rec

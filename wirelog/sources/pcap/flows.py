@@ -37,7 +37,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from wirelog.model import (
-    Chunk,
     Connection,
     Direction,
     Marker,
@@ -45,6 +44,7 @@ from wirelog.model import (
     Role,
     Violation,
     ViolationKind,
+    new_chunk,
 )
 from wirelog.protocol.handshake import looks_like_request
 from wirelog.sources.options import Options
@@ -196,7 +196,7 @@ class Engine:
                 tx = from_a == (flow.client_is_a is not False)
                 conn = flow.connection
                 assert conn is not None
-                push(conn, Chunk(_TX if tx else _RX, payload, wire, index, ts))
+                push(conn, new_chunk(_TX if tx else _RX, payload, wire, index, ts))
                 continue
             if flags & SYN:
                 if from_a:
@@ -395,7 +395,7 @@ class Engine:
         for kind, data, length, ts, number in pieces:
             index = self._next_index()
             if kind == DATA:
-                sink.chunk(conn, Chunk(direction, data, length, index, ts))
+                sink.chunk(conn, new_chunk(direction, data, length, index, ts))
             elif kind == GAP:
                 self.summary.gaps += 1
                 detail = (

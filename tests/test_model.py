@@ -1,0 +1,25 @@
+"""The model's cheap constructors make ordinary frozen dataclasses."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from wirelog.model import Chunk, Direction, new_chunk
+
+
+def test_new_chunk_is_a_chunk() -> None:
+    """Capture readers make chunks with ``new_chunk``: what it returns must
+    be an ordinary frozen Chunk, equal in every field (the defaults included,
+    so a field added to Chunk and not to the builder fails here)."""
+    made = new_chunk(Direction.RX, b"abc", 5, 7, 1.25)
+    ref = Chunk(Direction.RX, b"abc", 5, 7, 1.25)
+    assert type(made) is Chunk and made == ref and hash(made) == hash(ref)
+    assert repr(made) == repr(ref)
+    assert all(getattr(made, f.name) == getattr(ref, f.name) for f in dataclasses.fields(Chunk))
+    assert made.missing == 2 and not made.complete
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.index = 4  # type: ignore[misc]
+    assert dataclasses.replace(made, length=3).complete
+    assert new_chunk(Direction.TX, b"", 0, 0) == Chunk(Direction.TX, b"", 0, 0)
