@@ -124,7 +124,11 @@ class External:
         for p in reversed(self.procs):
             p.terminate()
         for p in self.procs:
-            p.wait(timeout=30)
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # a worker busy in a task ignores SIGTERM
+                p.kill()
+                p.wait()
 
 
 def same_datasets(a: Path, b: Path) -> bool:

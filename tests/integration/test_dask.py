@@ -25,6 +25,7 @@ import wirelog
 from wirelog.analysis import table
 from wirelog.analysis.parts import TABLES
 from wirelog.cli.app import app
+from wirelog.errors import UsageError
 from wirelog.outputs.dataset import export
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,6 +130,8 @@ def test_an_external_cluster_shares_the_work_and_writes_the_same(
         with get_task_stream(client) as tasks:
             spread = export(INPUTS, tmp_path / "spread", client=client, shares=2)
         ran_on = {t["worker"] for t in tasks.data}
+        with pytest.raises(UsageError, match="standard input"):  # a pipe no worker can read
+            export(["-"], tmp_path / "piped", client=client)
     assert len(ran_on) == 2  # both workers decoded parts
     assert spread.errors == []
     assert [w.part.name for w in spread.written] == sorted(
