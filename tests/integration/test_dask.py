@@ -33,6 +33,20 @@ INPUTS = ["ws_basic.pcap", "multi_conn.pcap", "aiohttp_ipv6.pcap", "autobahnpyth
 SHARED = sum(1 for name in INPUTS if name.endswith(".pcap"))
 
 
+def scheduler_address(info: Path, wait: float = 60) -> str:
+    """The address the scheduler wrote, once the file is whole (it is
+    created empty, then filled)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            address: str = json.loads(info.read_text())["address"]
+            return address
+        except (OSError, ValueError, KeyError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 @pytest.fixture(scope="module")
 def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A scheduler and two single-thread workers, as ``dask`` starts them."""
@@ -49,10 +63,7 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     ]  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while not info.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        address = json.loads(info.read_text())["address"]
+        address = scheduler_address(info)
         for i in range(2):
             procs.append(
                 subprocess.Popen(
