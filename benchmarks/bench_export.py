@@ -103,9 +103,14 @@ class External:
             )
         )  # fmt: skip
         deadline = time.monotonic() + 60
-        while not info.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        address: str = json.loads(info.read_text())["address"]
+        while True:  # the file is created empty, then filled
+            try:
+                address: str = json.loads(info.read_text())["address"]
+                break
+            except (OSError, ValueError, KeyError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
         for i in range(2):
             self.procs.append(
                 subprocess.Popen(
@@ -124,7 +129,11 @@ class External:
         for p in reversed(self.procs):
             p.terminate()
         for p in self.procs:
-            p.wait(timeout=30)
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # a worker busy in a task ignores SIGTERM
+                p.kill()
+                p.wait()
 
 
 def same_datasets(a: Path, b: Path) -> bool:

@@ -25,11 +25,26 @@ import wirelog
 from wirelog.analysis import table
 from wirelog.analysis.parts import TABLES
 from wirelog.cli.app import app
+from wirelog.errors import UsageError
 from wirelog.outputs.dataset import export
 
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = ["ws_basic.pcap", "multi_conn.pcap", "aiohttp_ipv6.pcap", "autobahnpython_case_2_2.txt"]
 SHARED = sum(1 for name in INPUTS if name.endswith(".pcap"))
+
+
+def scheduler_address(info: Path, wait: float = 60) -> str:
+    """The address the scheduler wrote, once the file is whole (it is
+    created empty, then filled)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            address: str = json.loads(info.read_text())["address"]
+            return address
+        except (OSError, ValueError, KeyError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +63,7 @@ def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
     ]  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while not info.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        address = json.loads(info.read_text())["address"]
+        address = scheduler_address(info)
         for i in range(2):
             procs.append(
                 subprocess.Popen(
@@ -129,6 +141,8 @@ def test_an_external_cluster_shares_the_work_and_writes_the_same(
         with get_task_stream(client) as tasks:
             spread = export(INPUTS, tmp_path / "spread", client=client, shares=2)
         ran_on = {t["worker"] for t in tasks.data}
+        with pytest.raises(UsageError, match="standard input"):  # a pipe no worker can read
+            export(["-"], tmp_path / "piped", client=client)
     assert len(ran_on) == 2  # both workers decoded parts
     assert spread.errors == []
     assert [w.part.name for w in spread.written] == sorted(

@@ -3,9 +3,11 @@ indexed as without shares, so the shares' rows together are the whole."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
-from captures_util import MANIFEST, SAMPLES
+from captures_util import MANIFEST, SAMPLES, drop, read_pcap, write_pcap
 
 from wirelog.analysis.loaded import Capture
 from wirelog.errors import UsageError
@@ -13,6 +15,7 @@ from wirelog.pipeline import Decoding, Options, stream
 from wirelog.sources.share import Shared, share_of, shared
 
 MULTI = str(SAMPLES / MANIFEST["multi_conn"]["file"])
+BASIC = str(SAMPLES / MANIFEST["ws_basic"]["file"])
 KEYS = {"chops": ["conn", "index"], "frames": ["conn", "dir", "index"]}
 
 
@@ -59,3 +62,17 @@ def test_shared_passes_the_sink_through_without_a_share() -> None:
 def test_a_share_outside_its_count_is_refused(share: tuple[int, int]) -> None:
     with pytest.raises(UsageError, match="share"):
         Shared(Decoding(), *share)
+
+
+def test_the_shares_of_a_capture_with_a_gap_keep_its_findings(tmp_path: Path) -> None:
+    """A lost segment is a finding and a marker of its connection's share only."""
+    linktype, packets = read_pcap(Path(BASIC))
+    holed, _ = drop(packets, 8)
+    path = str(write_pcap(tmp_path / "holed.pcap", linktype, holed))
+    whole = Capture([path]).violations()
+    assert "capture_gap" in set(whole["kind"])
+    shares = [Capture([path], Options(share=(i, 2))).violations() for i in range(2)]
+    assert sorted(len(s) for s in shares) == [0, len(whole)]  # one connection, one share
+    keys = ["conn", "kind", "chunk", "detail"]
+    together = pd.concat(shares).sort_values(keys).reset_index(drop=True)
+    pd.testing.assert_frame_equal(together, whole.sort_values(keys).reset_index(drop=True))

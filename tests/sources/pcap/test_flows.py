@@ -238,6 +238,7 @@ def test_a_server_side_lost_before_any_upgrade(tmp_path: Path) -> None:
     late = replace(answer, data=rebuild(answer.data, t, answer.data[t.payload :], t.seq + 1000))
     path = write_pcap(tmp_path / "lost.pcap", linktype, [*packets[:5], late])
     s = stream(str(path))
-    with pytest.raises(InputError, match="no WebSocket upgrade in 1 TCP connection, 1 of them HTTP"):
+    nothing = "no WebSocket upgrade in 1 TCP connection, 1 of them HTTP"
+    with pytest.raises(InputError, match=nothing):
         list(s)
     assert s.summary is not None and s.summary.http == 1 and s.summary.websocket == 0

@@ -96,8 +96,9 @@ def _end(engine: Engine) -> None:
     if found is not None:
         log.info("%s: %s", engine.path, found.detail)
     if summary.undecrypted and summary.nothing() is None:
-        # (When nothing decoded, the error that follows says it.) A warning: undecrypted TLS is traffic the user expected to see
-        # (Python's last-resort handler prints it on stderr, one line).
+        # A warning: undecrypted TLS is traffic the user expected to see
+        # (Python's last-resort handler prints it on stderr, one line); when
+        # nothing decoded, the error that follows says it instead.
         more = f"; and {len(summary.undecrypted) - 3} more" if len(summary.undecrypted) > 3 else ""
         log.warning("%s: %s%s", engine.path, "; ".join(summary.undecrypted[:3]), more)
     engine.sink.done(engine.summary)
