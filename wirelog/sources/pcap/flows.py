@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from wirelog.model import (
     Connection,
@@ -50,6 +49,7 @@ from wirelog.protocol.handshake import looks_like_request
 from wirelog.sources.options import Options
 from wirelog.sources.pcap import linklayer, sniff
 from wirelog.sources.pcap.files import Record, fallback_segment
+from wirelog.sources.pcap.flow import CLOSED, FILTERED, IGNORED, UNDECIDED, WEBSOCKET, Flow
 from wirelog.sources.pcap.httpwatch import HttpWatch
 from wirelog.sources.pcap.linklayer import ACK, FIN, RST, SYN, NotTcp
 from wirelog.sources.pcap.sniff import Start
@@ -65,49 +65,8 @@ from wirelog.sources.tls.stream import TlsStream
 #: connection number. Longer than TCP's TIME_WAIT (2 MSL, at most 240 s).
 FORGET_AFTER = 600.0
 
-_UNDECIDED = 0
-_WEBSOCKET = 1
-_IGNORED = 2
-_FILTERED = 3
-_CLOSED = 4
-
 _TX = Direction.TX  # module globals: ten times faster to look up than Enum members
 _RX = Direction.RX
-
-
-@dataclass(slots=True)
-class Flow:
-    """One TCP connection as the engine tracks it."""
-
-    conn: int
-    a: tuple[bytes, int]
-    """The endpoint that sent the first packet seen."""
-    b: tuple[bytes, int]
-    ha: HalfStream
-    hb: HalfStream
-    keys: tuple[tuple[bytes, int, bytes, int], ...]
-    ts: float
-    state: int = _UNDECIDED
-    client_is_a: bool | None = None
-    syn_seq_a: int | None = None
-    syn_seq_b: int | None = None
-    handshake: bool = True
-    watch_a: HttpWatch | None = None
-    watch_b: HttpWatch | None = None
-    live_a: bool = False
-    """Pieces from ``a`` are WebSocket octets (past any HTTP before the Upgrade)."""
-    live_b: bool = False
-    ws_port: bool = False
-    """On a ``--ws-port`` port: frames without a handshake, unless it starts with one."""
-    connection: Connection | None = None
-    ended: bool = False
-    reset: bool = False
-    packets: int = 0
-    last: float = 0.0
-    """Capture time of the latest packet."""
-    idle_since: float = 0.0
-    tls: TlsStream | None = None
-    """A TLS connection: its pieces are decrypted before anything else sees them."""
 
 
 class Engine:
@@ -175,8 +134,8 @@ class Engine:
             if not number & sweep:
                 self._forget(ts)
             state = flow.state
-            if state >= _IGNORED:
-                if flags & (FIN | RST) and state != _CLOSED:
+            if state >= IGNORED:
+                if flags & (FIN | RST) and state != CLOSED:
                     flow.reset = flow.reset or bool(flags & RST)
                 continue
             flow.packets += 1
@@ -184,7 +143,7 @@ class Engine:
             if (
                 wire
                 and not flags & (SYN | RST | FIN)
-                and state == _WEBSOCKET
+                and state == WEBSOCKET
                 and (flow.live_a if from_a else flow.live_b)
                 and flow.tls is None
                 and half.take_in_order(seq, wire, ts, number)
@@ -244,7 +203,7 @@ class Engine:
         if (self._conns and conn not in self._conns) or (
             self._ports and sport not in self._ports and dport not in self._ports
         ):
-            flow.state = _FILTERED
+            flow.state = FILTERED
             self.summary.filtered += 1
             self._idle(flow)
         elif sport in self._ws_ports or dport in self._ws_ports:
@@ -259,7 +218,7 @@ class Engine:
         return flow
 
     def _websocket(self, flow: Flow) -> None:
-        flow.state = _WEBSOCKET
+        flow.state = WEBSOCKET
         self.open[flow.conn] = flow
         self.summary.websocket += 1
         a = linklayer.format_endpoint(*flow.a)
@@ -288,7 +247,7 @@ class Engine:
     def _ignore(self, flow: Flow, http: bool, start: bytes = b"", from_a: bool = True) -> None:
         """Skip a connection, counted by what its ``start`` (the first
         octets one side sent) looks like, so that the summary can say why."""
-        flow.state = _IGNORED
+        flow.state = IGNORED
         flow.watch_a = flow.watch_b = None
         self.open.pop(flow.conn, None)
         self._idle(flow)
@@ -311,18 +270,18 @@ class Engine:
         if flow.ended:
             return
         flow.ended = True
-        if flow.state in (_UNDECIDED, _WEBSOCKET):
+        if flow.state in (UNDECIDED, WEBSOCKET):
             self._flush_halves(flow)
             if flow.tls is not None:
                 self._tls_report(flow, flow.tls.undecrypted())
-            if flow.state == _UNDECIDED:
+            if flow.state == UNDECIDED:
                 self._ignore(flow, http=flow.watch_a is not None)
-            if flow.state == _WEBSOCKET:
+            if flow.state == WEBSOCKET:
                 self.summary.retransmitted += flow.ha.retransmitted + flow.hb.retransmitted
                 assert flow.connection is not None
                 self.sink.closed(flow.connection)
         self.open.pop(flow.conn, None)
-        flow.state = _CLOSED
+        flow.state = CLOSED
         flow.watch_a = flow.watch_b = None
         self._idle(flow)
         # The flow stays in the table as a tombstone so that late
@@ -362,7 +321,7 @@ class Engine:
 
     def _reset(self, flow: Flow, from_a: bool, ts: float) -> None:
         self._flush_halves(flow)
-        if flow.state == _WEBSOCKET:
+        if flow.state == WEBSOCKET:
             flow.reset = True
             assert flow.connection is not None
             marker = Marker(MarkerKind.RST, self._next_index(), self._dir(flow, from_a), ts)
@@ -385,7 +344,7 @@ class Engine:
         if flow.tls is not None and not plain:
             pieces = flow.tls.feed(from_a, pieces)
         if not (flow.live_a if from_a else flow.live_b):
-            if flow.state == _UNDECIDED or flow.state == _WEBSOCKET:
+            if flow.state == UNDECIDED or flow.state == WEBSOCKET:
                 self._watch(flow, from_a, pieces)
             return
         direction = self._dir(flow, from_a)
@@ -433,12 +392,12 @@ class Engine:
                 flow.watch_a, flow.watch_b = (request, response) if from_a else (response, request)
                 watch = request
             released = watch.feed(piece)
-            if watch.failed and not watch.response and flow.state == _UNDECIDED:
+            if watch.failed and not watch.response and flow.state == UNDECIDED:
                 self._ignore(flow, http=watch.count > 0)
                 return
             if released is None and not (watch.failed and watch.response):
                 continue
-            if released is None and flow.state == _UNDECIDED:
+            if released is None and flow.state == UNDECIDED:
                 # The server side is lost before any Upgrade: it has no
                 # WebSocket octets yet (found by the fuzz campaign).
                 return
