@@ -38,11 +38,9 @@ its derived events all come in step 2, as handshake, frames, messages,
 violations. Connections of a capture interleave as their packets do; those
 of a report follow one another.
 
-* :func:`stream` yields ``(connection, item)`` in that order (a
-  :class:`Stream`: also by batches, and with the input's summary at the end).
-* :func:`read` returns the materialized :class:`~wirelog.model.Recording`.
-* :func:`decode` / :func:`decode_recording` return every connection decoded
-  (:class:`~wirelog.protocol.connection.DecodedConnection`).
+:func:`stream` yields ``(connection, item)`` in that order (by batches too,
+and the input's summary at the end); :func:`read` returns the
+:class:`~wirelog.model.Recording`; :func:`decode` every connection decoded.
 """
 
 from __future__ import annotations
