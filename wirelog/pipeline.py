@@ -357,7 +357,9 @@ def read(path: str, options: Options | None = None) -> Recording:
     opts = options or Options()
     kind = detect(path)
     if kind == "folder":
-        return _read_folder(path, opts)
+        from wirelog.sources.folder import read_folder
+
+        return read_folder(path, opts, read)
     if kind not in PUSHED:
         from wirelog.sources.autobahn.reader import parse as parse_report
 
@@ -370,32 +372,6 @@ def read(path: str, options: Options | None = None) -> Recording:
         exc.partial = sink.recording
         raise
     return sink.recording
-
-
-def _read_folder(path: str, opts: Options) -> Recording:
-    """Each input of a folder read in turn into one recording."""
-    from wirelog.sources.folder import first_error, members
-
-    out = Recording(source=path, kind="folder")
-    errors: list[InputError] = []
-    for file, sub in members(path):
-        if isinstance(sub, InputError):
-            errors.append(sub)
-            continue
-        try:
-            rec = read(file, opts)
-        except InputError as exc:
-            errors.append(exc)
-            if not isinstance(exc.partial, Recording):
-                continue
-            rec = exc.partial
-        out.connections.extend(rec.connections)
-        out.findings.extend(rec.findings)
-    if errors:
-        error = first_error(path, errors)
-        error.partial = out
-        raise error
-    return out
 
 
 def decode_recording(

@@ -10,9 +10,12 @@ captures) are passed over; hidden files and subfolders are not looked at.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from wirelog.errors import InputError, UnknownFormatError
+from wirelog.model import Recording
 from wirelog.sources.detect import detect
+from wirelog.sources.options import Options
 
 
 def members(path: str) -> list[tuple[str, str | InputError]]:
@@ -51,3 +54,30 @@ def first_error(path: str, errors: list[InputError]) -> InputError:
         f"{first.message} (and {len(errors) - 1} more files of {path})",
         first.location,
     )
+
+
+def read_folder(path: str, opts: Options, read: Callable[[str, Options], Recording]) -> Recording:
+    """Each input of a folder read in turn (by ``read``: the pipeline's, which
+    this layer may not import) into one recording; the first error is raised
+    after the others were read, carrying what they gave."""
+
+    out = Recording(source=path, kind="folder")
+    errors: list[InputError] = []
+    for file, sub in members(path):
+        if isinstance(sub, InputError):
+            errors.append(sub)
+            continue
+        try:
+            rec = read(file, opts)
+        except InputError as exc:
+            errors.append(exc)
+            if not isinstance(exc.partial, Recording):
+                continue
+            rec = exc.partial
+        out.connections.extend(rec.connections)
+        out.findings.extend(rec.findings)
+    if errors:
+        error = first_error(path, errors)
+        error.partial = out
+        raise error
+    return out
