@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from wirelog.errors import UsageError
 from wirelog.model import Opcode
+from wirelog.outputs.times import since
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -325,7 +326,11 @@ def _relative(
         known = pd.Series(list(starts.values()), index=pd.MultiIndex.from_tuples(list(starts)))
         given = known.reindex(key).to_numpy(dtype="float64")
         first = np.where(np.isnan(given), first, given)
-    return np.asarray(ts, dtype="float64") - first
+    # Rounded as the JSON lines and CSV round it (no float noise).
+    return np.array(
+        [math.nan if r is None else r for r in map(since, ts.tolist(), first.tolist())],
+        dtype="float64",
+    )
 
 
 # -- files ------------------------------------------------------------------------
