@@ -70,6 +70,8 @@ def test_rows_are_the_cli_rows() -> None:
         df = cap.table(level)
         assert tuple(df.columns[: len(output.COLUMNS[level])]) == output.COLUMNS[level]
         got = df[list(output.COLUMNS[level])].astype(object).where(df.notna(), None)
+        if "time" in got:  # the rows' ISO text of the DataFrame's datetime
+            got["time"] = [None if t is None else f"{t:%Y-%m-%dT%H:%M:%S.%fZ}" for t in got["time"]]
         assert got.to_dict("records") == rows, level
 
 

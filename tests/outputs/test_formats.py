@@ -140,3 +140,26 @@ def test_csv_cells_and_rows() -> None:
     assert buf.getvalue().splitlines() == ["a,b,c", "1;2,,1.5", ",x,2"]
     table = out.render_table([{"dir": "tx", "ts": 1.5, "violations": []}], ("dir", "ts"))
     assert table.splitlines() == ["dir  ts", "tx   1.500000"]
+
+
+@pytest.mark.parametrize(
+    ("start", "ts", "t"),
+    [
+        (1700000000.1, 1700000000.4, 0.3),  # microseconds at epoch times
+        (0.1, 0.4, 0.3),  # nanoseconds near zero: another scale, the same cells
+        (0.0, 1.5e-07, 1.5e-07),
+        (None, 1700000000.4, None),  # no start: no t, still a time
+        (1700000000.0, 5e13, 5e13 - 1700000000.0),  # no calendar time: the generic way
+    ],
+)
+def test_time_cells_of_the_line_are_the_rows(start: float | None, ts: float, t: object) -> None:
+    """The ``time`` and ``t`` a line ends with are :func:`frame_row`'s, and
+    ``t`` carries no float noise."""
+    conn = Connection(conn=2, source="t", recorder=Role.CLIENT, start_ts=start)
+    f = replace(next(i for _, i in stream(sample("ws_basic")) if isinstance(i, Frame)), ts=ts)
+    line = out.frame_line(conn, f)
+    assert line == generic(conn, f)
+    cells = json.loads(line)
+    assert cells["t"] == t
+    assert (cells["time"] is None) == (ts > 1e12)
+    assert list(cells)[-2:] == ["time", "t"] == list(FRAME_COLUMNS[-2:])

@@ -14,8 +14,7 @@ Conventions:
 * ``dir`` is the recorder's view (``tx`` = what the recorder sent; for a pcap
   the client's side), ``sender`` the role that sent it (RFC 6455 §5.1: the
   client masks). Both are categoricals with a fixed category order.
-* ``opcode`` is the 4-bit number (``uint8``), ``opcode_name`` a categorical of
-  all sixteen names (``RESERVED_3``... for reserved values, RFC 6455 §5.2).
+* ``opcode`` is the 4-bit number, ``opcode_name`` a categorical of all 16 names.
 * Timestamps: ``ts`` is seconds since the epoch as the input gave it (NaN
   when it did not: Autobahn logs carry none); ``time`` is the same instant as
   a UTC datetime; ``t`` is seconds since the *connection's* start (its first
@@ -23,8 +22,6 @@ Conventions:
 * Bytes are lowercase hex strings (``payload``, ``data``, ``mask``), as in
   the JSONL contract; ``violations`` is a list of
   :class:`~wirelog.model.ViolationKind` values (``;``-joined in CSV).
-
-Tables are built column-wise (lists per column, then one DataFrame).
 """
 
 from __future__ import annotations
@@ -36,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from wirelog.errors import UsageError
 from wirelog.model import Opcode
+from wirelog.outputs.times import since
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -329,10 +327,11 @@ def _relative(
         known = pd.Series(list(starts.values()), index=pd.MultiIndex.from_tuples(list(starts)))
         given = known.reindex(key).to_numpy(dtype="float64")
         first = np.where(np.isnan(given), first, given)
-    # The difference of two epoch doubles carries binary noise in its last
-    # digits (0.000123 would print as 0.00012302398681640625): a float64
-    # epoch time holds microseconds, so that is the resolution of ``t``.
-    return np.round(np.asarray(ts, dtype="float64") - first, 6)
+    # Rounded as the JSON lines and CSV round it (no float noise).
+    return np.array(
+        [math.nan if r is None else r for r in map(since, ts.tolist(), first.tolist())],
+        dtype="float64",
+    )
 
 
 # -- files ------------------------------------------------------------------------
