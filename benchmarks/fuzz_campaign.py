@@ -288,15 +288,18 @@ def run_target(name: str, seconds: float, args: argparse.Namespace, seed: int) -
         cmd = [sys.executable, __file__, "--worker", name, "--out", str(args.out)]
         cmd += ["--seconds", f"{end - time.monotonic():.1f}", "--seed", str(seed + tally.workers)]
         cmd += ["--memory-mb", str(args.memory_mb)]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, bufsize=1)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
         assert proc.stdout is not None
         os.set_blocking(proc.stdout.fileno(), False)
         last: dict[str, Any] = {"tried": 0, "kinds": {}, "peak_kb": 0}
         heard = time.monotonic()
         done = False
+        partial = b""
         while not done:
             time.sleep(0.2)
-            for line in proc.stdout.readlines():
+            # A non-blocking read may end inside a line: keep the part for later.
+            *lines, partial = (partial + _read_ready(proc.stdout.fileno())).split(b"\n")
+            for line in lines:
                 last, heard = json.loads(line), time.monotonic()
                 done = last["final"]
             if proc.poll() is not None:
@@ -316,6 +319,19 @@ def run_target(name: str, seconds: float, args: argparse.Namespace, seed: int) -
         peak = max(int(last["peak_kb"]), usage.ru_maxrss if usage else 0)
         tally.peak_kb = max(tally.peak_kb, peak)
     return tally
+
+
+def _read_ready(fd: int) -> bytes:
+    """What a non-blocking pipe holds now (possibly ending inside a line)."""
+    got = b""
+    while True:
+        try:
+            data = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return got
+        if not data:
+            return got
+        got += data
 
 
 def _keep(out: Path, name: str, suffix: str, why: str) -> None:

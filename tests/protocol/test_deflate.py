@@ -9,7 +9,7 @@ import zlib
 import pytest
 
 from wirelog.model import DeflateParams, Direction, Frame, Message, Role, ViolationKind
-from wirelog.protocol.deflate import Inflater
+from wirelog.protocol.deflate import DRAIN_BUDGET, Inflater
 from wirelog.protocol.frames import decode_frames, encode_frame
 from wirelog.protocol.messages import MessageAssembler
 
@@ -197,3 +197,22 @@ def test_fragments_after_the_limit_is_reached_exactly() -> None:
     inflater.feed(first)
     inflater.feed(second)
     assert inflater.over and inflater.total == 51_000
+
+
+def test_a_bomb_past_the_drain_budget_gives_the_window_up() -> None:
+    """Draining costs CPU (about 2.5 s per GiB): past the budget the rest of
+    a bomb is not inflated, and a shared window is lost for good."""
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    piece = z.compress(bytes(1 << 20)) + z.flush(zlib.Z_FULL_FLUSH)
+    size = (DRAIN_BUDGET >> 20) + 8
+    after = z.compress(b"after") + z.flush(zlib.Z_SYNC_FLUSH)
+    wire = encode_frame(2, (piece * size)[:-4], rsv=4) + encode_frame(1, after[:-4], rsv=4)
+    bomb, nxt = decode(wire, DeflateParams(), limit=1000)
+    assert len(bomb.data) == 1000 and bomb.violations == (V.INFLATE_LIMIT,)
+    assert nxt.violations == (V.INFLATE_ERROR,) and nxt.data == b""
+    # Without a shared window nothing past the limit is inflated at all.
+    params = DeflateParams(server_no_context_takeover=True)
+    wire = encode_frame(2, (piece * size)[:-4], rsv=4)
+    wire += encode_frame(1, deflate([b"after"], False)[0], rsv=4)
+    bomb, nxt = decode(wire, params, limit=1000)
+    assert bomb.violations == (V.INFLATE_LIMIT,) and nxt.data == b"after" and nxt.complete

@@ -11,7 +11,8 @@ limit (``--max-message-size``): zlib is asked for at most what is left, so a
 bomb (a gigabyte of zeros in a megabyte) costs the limit, not its size. Past
 the limit the message is cut and flagged; when the window is shared the rest
 is still inflated, a block at a time and thrown away, so that the next
-message inflates against the right window.
+message inflates against the right window, up to :data:`DRAIN_BUDGET`
+(CPU time is bounded too).
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ is kept."""
 
 _DRAIN = 1024 * 1024
 """Octets inflated (and dropped) at a time past the limit."""
+DRAIN_BUDGET = 64 * 1024 * 1024
+"""Octets a shared window is drained past the limit, at least (8 times the
+limit when that is more): about 0.2 s of CPU at the default. A message that
+inflates further is given up: its window is lost, and the sender's later
+messages are flagged ``inflate_error`` rather than inflated for seconds
+per gigabyte."""
 
 #: RFC 7692 §7.2.2: every compressed message ends with an empty stored block
 #: whose last four octets the sender removes.
@@ -58,19 +65,21 @@ class Inflater:
         (known past the limit only while the window is shared)."""
         self._over = False
         self._failed = False
+        self._abandoned = False
+        """Past the drain budget: the shared window is given up."""
 
     def start(self) -> None:
         """A compressed message begins."""
         self._out = []
         self._size = self.total = 0
-        self._over = False
+        self._over = self._abandoned = False
         self._failed = self.broken and self._takeover
         if self._zlib is None or not self._takeover:
             self._zlib = zlib.decompressobj(-self._bits)
 
     def feed(self, raw: bytes) -> None:
         """The next compressed octets of the message (a frame's payload)."""
-        if self._failed or (self._over and not self._takeover) or not raw:
+        if self._failed or self._abandoned or (self._over and not self._takeover) or not raw:
             return
         assert self._zlib is not None
         inflater = self._zlib
@@ -93,11 +102,15 @@ class Inflater:
                 if not self._takeover:
                     return
                 raw = inflater.unconsumed_tail
+            budget = self.limit + max(DRAIN_BUDGET, 8 * self.limit)
             while True:
                 data = inflater.decompress(raw, _DRAIN)
                 self.total += len(data)
                 raw = inflater.unconsumed_tail
                 if not raw and len(data) < _DRAIN:
+                    return
+                if self.total > budget:
+                    self._abandoned = True
                     return
         except zlib.error:
             self._failed = True
@@ -115,8 +128,9 @@ class Inflater:
             return b"", False
         if self._over:
             # The window is still in step (drained) or not shared: later
-            # messages inflate as usual.
+            # messages inflate as usual, unless the drain was given up.
             violations.append(V.INFLATE_LIMIT)
+            self.broken = self._abandoned
             return data, False
         if not complete:
             self.broken = True
