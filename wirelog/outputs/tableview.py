@@ -15,6 +15,7 @@ from typing import Any
 
 from wirelog.model import Chunk, Connection
 from wirelog.outputs import formats
+from wirelog.outputs.times import since
 from wirelog.summary import start_time
 
 PAYLOADS = ("payload", "data")
@@ -22,8 +23,9 @@ PAYLOADS = ("payload", "data")
 
 
 def columns(level: str) -> tuple[str, ...]:
-    """The table's columns of ``level``: ``t`` where the rows have ``ts``."""
-    return tuple("t" if c == "ts" else c for c in formats.COLUMNS[level])
+    """The table's columns of ``level``: ``t`` where the rows have ``ts``
+    (once: frame rows carry a ``t`` of their own at the end)."""
+    return tuple("t" if c == "ts" else c for c in formats.COLUMNS[level] if c != "t")
 
 
 def printable(hexed: str | None) -> str | None:
@@ -58,7 +60,7 @@ class TableRows:
             known = self._starts.get(id(conn))
             start = known[1] if known is not None and known[0] is conn else conn.start_ts
             ts = row.get("ts")
-            out["t"] = round(ts - start, 6) if ts is not None and start is not None else None
+            out["t"] = since(ts, start)
         return shown(out)
 
 
