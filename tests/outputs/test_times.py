@@ -48,3 +48,10 @@ def test_since_unknown_is_none(ts: float | None, start: float | None) -> None:
     assert since(ts, start) is None
     if start is not None and not math.isfinite(start):
         assert digits_of(start) == 0
+
+
+def test_times_beyond_the_calendar_are_none_not_errors() -> None:
+    # Year -1200: within the guard, but datetime has no such year.
+    assert utc_time(-1e11) is None
+    # A finite time whose ticks overflow (a fuzzed timestamp field).
+    assert since(1e308, 1.5) is None
