@@ -265,7 +265,24 @@ class LoopbackServer:
                 c.close()
         self._thread.join(5)
 
+    def _live(self) -> bool:
+        """Whether to go on accepting (a subclass may add a deadline)."""
+        return not self._stop.is_set()
+
     def _serve(self) -> None:
+        """Accept until stopped, one thread per connection (``_handle``)."""
+        self.sock.settimeout(0.1)
+        while self._live():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._conns.append(conn)
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
         raise NotImplementedError
 
 
@@ -276,18 +293,6 @@ class Misbehaving(LoopbackServer):
     pings, ignores closes), ``404`` (refuses the
     upgrade), ``garbage`` (101, then bytes that are no frames), ``reset-mid``
     (101 and pong, then RST)."""
-
-    def _serve(self) -> None:
-        self.sock.settimeout(0.1)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self._conns.append(conn)
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
         head = _read_head(conn)

@@ -96,18 +96,6 @@ class Hostile(LoopbackServer):
     def _live(self) -> bool:
         return not self._stop.is_set() and time.monotonic() < self._deadline
 
-    def _serve(self) -> None:
-        self.sock.settimeout(0.1)
-        while self._live():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self._conns.append(conn)
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
     def _read_head(self, conn: socket.socket) -> bytes:
         conn.settimeout(5)
         buf = b""

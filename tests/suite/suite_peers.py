@@ -68,18 +68,6 @@ class NoUtf8Echo(LoopbackServer):
     def __init__(self) -> None:
         super().__init__("no-utf8")
 
-    def _serve(self) -> None:
-        self.sock.settimeout(0.1)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self._conns.append(conn)
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
-
     def _handle(self, conn: socket.socket) -> None:
         with contextlib.suppress(OSError):
             conn.sendall(_upgrade(_read_head(conn)))
