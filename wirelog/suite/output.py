@@ -20,26 +20,12 @@ import os
 import re
 from xml.etree import ElementTree as ET
 
+from wirelog.outputs.index import CELLS, CLOSE_COLOURS
 from wirelog.outputs.report import render_html
 from wirelog.pipeline import decode
 from wirelog.sources.autobahn.reader import case_key
 from wirelog.sources.autobahn.write import write_report
 from wirelog.suite.run import CaseRun, SuiteRun
-
-#: Autobahn's cell texts and colours of index.html (its report CSS).
-_CELLS = {
-    "OK": ("Pass", "#0a0"),
-    "NON-STRICT": ("Non-Strict", "#9c0"),
-    "INFORMATIONAL": ("Info", "#aaa"),
-    "UNIMPLEMENTED": ("Unimplemented", "#9ac"),
-    "FAILED": ("Fail", "#e00"),
-}
-_CLOSE_COLOURS = {
-    "OK": "#0a0",
-    "FAILED BY CLIENT": "#dc0",
-    "WRONG CODE": "#9c0",
-    "INFORMATIONAL": "#aaa",
-}
 
 
 def clean_agent(agent: str) -> str:
@@ -82,13 +68,13 @@ def index_html(run: SuiteRun) -> str:
     """The overview page: one row per case, Autobahn's cell texts and colours."""
     rows = []
     for c in sorted(run.cases, key=lambda c: case_key(c.case_id)):
-        text, colour = _CELLS.get(c.verdict.behavior, ("Fail", "#e00"))
+        text, colour = CELLS.get(c.verdict.behavior, ("Fail", "#e00"))
         close = c.verdict.behavior_close
         code = c.doc.get("remoteCloseCode")
-        ctext = str(code) if close in _CLOSE_COLOURS and code is not None else "Unclean"
+        ctext = str(code) if close in CLOSE_COLOURS and code is not None else "Unclean"
         if close == "FAILED":
             ctext = "Fail"
-        ccolour = _CLOSE_COLOURS.get(close, "#e00")
+        ccolour = CLOSE_COLOURS.get(close, "#e00")
         link = html.escape(case_file(run.agent, c.case_id)[: -len(".json")] + ".html")
         rows.append(
             f'<tr><td>{html.escape(c.case_id)}</td><td style="background:{colour}">'
