@@ -36,6 +36,7 @@ def test_help_of_every_command(command: str) -> None:
     code, out = invoke(command, "-h")
     assert code == 0, out
     assert "<bool>" not in out  # a flag takes no value
+    assert "<list[" not in out  # a repeatable option takes one value at a time
     assert f"Example: wirelog {command} " in " ".join(out.split())
 
 

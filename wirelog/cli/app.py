@@ -51,6 +51,30 @@ def _flags_take_no_value() -> None:
 _flags_take_no_value()
 
 
+def _lists_show_their_item() -> None:
+    """typer 0.29 prints the Python type of a repeatable option or a
+    variadic argument (``--conn <list[int]>``, ``inputs... <list[str]>``),
+    which reads as if one value were a list: the help shows the item type,
+    and says "(repeatable)" or "..." as before."""
+    from typer.core import _TyperParameter
+
+    shown = _TyperParameter.display_type
+    if getattr(shown, "wirelog", False):
+        return
+
+    def display_type(self: _TyperParameter, ctx: Any) -> str:
+        text = shown(self, ctx)
+        if text.startswith("<list[") and text.endswith("]>"):
+            return "<" + text[len("<list[") : -len("]>")] + ">"
+        return text
+
+    display_type.wirelog = True  # type: ignore[attr-defined]
+    _TyperParameter.display_type = display_type  # type: ignore[method-assign]
+
+
+_lists_show_their_item()
+
+
 def _version(value: bool) -> None:
     if value:
         from importlib.metadata import PackageNotFoundError, version
