@@ -18,6 +18,7 @@ child process itself.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import select
@@ -366,6 +367,11 @@ def have_tcpdump() -> bool:
     return shutil.which("tcpdump") is not None and os.geteuid() == 0
 
 
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
 @contextlib.contextmanager
 def tcpdump(port: int, tail: float = 2.0, bpf: str | None = None) -> Iterator[str]:
     """Capture loopback traffic on ``port`` (or what the filter ``bpf``
@@ -373,6 +379,9 @@ def tcpdump(port: int, tail: float = 2.0, bpf: str | None = None) -> Iterator[st
     block ends so nothing is lost."""
     fd, path = tempfile.mkstemp(suffix=".pcap", prefix="wirelog-replay-")
     os.close(fd)
+    # Callers read the capture after the block, so it lives until the
+    # test process ends (it used to stay in /tmp for good).
+    atexit.register(_remove, path)
     proc = subprocess.Popen(
         ["tcpdump", "-i", "lo", "-U", "-n", "-s", "0", "-w", path, bpf or f"tcp port {port}"],
         stdout=subprocess.DEVNULL,
