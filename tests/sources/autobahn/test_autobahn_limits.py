@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from autobahn_json_docs import MASK, TX, client_report, tf, to, write
 
-from wirelog.model import ViolationKind
+from wirelog.errors import InputError
+from wirelog.model import MarkerKind, ViolationKind
 from wirelog.pipeline import decode, read
 from wirelog.protocol.frames import encode_frame
 from wirelog.sources.autobahn import limits
+from wirelog.sources.autobahn.grammar import parse_wirelog
 from wirelog.sources.autobahn.limits import RebuildBudget, digits_ok
 
 BASE = b"BAsd7&jh23"
@@ -85,3 +87,28 @@ def test_forty_64_mib_claims_cost_one(tmp_path: Path) -> None:
 )
 def test_digits_ok(text: str, signed: bool, ok: bool) -> None:
     assert digits_ok(text, signed) is ok
+
+
+@pytest.mark.parametrize("delay", ["-1", "1e39", "1" + "0" * 39, "3600.5"])
+def test_a_timer_past_the_bounds_is_refused(tmp_path: Path, delay: str) -> None:
+    """A replay sleeps as long as a CT/KL/TI entry says: negative, infinite
+    and absurd delays are one-line input errors, not obeyed."""
+    text = json.dumps(client_report([["CT", 12345.0, "x"], *_repeated(10)]))
+    path = tmp_path / "x_case_1_1_1.json"
+    path.write_text(text.replace("12345.0", delay, 1))
+    with pytest.raises(InputError) as info:
+        read(str(path))
+    assert "CT entry" in str(info.value) and "out of range (0 to 3600 s)" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("delay", [0, 0.5, 3600])
+def test_a_timer_within_the_bounds_is_kept(tmp_path: Path, delay: float) -> None:
+    (conn,) = read(write(tmp_path, client_report([["CT", delay, "x"], *_repeated(10)]))).connections
+    assert [m.value for m in conn.markers if m.kind is MarkerKind.DELAY] == [delay]
+
+
+@pytest.mark.parametrize("delay", ["-1", "inf", "3601"])
+def test_a_page_with_a_timer_past_the_bounds_says_so(delay: str) -> None:
+    with pytest.raises(InputError, match="unknown wire-log line: 'DELAY"):
+        parse_wirelog("p", [(None, f"000 DELAY {delay} sec for TAG x")])

@@ -12,7 +12,6 @@ Autobahn wrote.
 
 from __future__ import annotations
 
-import math
 import re
 import textwrap
 from dataclasses import dataclass
@@ -30,7 +29,14 @@ from wirelog.sources.autobahn.encoding import (
     payload_from_log,
 )
 from wirelog.sources.autobahn.entries import Entry, FrameEntry, MarkerEntry, OctetsEntry
-from wirelog.sources.autobahn.limits import MAX_DIGITS, MAX_LENGTH, MAX_OPCODE, MAX_RSV, digits_ok
+from wirelog.sources.autobahn.limits import (
+    MAX_DIGITS,
+    MAX_LENGTH,
+    MAX_OPCODE,
+    MAX_RSV,
+    delay_ok,
+    digits_ok,
+)
 
 WRAP = 100
 INDENT = " " * 15
@@ -261,9 +267,10 @@ def _mask(text: str) -> bytes:
 
 
 def _delay(text: str) -> float:
-    """A timer's seconds; ``inf``/``nan`` are no delay Autobahn prints."""
+    """A timer's seconds; ``inf``/``nan`` or a negative or hour-long delay
+    are none Autobahn prints (:data:`~.limits.MAX_DELAY`)."""
     value = float(text)
-    if not math.isfinite(value):
+    if not delay_ok(value):
         raise ValueError(text)
     return value
 

@@ -32,11 +32,13 @@ from wirelog.sources.autobahn.entries import (
     Report,
 )
 from wirelog.sources.autobahn.limits import (
+    MAX_DELAY,
     MAX_DEPTH,
     MAX_DIGITS,
     MAX_LENGTH,
     MAX_OPCODE,
     MAX_RSV,
+    delay_ok,
     digits_ok,
 )
 from wirelog.sources.pcap.streams import read_all
@@ -252,6 +254,8 @@ def _entry(path: str, i: int, raw: Any) -> Entry:
             delay = raw[1]
             if not isinstance(delay, int | float) or isinstance(delay, bool):
                 raise ValueError(delay)
+            if not delay_ok(delay):
+                raise _OutOfRange(f"{delay} s is out of range (0 to {MAX_DELAY:g} s)")
             tag = raw[2] if kind == "CT" and len(raw) > 2 else None
             return MarkerEntry(i, marker, value=delay, tag=tag, raw=delay)
         if kind == "CTE":

@@ -29,11 +29,20 @@ MAX_FIELD_OCTETS = 32 * 1024 * 1024
 """Octets one log field may decode to. Autobahn keeps 64 of them
 (:data:`~.encoding.MAXLEN`); wirelog's own replay reports keep whole chunks,
 and a frame of the suite's largest message is 16 MiB plus its header."""
+MAX_DELAY = 3600.0
+"""Seconds one timer (CT, KL, TI) may claim. Autobahn's cases wait a few
+seconds at most, and a replay sleeps as long as the log says: a negative,
+infinite or 10^39-second delay is refused, not obeyed."""
 REBUILD_LIMIT = 64 * 1024 * 1024
 """Bytes rebuilt from ``PAYLOAD-REPEAT-LEN`` for one input (a case file, or a
 whole folder): a total, not a bound per entry, so that forty 64 MiB claims in
 a 5 KB file cost what one does. Past it, TF entries stay cut at the log's
 prefix and a finding says so (:class:`RebuildBudget`)."""
+
+
+def delay_ok(seconds: float) -> bool:
+    """A timer's delay within 0 and :data:`MAX_DELAY` (NaN is neither)."""
+    return 0 <= seconds <= MAX_DELAY
 
 
 @dataclass(slots=True)
