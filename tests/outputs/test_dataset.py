@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 import wirelog
 from wirelog.analysis import table
-from wirelog.analysis.parts import TABLES, Part, plan
+from wirelog.analysis.parts import TABLES, Part, plan, tables
 from wirelog.cli.app import app
 from wirelog.errors import UsageError
 from wirelog.outputs.dataset import export, prepare, write_atomic, write_part
@@ -140,13 +140,41 @@ def test_a_file_appears_whole_or_not_at_all(tmp_path: Path) -> None:
 
 
 def test_an_unwritable_table_folder_is_the_parts_error(tmp_path: Path) -> None:
+    """The part lands whole or not at all: no frames file without its messages."""
     (part,) = plan([BASIC])
-    (tmp_path / "frames").mkdir()
+    for level in TABLES:
+        if level != "messages":
+            (tmp_path / level).mkdir()
     (tmp_path / "messages").write_text("not a folder")
     written = write_part(part, str(tmp_path))
-    assert written.rows == {"frames": len(wirelog.load(BASIC).frames())}
+    assert written.rows == {}
     assert written.error is not None and "messages" in written.error
     assert "cannot write" in written.error
+    assert [list((tmp_path / lv).iterdir()) for lv in TABLES if lv != "messages"] == [[]] * 4
+
+
+def test_a_long_part_is_written_a_row_group_per_batch_with_the_old_rows(
+    tmp_path: Path, long_session: str
+) -> None:
+    """The streamed files hold what the whole tables held (parts.tables,
+    the path before), in the declared schema, in several row groups."""
+    (part,) = plan([long_session])
+    prepare(str(tmp_path), replace=False)
+    written = write_part(part, str(tmp_path))
+    assert written.error is None
+    before, _ = tables(part)
+    for level in TABLES:
+        path = tmp_path / level / f"{part.name}.parquet"
+        meta = pq.read_metadata(path)
+        assert pq.read_schema(path).remove_metadata().equals(table.arrow_schema(level))
+        got = table.read_parquet(str(path), level)
+        pd.testing.assert_frame_equal(got, before[level])
+        assert written.rows[level] == len(got) == meta.num_rows
+        if level in ("frames", "chops", "messages"):
+            assert meta.num_row_groups > 3
+        back = pd.read_parquet(path)  # pandas alone, from the files' own metadata
+        assert list(back.dtypes.astype(str)) == list(before[level].dtypes.astype(str))
+    assert written.rows["frames"] > 24_000
 
 
 def test_an_internal_error_names_the_input(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from wirelog.analysis.batches import Batches
 from wirelog.analysis.loaded import Capture
 from wirelog.errors import PartialInputWarning, UsageError, WirelogError
 from wirelog.pipeline import CAPTURES, Options, detect
@@ -128,6 +129,18 @@ def tables(part: Part) -> tuple[dict[str, pd.DataFrame], str | None]:
         warnings.simplefilter("ignore", PartialInputWarning)
         out = {level: _relabel(cap.table(level), part) for level in TABLES}
     return out, relabel_message(str(cap.errors[0]), part) if cap.errors else None
+
+
+def passing(part: Part) -> Batches:
+    """The part's tables as one streamed pass (:mod:`wirelog.analysis.batches`):
+    what :func:`tables` holds, a batch of rows at a time (pass each batch
+    through :func:`relabel`)."""
+    return Batches([part.path], replace(part.options, share=part.share))
+
+
+def relabel(df: pd.DataFrame, part: Part) -> pd.DataFrame:
+    """A batch's ``source`` as the caller named the input (see :func:`tables`)."""
+    return _relabel(df, part)
 
 
 def relabel_message(message: str, part: Part) -> str:
