@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from wirelog.analysis.batches import Batches
 from wirelog.analysis.loaded import Capture
 from wirelog.errors import PartialInputWarning, UsageError, WirelogError
-from wirelog.pipeline import CAPTURES, Options, detect
+from wirelog.pipeline import CAPTURES, PUSHED, Options, detect
 from wirelog.sources.pcap.streams import STDIN, is_stream
 
 if TYPE_CHECKING:
@@ -76,8 +76,10 @@ def plan(
     a capture bigger than an even split of all the octets over the workers
     is cut into as many shares as it holds such splits (at most
     ``workers``): six equal captures on two workers stay whole, one big
-    capture on two workers is cut in two. Reports (and standard input, a
-    pipe read once) are never cut: only the capture reader knows shares."""
+    capture on two workers is cut in two. Autobahn reports (a file or a
+    folder of them) are cut alike, by connection. Standard input (a pipe
+    read once), HARs, mitmproxy flows and folders of those are never cut:
+    their readers do not know shares."""
     if shares is not None and shares < 1:
         raise UsageError(f"shares must be at least 1, not {shares}")
     opts = options or Options()
@@ -114,9 +116,11 @@ def _shareable(path: str) -> bool:
     if path == STDIN or is_stream(path):
         return False
     try:
-        return detect(path) in CAPTURES
+        kind = detect(path)
     except (WirelogError, OSError):
         return False  # the part reports why it cannot be read
+    # Captures share in the flow engine, reports in pipeline.replay.
+    return kind in CAPTURES or (kind not in PUSHED and kind != "folder")
 
 
 def tables(part: Part) -> tuple[dict[str, pd.DataFrame], str | None]:
