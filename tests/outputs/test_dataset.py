@@ -202,3 +202,29 @@ def test_export_imports_no_heavy_module_at_start_up() -> None:
     )
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "[]"
+
+
+def test_duckdb_reads_a_table_folder_as_it_is(tmp_path: Path) -> None:
+    """``read_parquet('DIR/frames/*.parquet')`` holds pandas' rows, in the
+    declared types (Spark cannot be installed here, so it is not tried)."""
+    import duckdb
+    import pyarrow as pa
+
+    out = tmp_path / "ds"
+    export([BASIC, MULTI, SEED], out, shares=2)
+    con = duckdb.connect()
+    for level in TABLES:
+        got = con.sql(f"SELECT * FROM read_parquet('{out}/{level}/*.parquet')").arrow()
+        if isinstance(got, pa.RecordBatchReader):
+            got = got.read_all()
+        want = pd.read_parquet(out / level)
+        assert got.column_names == list(want.columns)
+        assert got.to_pylist() == pa.Table.from_pandas(want, preserve_index=False).to_pylist()
+        assert got.num_rows == len(want) and (level == "violations" or len(want) > 0)
+    described = con.sql(f"DESCRIBE SELECT * FROM read_parquet('{out}/frames/*.parquet')")
+    types = {row[0]: row[1] for row in described.fetchall()}
+    assert types["violations"] == "VARCHAR[]" and types["time"] == "TIMESTAMP WITH TIME ZONE"
+    query = f"SELECT count(*) FROM read_parquet('{out}/frames/*.parquet') WHERE opcode = 1"
+    ((n,),) = con.sql(query).fetchall()
+    frames = wirelog.load([BASIC, MULTI, SEED]).frames()
+    assert n == (frames.opcode == 1).sum() > 0

@@ -4,9 +4,10 @@ The dataset is a folder per table (``frames/``, ``messages/``, ``chops/``,
 ``connections/``, ``violations/``) holding one file per part
 (:mod:`wirelog.analysis.parts`: an input, or a share of a big capture), each
 in the Arrow types of :func:`wirelog.analysis.table.arrow_schema`: one type
-per column in every file, an empty table included, so pandas, DuckDB, Spark
-and Dask read a table folder as it is (``pd.read_parquet("out/frames")``,
-``SELECT * FROM 'out/frames/*.parquet'``).
+per column in every file, an empty table included, so pandas, DuckDB and
+Dask read a table folder as it is (``pd.read_parquet("out/frames")``,
+``SELECT * FROM read_parquet('out/frames/*.parquet')``: tested; Spark reads
+plain Parquet of these types too, but cannot be installed here to test).
 
 A part's tables are written as they are decoded, a row group per batch of
 one streamed pass (:func:`wirelog.analysis.parts.passing`), so memory holds
