@@ -77,10 +77,7 @@ def connect(tables: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:
     # behind the user's back (a URL in FROM would fetch httpfs).
     con = duckdb.connect(
         ":memory:",
-        config={
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-        },
+        config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
     con.execute("SET enable_progress_bar = false")  # on stdout, amid the results
     for name, t in tables.items():
