@@ -61,6 +61,7 @@ from wirelog.protocol.deflate import DEFAULT_MAX_MESSAGE_SIZE
 from wirelog.protocol.events import ConnectionEnd, StreamItem
 from wirelog.sources.detect import detect
 from wirelog.sources.options import Options
+from wirelog.sources.share import shared
 from wirelog.sources.sink import Sink, Summary
 
 __all__ = [
@@ -311,7 +312,8 @@ class Stream:
             failure = None
         else:
             recording, failure = _parse(path, kind)
-            steps = replay(recording, sink, self.options.conns)
+            # a report shares out its connections as a capture does
+            steps = replay(recording, shared(sink, self.options.share), self.options.conns)
         try:
             for _ in steps:
                 if sink.out:

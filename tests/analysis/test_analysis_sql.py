@@ -8,7 +8,8 @@ import pyarrow as pa
 import pytest
 
 import wirelog
-from wirelog.analysis import sql, table
+import wirelog.errors
+from wirelog.analysis import batches, sql, table
 from wirelog.errors import UsageError
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -114,3 +115,97 @@ def test_a_query_does_not_fetch_extensions(cap: wirelog.Capture) -> None:
     query = "SELECT * FROM 'https://127.0.0.1:9/x.csv'"
     with pytest.raises(UsageError, match=r"SQL: .*httpfs"), sql.run(cap, query) as res:
         res.arrow()
+
+
+# -- streaming -----------------------------------------------------------------------
+
+STREAMED = [
+    "SELECT source, conn, dir, index, t, payload FROM frames WHERE opcode = 1",
+    "SELECT conn, count(*) AS n, sum(length) AS octets FROM frames GROUP BY conn ORDER BY conn",
+    "SELECT * FROM messages WHERE text LIKE '%1%' OR text = 'frames'",
+    "SELECT source, conn, t, length FROM chops WHERE dir = 'rx' LIMIT 5",
+]
+WHOLE = [
+    "SELECT f.conn, c.target FROM frames f JOIN connections c USING (source, conn)",
+    "SELECT conn, index FROM frames WHERE length > (SELECT avg(length) FROM frames)",
+    "WITH x AS (SELECT * FROM messages) SELECT count(*) AS n FROM x a JOIN x b USING (conn)",
+    "SELECT source, count(*) AS n FROM frames GROUP BY source "
+    "UNION ALL SELECT source, count(*) FROM messages GROUP BY source",
+    "SELECT * FROM connections",
+]
+
+
+def test_what_streams_is_one_read_of_one_event_table() -> None:
+    assert [sql.streamable(q) for q in STREAMED] == ["frames", "frames", "messages", "chops"]
+    assert [sql.streamable(q) for q in WHOLE] == [None] * len(WHOLE)
+    assert sql.streamable("SELEC 1") is None and sql.streamable("SELECT 1; SELECT 2") is None
+    assert sql.row_local("frames", "opcode = 1 AND t < 2")
+    assert not sql.row_local("frames", "length > (SELECT avg(length) FROM frames)")
+    assert not sql.row_local("violations", "finding")
+
+
+@pytest.mark.parametrize("query", STREAMED + WHOLE)
+def test_streamed_or_not_the_rows_are_the_materialised_ones(
+    query: str, cap: wirelog.Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batches, "SIZE", 5)  # many batches even on the samples
+    with sql.run(cap, query) as res:
+        want = res.arrow()
+    with sql.run_inputs([BASIC, MULTI], query) as res:
+        got = res.arrow()
+        streamed = res.streamed
+    assert got.equals(want) and want.num_rows > 0
+    assert (streamed is not None) == (query in STREAMED)
+    if streamed is not None and "LIMIT" not in query:
+        level = sql.streamable(query)
+        assert level is not None and streamed.rows[level] == len(cap.table(level))
+
+
+def test_a_limit_stops_the_decoding_early(long_session: str) -> None:
+    """Frames read, not time: a LIMIT over a long capture reads one batch."""
+    query = "SELECT conn, index, text FROM messages WHERE opcode = 1 AND dir = 'tx' LIMIT 10"
+    with sql.run_inputs([long_session], query) as res:
+        rows = res.arrow().to_pylist()
+        assert res.streamed is not None
+        read = res.streamed.rows["messages"]
+    assert [r["text"] for r in rows] == [f"round 0 message {i} " + "x" * i for i in range(10)]
+    total = len(wirelog.load(long_session).messages())
+    assert total >= 24_000 and 0 < read <= batches.SIZE < total // 4
+
+
+def test_an_input_cut_short_streams_what_came_before_and_says_so(tmp_path: Path) -> None:
+    raw = Path(MULTI).read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(raw[: len(raw) * 2 // 3])
+    query = "SELECT conn, index FROM frames"
+    want = wirelog.load([str(cut), BASIC])
+    with pytest.warns(wirelog.errors.PartialInputWarning):
+        n = len(want.frames())  # the walk fills want.errors
+    with pytest.warns(wirelog.errors.PartialInputWarning):
+        with sql.run_inputs([str(cut), BASIC], query) as res:
+            got = res.arrow()
+            assert res.streamed is not None
+        assert [str(e) for e in res.errors] == [str(e) for e in want.errors] != []
+    assert got.num_rows == n > 0
+
+
+def test_an_unreadable_input_fails_before_the_query_runs(tmp_path: Path) -> None:
+    with pytest.raises(wirelog.errors.InputError, match=r"nothing\.pcap"):
+        sql.run_inputs([str(tmp_path / "nothing.pcap")], "SELECT * FROM frames")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT CAST(text AS INTEGER) AS n FROM messages WHERE opcode = 1",
+        "SELECT CAST(m.text AS INTEGER) AS n FROM messages m JOIN connections USING (source, conn)"
+        " WHERE m.opcode = 1",
+    ],
+)
+def test_an_error_found_while_running_is_duckdbs_one_line(query: str) -> None:
+    with (
+        pytest.raises(UsageError, match=r"^SQL: Conversion Error") as err,
+        sql.run_inputs([BASIC], query) as res,
+    ):
+        res.arrow()
+    assert "\n" not in str(err.value)

@@ -43,12 +43,15 @@ def test_equal_inputs_stay_whole_and_one_big_capture_is_cut(tmp_path: Path) -> N
     assert [p.share for p in plan([MULTI], workers=1)] == [None]
 
 
-def test_shares_cut_captures_only(tmp_path: Path) -> None:
-    ps = plan([MULTI, SEED, tmp_path / "missing.pcap", "-"], shares=3)
+def test_shares_cut_captures_and_reports_only(tmp_path: Path) -> None:
+    har = tmp_path / "x.har"
+    har.write_text('{"log": {"version": "1.2", "entries": []}}')
+    ps = plan([MULTI, SEED, tmp_path / "missing.pcap", "-", har], shares=3)
     assert [(p.position, p.share) for p in ps] == [
-        (0, (0, 3)), (0, (1, 3)), (0, (2, 3)), (1, None), (2, None), (3, None)
+        (0, (0, 3)), (0, (1, 3)), (0, (2, 3)), (1, (0, 3)), (1, (1, 3)), (1, (2, 3)),
+        (2, None), (3, None), (4, None),
     ]  # fmt: skip
-    assert ps[-1].path == "-" and ps[-1].name == "00003-stdin"
+    assert ps[-2].path == "-" and ps[-2].name == "00003-stdin"
     assert ps[0].name == "00000-multi_conn.pcap-share1of3"
     assert len({p.name for p in ps}) == len(ps)
     with pytest.raises(UsageError, match="at least 1"):
@@ -93,10 +96,13 @@ def test_a_folders_cases_are_named_under_the_folder_as_given(
             '{"ws": {"1.1.1": {"reportfile": "websock_server_case_1_1_1.json"}}}'
         )
     monkeypatch.chdir(tmp_path)
-    (part,) = plan([given], workers=2)
-    got, error = tables(part)
-    frames, expected = got["frames"], wirelog.load(given).frames()
-    assert error is None and len(frames) == len(expected) > 0
+    parts = plan([given], workers=2)
+    assert [p.share for p in parts] == [(0, 2), (1, 2)]  # a folder of reports is cut too
+    got = [tables(p) for p in parts]
+    assert [error for _, error in got] == [None, None]
+    frames = pd.concat([t["frames"] for t, _ in got]).sort_values(["conn", "dir", "index"])
+    expected = wirelog.load(given).frames()
+    assert len(frames) == len(expected) > 0
     assert list(frames["source"]) == list(expected["source"])
     assert not any(s.startswith(str(tmp_path)) for s in frames["source"])
 

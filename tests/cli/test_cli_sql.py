@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 import wirelog
+import wirelog.errors
 from wirelog.cli import app
 from wirelog.cli.output import atomic_path, atomic_text, pick_format
 from wirelog.errors import UsageError
@@ -173,3 +174,31 @@ def test_an_output_that_cannot_be_written_names_the_option(tmp_path: Path) -> No
     ):
         os.remove(tmp)  # the finished file vanished before its rename
     assert os.listdir(tmp_path) == []
+
+
+def test_decode_where_with_a_subquery_reads_the_whole_table() -> None:
+    """A condition that compares with the whole table (not row-local) is
+    asked of the whole table, not of each batch: the table's own answer."""
+    run = wirelog_cli(
+        "decode", MULTI, "-f", "table", "--where", "length > (SELECT avg(length) FROM frames)"
+    )
+    assert run.code == 0, run.err
+    df = wirelog.load(MULTI).frames()
+    want = df[df.length > df.length.mean()]
+    body = [ln for ln in run.out.splitlines()[1:] if ln.strip() and not set(ln) <= set("-+| ")]
+    assert len(body) == len(want) > 0
+
+
+def test_decode_where_on_a_cut_capture_prints_what_came_before(tmp_path: Path) -> None:
+    raw = Path(MULTI).read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(raw[: len(raw) * 2 // 3])
+    out = tmp_path / "rx.jsonl"
+    run = wirelog_cli("decode", str(cut), "--where", "dir = 'rx'", "-o", str(out))
+    assert run.code == 2 and run.err.count("\n") == 1 and "packet" in run.err
+    with pytest.warns(wirelog.errors.PartialInputWarning):
+        df = wirelog.load(str(cut)).frames()
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [(x["conn"], x["index"]) for x in lines] == list(
+        df[df.dir == "rx"][["conn", "index"]].itertuples(index=False, name=None)
+    )

@@ -30,7 +30,8 @@ from wirelog.outputs.dataset import export
 
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = ["ws_basic.pcap", "multi_conn.pcap", "aiohttp_ipv6.pcap", "autobahnpython_case_2_2.txt"]
-SHARED = sum(1 for name in INPUTS if name.endswith(".pcap"))
+SHARED = len(INPUTS)  # captures and reports alike are cut in shares
+CORPUS = ROOT.parent / "shared" / "autobahn-reports" / "testing-a-server"
 
 
 def scheduler_address(info: Path, wait: float = 60) -> str:
@@ -125,7 +126,7 @@ def test_a_local_cluster_writes_what_one_core_writes(
     args = ["export", *INPUTS, "--to", str(local), "--shares", "2", "--workers", "2"]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
-    assert f"in {2 * SHARED + 1} part(s)" in r.stdout
+    assert f"in {2 * SHARED} part(s)" in r.stdout
     same_files(serial, local)
     # and the whole is wirelog.load's tables
     frames = table.read_parquet(str(local / "frames"), "frames")
@@ -189,3 +190,45 @@ def test_no_scheduler_at_the_address_is_one_line_and_exit_2(tmp_path: Path) -> N
     assert r.stderr.startswith(f"wirelog: --scheduler {address}: no Dask scheduler there")
     assert r.stderr.count("\n") == 1
     assert not list(tmp_path.iterdir())  # nothing was written
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A folder of 40 Autobahn server reports (cases 1.x, 2.x, 5.x), and
+    one report file on its own (the corpus's biggest)."""
+    folder = tmp_path_factory.mktemp("reports") / "cases"
+    folder.mkdir()
+    cases = sorted(CORPUS.glob("websock_server_case_[125]_*.json"))[:40]
+    for p in cases:
+        (folder / p.name).write_bytes(p.read_bytes())
+    big = max(CORPUS.glob("websock_server_case_*.json"), key=lambda p: p.stat().st_size)
+    assert len(cases) == 40
+    return folder, big
+
+
+def test_reports_are_shared_across_workers_as_captures_are(
+    scheduler: str, reports: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A folder of reports and one big report, two shares each on the
+    external cluster: the shares together hold the serial run's rows, and
+    each share of the folder holds only its own connections."""
+    folder, big = reports
+    inputs = [str(folder), str(big)]
+    serial = export(inputs, tmp_path / "serial")
+    with Client(scheduler) as client:
+        spread = export(inputs, tmp_path / "spread", client=client, shares=2)
+    assert serial.errors == spread.errors == []
+    assert [w.part.share for w in spread.written] == [(0, 2), (1, 2)] * 2
+    first, second = (w.rows["frames"] for w in spread.written[:2])
+    assert first > 0 and second > 0  # the folder's connections went both ways
+    for level in TABLES:
+        want = table.read_parquet(str(tmp_path / "serial" / level), level)
+        got = table.read_parquet(str(tmp_path / "spread" / level), level)
+        keys = [c for c in ("source", "conn", "dir", "index", "kind", "detail") if c in want]
+        pd.testing.assert_frame_equal(
+            got.sort_values(keys).reset_index(drop=True),
+            want.sort_values(keys).reset_index(drop=True),
+        )
+        assert spread.rows(level) == serial.rows(level) == len(want)
+    conns = table.read_parquet(str(tmp_path / "spread" / "connections"), "connections")
+    assert not conns.duplicated(["source", "conn"]).any() and len(conns) == 41

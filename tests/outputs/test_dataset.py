@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 import wirelog
 from wirelog.analysis import table
-from wirelog.analysis.parts import TABLES, Part, plan
+from wirelog.analysis.parts import TABLES, Part, plan, tables
 from wirelog.cli.app import app
 from wirelog.errors import UsageError
 from wirelog.outputs.dataset import export, prepare, write_atomic, write_part
@@ -48,7 +48,7 @@ def test_every_table_holds_loads_rows_and_every_file_the_declared_types(tmp_path
     whole = wirelog.load(INPUTS)
     for level in TABLES:
         files = sorted((out / level).glob("*.parquet"))
-        assert len(files) == 3 * 2 + 1  # three captures in two shares, the report whole
+        assert len(files) == 4 * 2  # three captures and a report, in two shares each
         schema = table.arrow_schema(level)
         # one type per column in every file, the empty ones included
         assert all(pq.read_schema(f).remove_metadata().equals(schema) for f in files)
@@ -140,13 +140,41 @@ def test_a_file_appears_whole_or_not_at_all(tmp_path: Path) -> None:
 
 
 def test_an_unwritable_table_folder_is_the_parts_error(tmp_path: Path) -> None:
+    """The part lands whole or not at all: no frames file without its messages."""
     (part,) = plan([BASIC])
-    (tmp_path / "frames").mkdir()
+    for level in TABLES:
+        if level != "messages":
+            (tmp_path / level).mkdir()
     (tmp_path / "messages").write_text("not a folder")
     written = write_part(part, str(tmp_path))
-    assert written.rows == {"frames": len(wirelog.load(BASIC).frames())}
+    assert written.rows == {}
     assert written.error is not None and "messages" in written.error
     assert "cannot write" in written.error
+    assert [list((tmp_path / lv).iterdir()) for lv in TABLES if lv != "messages"] == [[]] * 4
+
+
+def test_a_long_part_is_written_a_row_group_per_batch_with_the_old_rows(
+    tmp_path: Path, long_session: str
+) -> None:
+    """The streamed files hold what the whole tables held (parts.tables,
+    the path before), in the declared schema, in several row groups."""
+    (part,) = plan([long_session])
+    prepare(str(tmp_path), replace=False)
+    written = write_part(part, str(tmp_path))
+    assert written.error is None
+    before, _ = tables(part)
+    for level in TABLES:
+        path = tmp_path / level / f"{part.name}.parquet"
+        meta = pq.read_metadata(path)
+        assert pq.read_schema(path).remove_metadata().equals(table.arrow_schema(level))
+        got = table.read_parquet(str(path), level)
+        pd.testing.assert_frame_equal(got, before[level])
+        assert written.rows[level] == len(got) == meta.num_rows
+        if level in ("frames", "chops", "messages"):
+            assert meta.num_row_groups > 3
+        back = pd.read_parquet(path)  # pandas alone, from the files' own metadata
+        assert list(back.dtypes.astype(str)) == list(before[level].dtypes.astype(str))
+    assert written.rows["frames"] > 24_000
 
 
 def test_an_internal_error_names_the_input(tmp_path: Path) -> None:
@@ -174,3 +202,29 @@ def test_export_imports_no_heavy_module_at_start_up() -> None:
     )
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "[]"
+
+
+def test_duckdb_reads_a_table_folder_as_it_is(tmp_path: Path) -> None:
+    """``read_parquet('DIR/frames/*.parquet')`` holds pandas' rows, in the
+    declared types (Spark cannot be installed here, so it is not tried)."""
+    import duckdb
+    import pyarrow as pa
+
+    out = tmp_path / "ds"
+    export([BASIC, MULTI, SEED], out, shares=2)
+    con = duckdb.connect()
+    for level in TABLES:
+        got = con.sql(f"SELECT * FROM read_parquet('{out}/{level}/*.parquet')").arrow()
+        if isinstance(got, pa.RecordBatchReader):
+            got = got.read_all()
+        want = pd.read_parquet(out / level)
+        assert got.column_names == list(want.columns)
+        assert got.to_pylist() == pa.Table.from_pandas(want, preserve_index=False).to_pylist()
+        assert got.num_rows == len(want) and (level == "violations" or len(want) > 0)
+    described = con.sql(f"DESCRIBE SELECT * FROM read_parquet('{out}/frames/*.parquet')")
+    types = {row[0]: row[1] for row in described.fetchall()}
+    assert types["violations"] == "VARCHAR[]" and types["time"] == "TIMESTAMP WITH TIME ZONE"
+    query = f"SELECT count(*) FROM read_parquet('{out}/frames/*.parquet') WHERE opcode = 1"
+    ((n,),) = con.sql(query).fetchall()
+    frames = wirelog.load([BASIC, MULTI, SEED]).frames()
+    assert n == (frames.opcode == 1).sum() > 0

@@ -16,7 +16,6 @@ later calls return copies of the cached DataFrames.
 from __future__ import annotations
 
 import gc
-import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,7 +25,6 @@ from wirelog.analysis import table
 from wirelog.analysis.walk import Source, Walk, as_recording
 from wirelog.errors import InputError, UsageError
 from wirelog.model import Connection, Recording
-from wirelog.outputs import formats as output
 from wirelog.pipeline import Options, decode, decode_recording
 from wirelog.progress import progress
 from wirelog.protocol.connection import DecodedConnection
@@ -209,17 +207,7 @@ class Capture:
             raise UsageError(f"no rows for {level!r}; one of {', '.join(table.LEVELS)}")
         with _no_gc():
             self._run()
-        objs = self._walk.objs[level]
-        if level == "chops":
-            return (output.chunk_row(c, x) for c, x in objs)
-        if level == "frames":
-            return (output.frame_row(c, x) for c, x in objs)
-        if level == "messages":
-            return (output.message_row(c, x) for c, x in objs)
-        return itertools.chain(
-            ({**output.violation_row(c, v), "on": on} for c, (v, on) in objs),
-            ({**output.violation_row(p, v), "on": "input"} for p, v in self._walk.inputs),
-        )
+        return self._walk.rows(level)
 
     def _run(self) -> None:
         if not self._walked:

@@ -25,9 +25,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from wirelog.analysis.batches import Batches
 from wirelog.analysis.loaded import Capture
 from wirelog.errors import PartialInputWarning, UsageError, WirelogError
-from wirelog.pipeline import CAPTURES, Options, detect
+from wirelog.pipeline import CAPTURES, PUSHED, Options, detect
 from wirelog.sources.pcap.streams import STDIN, is_stream
 
 if TYPE_CHECKING:
@@ -75,8 +76,10 @@ def plan(
     a capture bigger than an even split of all the octets over the workers
     is cut into as many shares as it holds such splits (at most
     ``workers``): six equal captures on two workers stay whole, one big
-    capture on two workers is cut in two. Reports (and standard input, a
-    pipe read once) are never cut: only the capture reader knows shares."""
+    capture on two workers is cut in two. Autobahn reports (a file or a
+    folder of them) are cut alike, by connection. Standard input (a pipe
+    read once), HARs, mitmproxy flows and folders of those are never cut:
+    their readers do not know shares."""
     if shares is not None and shares < 1:
         raise UsageError(f"shares must be at least 1, not {shares}")
     opts = options or Options()
@@ -113,9 +116,11 @@ def _shareable(path: str) -> bool:
     if path == STDIN or is_stream(path):
         return False
     try:
-        return detect(path) in CAPTURES
+        kind = detect(path)
     except (WirelogError, OSError):
         return False  # the part reports why it cannot be read
+    # Captures share in the flow engine, reports in pipeline.replay.
+    return kind in CAPTURES or (kind not in PUSHED and kind != "folder")
 
 
 def tables(part: Part) -> tuple[dict[str, pd.DataFrame], str | None]:
@@ -128,6 +133,18 @@ def tables(part: Part) -> tuple[dict[str, pd.DataFrame], str | None]:
         warnings.simplefilter("ignore", PartialInputWarning)
         out = {level: _relabel(cap.table(level), part) for level in TABLES}
     return out, relabel_message(str(cap.errors[0]), part) if cap.errors else None
+
+
+def passing(part: Part) -> Batches:
+    """The part's tables as one streamed pass (:mod:`wirelog.analysis.batches`):
+    what :func:`tables` holds, a batch of rows at a time (pass each batch
+    through :func:`relabel`)."""
+    return Batches([part.path], replace(part.options, share=part.share))
+
+
+def relabel(df: pd.DataFrame, part: Part) -> pd.DataFrame:
+    """A batch's ``source`` as the caller named the input (see :func:`tables`)."""
+    return _relabel(df, part)
 
 
 def relabel_message(message: str, part: Part) -> str:

@@ -10,6 +10,7 @@ before the failure.
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from typing import Any
 from wirelog.analysis import table
 from wirelog.errors import InputError, PartialInputWarning
 from wirelog.model import Chunk, Connection, Frame, Handshake, Message, Recording, Violation
+from wirelog.outputs import formats as output
 from wirelog.outputs.statsview import stats_entry
 from wirelog.pipeline import (
     ConnectionEnd,
@@ -53,6 +55,13 @@ class Walk:
         self._taken = 0
 
     def run(self, sources: list[Source]) -> None:
+        for _ in self.steps(sources):
+            pass
+
+    def steps(self, sources: list[Source], every: int = 0) -> Iterator[None]:
+        """The pass, pausing after each ``every`` items taken (never, at 0):
+        a consumer that drains :attr:`objs` at each pause (the streamed
+        tables of :mod:`wirelog.analysis.batches`) holds a batch at a time."""
         # The unit is octets decoded (what DownloadColumn shows): a capture's
         # size is known only after it has been read, so the total stays open.
         with progress("decoding", None) as bar:
@@ -60,7 +69,7 @@ class Walk:
                 tallies: dict[int, Tally] = {}
                 taken = self._taken
                 try:
-                    self._take(src, tallies, bar)
+                    yield from self._take(src, tallies, bar, every)
                 except InputError as exc:
                     if self._taken == taken and len(sources) == 1:
                         raise  # nothing readable at all: no partial result to keep
@@ -70,10 +79,12 @@ class Walk:
                 for tally in tallies.values():
                     self._close(tally.summary())
 
-    def _take(self, src: Source, tallies: dict[int, Tally], bar: Any) -> None:
+    def _take(self, src: Source, tallies: dict[int, Tally], bar: Any, every: int) -> Iterator[None]:
         chops, frames, msgs, viols = (self.objs[lv] for lv in table.LEVELS)
         for conn, item in self.items(src):
             self._taken += 1
+            if every and not self._taken % every:
+                yield  # before this item: the objects kept so far can be drained
             tally = tallies.get(id(conn))
             if tally is None:
                 tally = tallies[id(conn)] = Tally(conn)
@@ -107,6 +118,21 @@ class Walk:
         if all(str(e) != str(exc) for e in self.errors):
             self.errors.append(exc)
             warnings.warn(PartialInputWarning(str(exc)), stacklevel=5)
+
+    def rows(self, level: str) -> Iterator[dict[str, Any]]:
+        """The :mod:`wirelog.outputs.formats` rows of the objects kept for an
+        event table (what ``decode --format jsonl`` prints), in order."""
+        objs = self.objs[level]
+        if level == "chops":
+            return (output.chunk_row(c, x) for c, x in objs)
+        if level == "frames":
+            return (output.frame_row(c, x) for c, x in objs)
+        if level == "messages":
+            return (output.message_row(c, x) for c, x in objs)
+        return itertools.chain(
+            ({**output.violation_row(c, v), "on": on} for c, (v, on) in objs),
+            ({**output.violation_row(p, v), "on": "input"} for p, v in self.inputs),
+        )
 
     def items(self, src: Source) -> Iterator[tuple[Connection, StreamItem]]:
         if isinstance(src, DecodedConnection):

@@ -51,36 +51,35 @@ def sql(
 ) -> None:
     """Run a SQL query over frames, messages, chops, connections and violations."""
     from wirelog.analysis import sql as q
-    from wirelog.analysis.loaded import Capture
     from wirelog.outputs import results
 
     chosen = pick_format(fmt.value if fmt else None, output, results.FORMATS, "table")
     if chosen == "parquet" and not output:
         error("--format parquet needs --output FILE")
         raise typer.Exit(ExitCode.ERROR)
+    failed: list[WirelogError] = []
     try:
-        q.check(query)
-        cap = Capture(inputs, options(port, ws_port, conn))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PartialInputWarning)
-            res = q.run(cap, query)
-        with res:
-            if chosen == "parquet":
-                assert output is not None
-                with atomic_path(output) as tmp:
-                    results.write_parquet(res.batches(), res.schema, tmp)
-            elif output:
-                with atomic_text(output) as fh:
-                    results.write_text(chosen, res.columns, res.batches(), fh)
-            else:
-                results.write_text(chosen, res.columns, res.batches(), sys.stdout)
+            res = q.run_inputs(inputs, query, options(port, ws_port, conn))
+            with res:
+                if chosen == "parquet":
+                    assert output is not None
+                    with atomic_path(output) as tmp:
+                        results.write_parquet(res.batches(), res.schema, tmp)
+                elif output:
+                    with atomic_text(output) as fh:
+                        results.write_text(chosen, res.columns, res.batches(), fh)
+                else:
+                    results.write_text(chosen, res.columns, res.batches(), sys.stdout)
+            failed = list(res.errors)
     except BrokenPipeError:
         raise  # the reader closed the pipe: main() exits 0
     except (WirelogError, OSError) as exc:
         report_exception(exc)
         raise typer.Exit(ExitCode.ERROR) from None
     code = ExitCode.OK
-    for exc2 in cap.errors:
+    for exc2 in failed:
         report_exception(exc2)
         code = ExitCode.ERROR
     raise typer.Exit(code)

@@ -7,12 +7,19 @@ notebook would load it, :func:`wirelog.analysis.sql.matching` says which
 rows hold, and those rows are printed by the same writer and row functions
 as an unfiltered ``decode`` (so a filtered line is byte for byte the line
 ``decode`` prints), or kept for one Parquet file.
+
+A condition that a row answers alone (no subquery over the table:
+:func:`wirelog.analysis.sql.row_local`) on chops, frames or messages is
+asked of each batch of one streamed pass (:mod:`wirelog.analysis.batches`),
+so memory holds a batch and the matches, not the capture; any other is
+asked of the whole table.
 """
 
 from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from wirelog.cli.app import ExitCode, each_input
@@ -22,6 +29,8 @@ from wirelog.sources.options import Options
 
 if TYPE_CHECKING:
     import pandas as pd
+
+Match = tuple["pd.DataFrame", list[dict[str, Any]], list[int]]
 
 
 def decode_where(
@@ -41,14 +50,27 @@ def decode_where(
     return _listing(inputs, fmt, level, sys.stdout, opts, condition)
 
 
-def _load(path: str, level: str, opts: Options, condition: str) -> tuple[Any, list[int]]:
+def _matches(path: str, level: str, opts: Options, condition: str) -> Iterator[Match]:
+    """Per batch of one input: its table rows, their row dicts and the
+    positions that match. Raises the input's error once its rows are out."""
     from wirelog.analysis import sql
+    from wirelog.analysis.batches import Batches
     from wirelog.analysis.loaded import Capture
 
-    cap = Capture([path], opts)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PartialInputWarning)
-        return cap, sql.matching(cap, level, condition)
+        if sql.row_local(level, condition):
+            passing = Batches([path], opts, [level], keep_rows=True)
+            for df in passing.level(level):
+                yield df, passing.kept[level], sql.matching_rows(df, level, condition)
+            errors = passing.errors
+        else:
+            cap = Capture([path], opts)
+            df = cap.table(level)
+            yield df, list(cap.rows(level)), sql.matching_rows(df, level, condition)
+            errors = cap.errors
+    if errors:
+        raise errors[0]
 
 
 def _listing(
@@ -61,17 +83,18 @@ def _listing(
     writer = formats.Writer(fmt, cols, out, show_source=len(inputs) > 1)
 
     def body(path: str) -> None:
-        cap, hits = _load(path, level, opts, condition)
-        wanted = set(hits)
-        t = cap.table(level)["t"].tolist() if table else []
-        for i, row in enumerate(cap.rows(level)):
-            if i in wanted:
-                if table:  # t as the DataFrame has it, NaN as no time
-                    row = tableview.shown({**row, "t": t[i] if t[i] == t[i] else None})
-                writer.row(row)
-        writer.flush()
-        if cap.errors:
-            raise cap.errors[0]
+        try:
+            for df, rows, hits in _matches(path, level, opts, condition):
+                t = df["t"].tolist() if table else []
+                for i in hits:
+                    row = rows[i]
+                    if table:  # t as the DataFrame has it, NaN as no time
+                        row = tableview.shown({**row, "t": t[i] if t[i] == t[i] else None})
+                    writer.row(row)
+                if not table:
+                    out.flush()
+        finally:
+            writer.flush()
 
     return each_input(inputs, body)
 
@@ -84,10 +107,8 @@ def _parquet(inputs: list[str], level: str, output: str, opts: Options, conditio
     parts: list[pd.DataFrame] = []
 
     def body(path: str) -> None:
-        cap, hits = _load(path, level, opts, condition)
-        parts.append(cap.table(level).iloc[hits])
-        if cap.errors:
-            raise cap.errors[0]
+        for df, _, hits in _matches(path, level, opts, condition):
+            parts.append(df.iloc[hits])
 
     code = each_input(inputs, body)
     df = pd.concat(parts, ignore_index=True) if parts else table.from_rows([], level)

@@ -4,13 +4,17 @@ The dataset is a folder per table (``frames/``, ``messages/``, ``chops/``,
 ``connections/``, ``violations/``) holding one file per part
 (:mod:`wirelog.analysis.parts`: an input, or a share of a big capture), each
 in the Arrow types of :func:`wirelog.analysis.table.arrow_schema`: one type
-per column in every file, an empty table included, so pandas, DuckDB, Spark
-and Dask read a table folder as it is (``pd.read_parquet("out/frames")``,
-``SELECT * FROM 'out/frames/*.parquet'``).
+per column in every file, an empty table included, so pandas, DuckDB and
+Dask read a table folder as it is (``pd.read_parquet("out/frames")``,
+``SELECT * FROM read_parquet('out/frames/*.parquet')``: tested; Spark reads
+plain Parquet of these types too, but cannot be installed here to test).
 
-A file is written under a hidden temporary name and renamed into place
-(readers skip names starting with ``.``), so a reader never sees half a
-file, and a crash leaves no file that looks whole. File names follow the
+A part's tables are written as they are decoded, a row group per batch of
+one streamed pass (:func:`wirelog.analysis.parts.passing`), so memory holds
+a batch, not the capture's tables. Its files are written under hidden
+temporary names and renamed into place once all five are whole (readers
+skip names starting with ``.``), so a reader never sees half a file, a crash
+leaves no file that looks whole, and a part lands whole or not at all. File names follow the
 inputs (``00003-night.pcap-share2of4.parquet``), so a run on a cluster writes
 the same files as one on a single core, whatever the order the parts finish
 in. An input that fails part-way still has what came before the failure
@@ -19,15 +23,17 @@ written; its error is reported with the others, and the other inputs land.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from wirelog.analysis import table
-from wirelog.analysis.parts import TABLES, Part, plan, relabel_message, tables
-from wirelog.errors import InputError, UsageError, WirelogError
+from wirelog.analysis.parts import TABLES, Part, passing, plan, relabel, relabel_message
+from wirelog.errors import InputError, PartialInputWarning, UsageError, WirelogError
 from wirelog.pipeline import Options
 from wirelog.progress import progress
 from wirelog.sources.pcap.streams import STDIN
@@ -142,20 +148,86 @@ def write_part(part: Part, to: str) -> Written:
     """Decode one part and write its five files (on a worker, or here).
 
     Returns, never raises for the input: the error travels as one line."""
+    files = PartFiles(to, part.name)
     try:
-        frames, error = tables(part)
-    except Exception as exc:
+        stream = passing(part)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PartialInputWarning)
+            for got in stream.events():
+                for level, df in got.items():
+                    files.write(level, relabel(df, part))
+        for level, df in stream.tail().items():
+            files.write(level, relabel(df, part))
+        files.commit()
+    except OSError as exc:
+        files.discard()
+        if files.failed is not None:
+            return Written(part, {}, f"{files.failed}: cannot write ({exc.strerror or exc})")
         return Written(part, {}, _message(exc, part))
-    rows: dict[str, int] = {}
-    for level in TABLES:
-        df = frames[level]
-        path = os.path.join(to, level, part.name + ".parquet")
+    except Exception as exc:
+        files.discard()
+        return Written(part, {}, _message(exc, part))
+    error = relabel_message(str(stream.errors[0]), part) if stream.errors else None
+    return Written(part, files.rows, error)
+
+
+class PartFiles:
+    """The five files of one part, written a row group at a time under
+    hidden temporary names, renamed into place by :meth:`commit`."""
+
+    def __init__(self, to: str, name: str) -> None:
+        self.paths = {lv: os.path.join(to, lv, name + ".parquet") for lv in TABLES}
+        self.rows: dict[str, int] = {}
+        self.failed: str | None = None
+        """The file that could not be written, once one could not."""
+        self._open: dict[str, tuple[str, Any]] = {}
+
+    def write(self, level: str, df: Any) -> None:
+        """Append ``df`` (rows of ``level``) as a row group."""
+        import pyarrow.parquet as pq
+
+        data = table.arrow_table(df, level)  # the schema's types, pandas' metadata
+        path = self.paths[level]
         try:
-            write_atomic(table.arrow_table(df, level), path)
-        except OSError as exc:
-            return Written(part, rows, f"{path}: cannot write ({exc.strerror or exc})")
-        rows[level] = len(df)
-    return Written(part, rows, error)
+            if level not in self._open:
+                folder, name = os.path.split(path)
+                fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+                os.close(fd)
+                self._open[level] = (tmp, None)
+                self._open[level] = (tmp, pq.ParquetWriter(tmp, data.schema))
+            self._open[level][1].write_table(data)
+        except OSError:
+            self.failed = path
+            raise
+        self.rows[level] = self.rows.get(level, 0) + len(df)
+
+    def commit(self) -> None:
+        """Close every file (a table without rows gets an empty one) and
+        rename them all into place."""
+        for level in TABLES:
+            if level not in self._open:
+                self.write(level, table.from_rows([], level))
+        for level in TABLES:
+            writer = self._open[level][1]
+            try:
+                writer.close()
+            except OSError:
+                self.failed = self.paths[level]
+                raise
+        for level in TABLES:
+            os.replace(self._open[level][0], self.paths[level])
+        self._open.clear()
+
+    def discard(self) -> None:
+        """Remove the temporaries (nothing of the part lands)."""
+        for tmp, writer in self._open.values():
+            if writer is not None:
+                with contextlib.suppress(Exception):  # the file is removed next
+                    writer.close()
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        self._open.clear()
+        self.rows = {}
 
 
 def write_atomic(data: Any, path: str) -> None:
