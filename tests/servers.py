@@ -367,14 +367,29 @@ def have_tcpdump() -> bool:
 
 
 @contextlib.contextmanager
-def tcpdump(port: int, tail: float = 2.0, bpf: str | None = None) -> Iterator[str]:
+def tcpdump(
+    port: int, tail: float = 2.0, bpf: str | None = None, args: tuple[str, ...] = ()
+) -> Iterator[str]:
     """Capture loopback traffic on ``port`` (or what the filter ``bpf``
     takes) into a pcap file (path yielded); stop ``tail`` seconds after the
-    block ends so nothing is lost."""
+    block ends so nothing is lost. ``args`` go to tcpdump as they are
+    (``--time-stamp-precision=nano``)."""
     fd, path = tempfile.mkstemp(suffix=".pcap", prefix="wirelog-replay-")
     os.close(fd)
     proc = subprocess.Popen(
-        ["tcpdump", "-i", "lo", "-U", "-n", "-s", "0", "-w", path, bpf or f"tcp port {port}"],
+        [
+            "tcpdump",
+            "-i",
+            "lo",
+            "-U",
+            "-n",
+            "-s",
+            "0",
+            *args,
+            "-w",
+            path,
+            bpf or f"tcp port {port}",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

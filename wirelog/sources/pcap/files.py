@@ -99,7 +99,8 @@ def _pcap_records(path: str, w: Window) -> Iterator[Record]:
             endian = ">"
         else:
             raise InputError(path, "not a pcap or pcapng capture (bad magic)")
-        scale = 1e-9 if magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d") else 1e-6
+        # Nanoseconds per unit of the record's fraction: exact integers.
+        scale = 1 if magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d") else 1000
         if not w.need(24):
             if w.error is not None:
                 raise TruncatedInputError(path, f"unreadable file header ({w.error})", "byte 4")
@@ -142,7 +143,7 @@ def _pcap_records(path: str, w: Window) -> Iterator[Record]:
                     )
                 buf, pos = w.buf, w.pos
             w.pos = pos + end
-            yield number, linktype, sec + frac * scale, buf, pos + 16, pos + end
+            yield number, linktype, sec * 1_000_000_000 + frac * scale, buf, pos + 16, pos + end
     finally:
         w.src.close()
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+from wirelog.enums import NS
 from wirelog.model import (
     Connection,
     Direction,
@@ -63,7 +64,7 @@ from wirelog.sources.tls.stream import TlsStream
 #: Seconds of capture time after which a connection that ended (or was
 #: skipped) is forgotten; a segment on its 4-tuple after that starts a new
 #: connection number. Longer than TCP's TIME_WAIT (2 MSL, at most 240 s).
-FORGET_AFTER = 600.0
+FORGET_AFTER = 600
 
 _TX = Direction.TX  # module globals: ten times faster to look up than Enum members
 _RX = Direction.RX
@@ -190,7 +191,7 @@ class Engine:
 
     # -- connection life ---------------------------------------------------
 
-    def _new_flow(self, src: bytes, sport: int, dst: bytes, dport: int, ts: float) -> Flow:
+    def _new_flow(self, src: bytes, sport: int, dst: bytes, dport: int, ts: int) -> Flow:
         conn = self.next_conn
         self.next_conn += 1
         self.summary.tcp_connections += 1
@@ -230,7 +231,7 @@ class Engine:
             recorder=Role.CLIENT,
             client=client,
             server=server,
-            start_ts=flow.ts,
+            start_ts_ns=flow.ts,
             meta={} if flow.handshake else {"handshake": False},
             tls=flow.tls.info() if flow.tls is not None else None,
         )
@@ -292,11 +293,11 @@ class Engine:
         flow.idle_since = flow.last
         self.inactive.append(flow)
 
-    def _forget(self, now: float) -> None:
+    def _forget(self, now: int) -> None:
         """Drop flows silent for :data:`FORGET_AFTER` seconds after they
         ended (or were skipped), so that memory follows open connections,
         not every connection the capture ever held."""
-        cutoff = now - FORGET_AFTER
+        cutoff = now - FORGET_AFTER * NS
         inactive = self.inactive
         flows = self.flows
         while inactive and inactive[0].idle_since < cutoff:
@@ -319,7 +320,7 @@ class Engine:
                 self._pieces_out(flow, from_a, pieces)
                 pieces.clear()
 
-    def _reset(self, flow: Flow, from_a: bool, ts: float) -> None:
+    def _reset(self, flow: Flow, from_a: bool, ts: int) -> None:
         self._flush_halves(flow)
         if flow.state == WEBSOCKET:
             flow.reset = True

@@ -58,6 +58,15 @@ class Interface:
     offset: int = 0
     """Seconds added to every timestamp (``if_tsoffset``)."""
 
+    def nanoseconds(self, units: int) -> int:
+        """A packet's timestamp (``units`` of ``1 / self.units`` s) as integer
+        nanoseconds since the epoch, exactly where the resolution allows and
+        truncated below a nanosecond, as Wireshark's reader does."""
+        per = self.units
+        if per == 1_000_000:
+            return units * 1000 + self.offset * 1_000_000_000
+        return units * 1_000_000_000 // per + self.offset * 1_000_000_000
+
 
 def interface(body: bytes, endian: str) -> Interface:
     """An IDB body (after type and length) as an :class:`Interface`."""
@@ -99,7 +108,7 @@ def pcapng_records(path: str, w: Window, secrets: list[bytes] | None = None) -> 
     number = 0
     endian = "<"
     ifaces: list[Interface] = []
-    last_ts = 0.0
+    last_ts = 0
     try:
         while True:
             at = w.at()
@@ -197,7 +206,7 @@ def pcapng_records(path: str, w: Window, secrets: list[bytes] | None = None) -> 
                 raise _corrupt(path, why, at, number) from None
             iface = ifaces[iid]
             if high >= 0:
-                last_ts = ((high << 32) | low) / iface.units + iface.offset
+                last_ts = iface.nanoseconds((high << 32) | low)
             number += 1
             yield number, iface.linktype, last_ts, buf, start, start + incl
     finally:
