@@ -147,6 +147,9 @@ class ViolationKind(enum.Enum):
     MESSAGES_ONLY = "messages_only"
     """The input recorded messages, not frames (HAR, mitmproxy): one frame
     per message is rebuilt; FIN, RSV, masks and chops are not known."""
+    CAPTURE_COMMENT = "capture_comment"
+    """A pcapng's comment (``opt_comment``): of a packet of the connection,
+    or of the section or an interface (about the whole input)."""
     # cross-checks between derived and claimed facts
     CLAIM_MISMATCH = "claim_mismatch"
     STATS_MISMATCH = "stats_mismatch"
@@ -166,6 +169,7 @@ _FINDINGS = frozenset(
         ViolationKind.IGNORED_TRAFFIC,
         ViolationKind.TLS_UNDECRYPTED,
         ViolationKind.MESSAGES_ONLY,
+        ViolationKind.CAPTURE_COMMENT,
         ViolationKind.CLAIM_MISMATCH,
         ViolationKind.STATS_MISMATCH,
         ViolationKind.INFLATE_LIMIT,

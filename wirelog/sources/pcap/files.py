@@ -27,7 +27,7 @@ from typing import Any
 from wirelog.errors import InputError, TruncatedInputError
 from wirelog.sources.pcap import linklayer
 from wirelog.sources.pcap.linklayer import NotTcp
-from wirelog.sources.pcap.pcapng import pcapng_records
+from wirelog.sources.pcap.pcapng import Comments, pcapng_records
 from wirelog.sources.pcap.streams import Record, Window, open_input
 
 __all__ = ["MAX_RECORD", "Record", "Records", "fallback_segment", "open_records", "records"]
@@ -45,15 +45,21 @@ class Records:
     already read (:meth:`ready`): a caller pushing packets as they arrive
     stops its batch where the next record would wait on the source."""
 
-    __slots__ = ("packets", "secrets", "window")
+    __slots__ = ("comments", "packets", "secrets", "window")
 
     def __init__(
-        self, packets: Iterator[Record], window: Window | None, secrets: list[bytes] | None = None
+        self,
+        packets: Iterator[Record],
+        window: Window | None,
+        secrets: list[bytes] | None = None,
+        comments: Comments | None = None,
     ) -> None:
         self.packets = packets
         self.window = window
         self.secrets: list[bytes] = secrets if secrets is not None else []
         """TLS key-log text the capture carries (pcapng DSBs), as read so far."""
+        self.comments = comments if comments is not None else Comments()
+        """The pcapng's comments (section, interfaces, packets), as read so far."""
 
     def ready(self) -> bool:
         w = self.window
@@ -70,7 +76,8 @@ def open_records(path: str) -> Records:
     window = Window(src)
     if magic == PCAPNG_MAGIC:
         secrets: list[bytes] = []
-        return Records(pcapng_records(path, window, secrets), window, secrets)
+        notes = Comments()
+        return Records(pcapng_records(path, window, secrets, notes), window, secrets, notes)
     return Records(_pcap_records(path, window), window)
 
 

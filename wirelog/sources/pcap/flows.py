@@ -74,9 +74,15 @@ class Engine:
     """Packets in; each WebSocket connection's items pushed into ``sink``."""
 
     def __init__(
-        self, path: str, options: Options, sink: Sink, secrets: list[bytes] | None = None
+        self,
+        path: str,
+        options: Options,
+        sink: Sink,
+        secrets: list[bytes] | None = None,
+        comments: dict[int, str] | None = None,
     ) -> None:
         self.path = path
+        self.comments = comments if comments is not None else {}  # pcapng's, per packet
         # TLS secrets: the key log, and the capture's own (pcapng DSBs).
         self.keys = KeyStore(from_environment(options.keylog), secrets)
         self.sink = shared(sink, options.share)
@@ -106,6 +112,7 @@ class Engine:
         pieces = self._pieces
         sweep = self.sweep_every - 1
         push = self.sink.chunk
+        comments = self.comments
         for number, linktype, ts, buf, start, end in recs:
             summary.packets += 1
             try:
@@ -132,6 +139,8 @@ class Engine:
             else:
                 flow, from_a = found
             flow.last = ts
+            if comments and number in comments:
+                self._comment(flow, from_a, number, comments.pop(number))
             if not number & sweep:
                 self._forget(ts)
             state = flow.state
@@ -419,6 +428,18 @@ class Engine:
             if rest:
                 self._pieces_out(flow, from_a, rest, plain=True)
             return
+
+    def _comment(self, flow: Flow, from_a: bool, number: int, text: str) -> None:
+        """A packet's comment: a finding of its WebSocket connection (at the
+        next recording index), else of the capture (a packet before the
+        Upgrade, or of other traffic)."""
+        note = f"packet {number}: {text}"
+        if flow.connection is None:
+            self.summary.comments.append(note)
+            return
+        where = self._dir(flow, from_a)
+        v = Violation(ViolationKind.CAPTURE_COMMENT, note, where, None, None, self.index)
+        self.sink.finding(flow.connection, v)
 
     def _tls_report(self, flow: Flow, line: str | None) -> None:
         """Undecryptable TLS: a finding of the connection, else of the capture."""
