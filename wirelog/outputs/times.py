@@ -67,7 +67,10 @@ def json_tail(ts_ns: int | None, start_ns: int | None) -> str:
     encoder prints for those three cells (the frame lines' fast path)."""
     if ts_ns is None:
         return ',"time":null,"t":null,"ts_ns":null}\n'
-    day = utc_time(ts_ns)
     t = "null" if start_ns is None else repr((ts_ns - start_ns) / NS)
-    when = "null" if day is None else f'"{day}"'
-    return f',"time":{when},"t":{t},"ts_ns":{ts_ns}}}\n'
+    if -_CALENDAR < ts_ns < _CALENDAR:  # utc_time, inline: once per segment of a capture
+        sec, frac = divmod((ts_ns + 500) // 1000, 1_000_000)
+        day = second_text(sec)
+        if day is not None:
+            return f',"time":"{day}{frac:06d}Z","t":{t},"ts_ns":{ts_ns}}}\n'
+    return f',"time":null,"t":{t},"ts_ns":{ts_ns}}}\n'
