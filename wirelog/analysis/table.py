@@ -320,10 +320,10 @@ def _ns_datetimes(ts_ns: Any) -> Any:
 def _relative(
     source: Any, conn: Any, ts_ns: Any, starts: Mapping[tuple[str, int], float], np: Any
 ) -> Any:
-    import pandas as pd
-
     """``t`` for rows that lack it (an older CSV): since the given start, or
     the connection's earliest time in these rows; exact from the integers."""
+    import pandas as pd
+
     values = [None if v is pd.NA else int(v) for v in ts_ns]
     first: dict[tuple[str, int], int | None] = {k: nanoseconds(v) for k, v in starts.items()}
     for key, v in zip(zip(source, conn, strict=True), values, strict=True):
