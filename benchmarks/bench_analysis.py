@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from wirelog.enums import nanoseconds
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Recording, Role
 from wirelog.protocol.frames import encode_frame
 
@@ -41,14 +42,14 @@ def synthetic_connection(
 ) -> Connection:
     """A connection with about ``frames`` frames (both directions counted)."""
     rng = random.Random(seed)
-    c = Connection(conn=conn, source="synthetic", recorder=Role.CLIENT, start_ts=t0)
+    c = Connection(conn=conn, source="synthetic", recorder=Role.CLIENT, start_ts_ns=nanoseconds(t0))
     c.client, c.server = "10.0.0.1:50000", "10.0.0.2:80"
     idx = 0
     t = t0
 
     def add(d: Direction, data: bytes) -> None:
         nonlocal idx, t
-        c.chunks.append(Chunk(d, data, len(data), idx, ts=t))
+        c.chunks.append(Chunk(d, data, len(data), idx, ts_ns=nanoseconds(t)))
         idx += 1
         t += 0.001
 
@@ -79,7 +80,7 @@ def synthetic_connection(
         add(Direction.TX, pending_tx)
     add(Direction.TX, encode_frame(8, b"\x03\xe8", mask=b"\x01\x02\x03\x04"))
     add(Direction.RX, encode_frame(8, b"\x03\xe8"))
-    c.markers.append(Marker(MarkerKind.FIN, idx, direction=Direction.RX, ts=t))
+    c.markers.append(Marker(MarkerKind.FIN, idx, direction=Direction.RX, ts_ns=nanoseconds(t)))
     return c
 
 

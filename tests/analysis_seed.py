@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wirelog.enums import nanoseconds
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Recording, Role
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +36,7 @@ T0 = 1400130308.0  # 2014-05-15T05:05:08Z, the seed's start
 
 def seed_connection(source: str = "seed", conn: int = 0, t0: float = T0) -> Connection:
     T, R = Direction.TX, Direction.RX
-    c = Connection(conn=conn, source=source, recorder=Role.CLIENT, start_ts=t0)
+    c = Connection(conn=conn, source=source, recorder=Role.CLIENT, start_ts_ns=nanoseconds(t0))
     chunks = [
         (0, T, REQUEST, 0.0000),
         (1, R, RESPONSE, 0.0004),
@@ -45,9 +46,9 @@ def seed_connection(source: str = "seed", conn: int = 0, t0: float = T0) -> Conn
         (9, R, CLOSE_RX, 0.0010),
     ]
     for index, d, data, dt in chunks:
-        c.chunks.append(Chunk(d, data, len(data), index, ts=t0 + dt))
+        c.chunks.append(Chunk(d, data, len(data), index, ts_ns=nanoseconds(t0 + dt)))
     c.markers.append(Marker(MarkerKind.CLOSE_AFTER, 4, value=1, raw=1))
-    c.markers.append(Marker(MarkerKind.FIN, 11, direction=R, ts=t0 + 0.0011))
+    c.markers.append(Marker(MarkerKind.FIN, 11, direction=R, ts_ns=nanoseconds(t0 + 0.0011)))
     return c
 
 

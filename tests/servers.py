@@ -373,17 +373,32 @@ def _remove(path: str) -> None:
 
 
 @contextlib.contextmanager
-def tcpdump(port: int, tail: float = 2.0, bpf: str | None = None) -> Iterator[str]:
+def tcpdump(
+    port: int, tail: float = 2.0, bpf: str | None = None, args: tuple[str, ...] = ()
+) -> Iterator[str]:
     """Capture loopback traffic on ``port`` (or what the filter ``bpf``
     takes) into a pcap file (path yielded); stop ``tail`` seconds after the
-    block ends so nothing is lost."""
+    block ends so nothing is lost. ``args`` go to tcpdump as they are
+    (``--time-stamp-precision=nano``)."""
     fd, path = tempfile.mkstemp(suffix=".pcap", prefix="wirelog-replay-")
     os.close(fd)
     # Callers read the capture after the block, so it lives until the
     # test process ends (it used to stay in /tmp for good).
     atexit.register(_remove, path)
     proc = subprocess.Popen(
-        ["tcpdump", "-i", "lo", "-U", "-n", "-s", "0", "-w", path, bpf or f"tcp port {port}"],
+        [
+            "tcpdump",
+            "-i",
+            "lo",
+            "-U",
+            "-n",
+            "-s",
+            "0",
+            *args,
+            "-w",
+            path,
+            bpf or f"tcp port {port}",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -13,8 +13,8 @@ def test_new_chunk_is_a_chunk() -> None:
     """Capture readers make chunks with ``new_chunk``: what it returns must
     be an ordinary frozen Chunk, equal in every field (the defaults included,
     so a field added to Chunk and not to the builder fails here)."""
-    made = new_chunk(Direction.RX, b"abc", 5, 7, 1.25)
-    ref = Chunk(Direction.RX, b"abc", 5, 7, 1.25)
+    made = new_chunk(Direction.RX, b"abc", 5, 7, 1_250_000_000)
+    ref = Chunk(Direction.RX, b"abc", 5, 7, 1_250_000_000)
     assert type(made) is Chunk and made == ref and hash(made) == hash(ref)
     assert repr(made) == repr(ref)
     assert all(getattr(made, f.name) == getattr(ref, f.name) for f in dataclasses.fields(Chunk))
@@ -22,4 +22,5 @@ def test_new_chunk_is_a_chunk() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.index = 4  # type: ignore[misc]
     assert dataclasses.replace(made, length=3).complete
+    assert made.ts == 1.25 and new_chunk(Direction.TX, b"", 0, 0).ts is None  # derived seconds
     assert new_chunk(Direction.TX, b"", 0, 0) == Chunk(Direction.TX, b"", 0, 0)

@@ -9,6 +9,22 @@ from __future__ import annotations
 
 import enum
 
+NS = 1_000_000_000
+"""Nanoseconds in a second: the model keeps times as integer nanoseconds."""
+
+
+def seconds(ns: int | None) -> float | None:
+    """Nanoseconds as float seconds (the nearest float), None kept: what the
+    model's ``ts`` properties give callers that want seconds."""
+    return None if ns is None else ns / NS
+
+
+def nanoseconds(s: float | None) -> int | None:
+    """Float epoch seconds (a HAR's, mitmproxy's) as integer nanoseconds,
+    rounded to the microsecond: a float of epoch seconds holds no finer digit
+    (it is ~0.24 µs apart today), so nothing real is lost and no noise is made."""
+    return None if s is None else round(s * 1_000_000) * 1000
+
 
 class Opcode(enum.IntEnum):
     """RFC 6455 §5.2 opcodes. Reserved values (3-7, 11-15) stay plain ints."""
@@ -131,6 +147,9 @@ class ViolationKind(enum.Enum):
     MESSAGES_ONLY = "messages_only"
     """The input recorded messages, not frames (HAR, mitmproxy): one frame
     per message is rebuilt; FIN, RSV, masks and chops are not known."""
+    CAPTURE_COMMENT = "capture_comment"
+    """A pcapng's comment (``opt_comment``): of a packet of the connection,
+    or of the section or an interface (about the whole input)."""
     # cross-checks between derived and claimed facts
     CLAIM_MISMATCH = "claim_mismatch"
     STATS_MISMATCH = "stats_mismatch"
@@ -150,6 +169,7 @@ _FINDINGS = frozenset(
         ViolationKind.IGNORED_TRAFFIC,
         ViolationKind.TLS_UNDECRYPTED,
         ViolationKind.MESSAGES_ONLY,
+        ViolationKind.CAPTURE_COMMENT,
         ViolationKind.CLAIM_MISMATCH,
         ViolationKind.STATS_MISMATCH,
         ViolationKind.INFLATE_LIMIT,

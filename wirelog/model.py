@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from wirelog.enums import CloseCode, Direction, MarkerKind, Opcode, Role, ViolationKind
+from wirelog.enums import CloseCode, Direction, MarkerKind, Opcode, Role, ViolationKind, seconds
 
 __all__ = [
     "Chunk",
@@ -76,8 +76,8 @@ class Chunk:
     index: int
     """Position in the recording (Autobahn wire-log entry number, or the
     order of chunks in the capture), shared by chunks and markers."""
-    ts: float | None = None
-    """Seconds since the epoch, when the recorder knew it."""
+    ts_ns: int | None = None
+    """Nanoseconds since the epoch, when known (``ts``: float seconds from it)."""
     sync: bool = False
     """Autobahn's sync flag: the fuzzer forced this write out on its own."""
     rebuilt: bool = False
@@ -85,6 +85,10 @@ class Chunk:
     rather than read from the octet log."""
     synthesized: int = 0
     """How many trailing bytes of ``data`` were guessed (replay ``--fill``)."""
+
+    @property
+    def ts(self) -> float | None:
+        return seconds(self.ts_ns)
 
     @property
     def complete(self) -> bool:
@@ -100,13 +104,17 @@ class Marker:
     kind: MarkerKind
     index: int
     direction: Direction | None = None
-    ts: float | None = None
+    ts_ns: int | None = None
     value: float | int | bool | None = None
     """Delay in seconds (CT/KL/TI), enabled flag (WLM), byte count (gap)."""
     tag: str | None = None
     """Autobahn's continueLater tag."""
     raw: Any = None
     """The value exactly as the input wrote it (e.g. JSON int vs float)."""
+
+    @property
+    def ts(self) -> float | None:
+        return seconds(self.ts_ns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,14 +165,18 @@ class Frame:
     offset: int | None
     """Octet offset of the first header byte within the direction's stream
     (handshake included); None when the frame comes from a log claim."""
-    ts: float | None = None
-    """Time of the chunk that completed the frame (or held its header when
-    it never completed)."""
+    ts_ns: int | None = None
+    """Time (nanoseconds since the epoch) of the chunk that completed the
+    frame (or held its header when it never completed)."""
     chunk: int | None = None
     """Recording index of the chunk holding the first header byte."""
     violations: tuple[ViolationKind, ...] = ()
     from_log: bool = False
     """Taken from an Autobahn TF/RF entry because the octets were incomplete."""
+
+    @property
+    def ts(self) -> float | None:
+        return seconds(self.ts_ns)
 
     @property
     def complete(self) -> bool:
@@ -206,7 +218,7 @@ class _FrameBuilder:
         payload: bytes,
         header_length: int,
         offset: int | None,
-        ts: float | None = None,
+        ts_ns: int | None = None,
         chunk: int | None = None,
         violations: tuple[ViolationKind, ...] = (),
     ) -> None:
@@ -222,7 +234,7 @@ class _FrameBuilder:
         self.payload = payload
         self.header_length = header_length
         self.offset = offset
-        self.ts = ts
+        self.ts_ns = ts_ns
         self.chunk = chunk
         self.violations = violations
         self.from_log = False
@@ -244,7 +256,7 @@ if TYPE_CHECKING:
         payload: bytes,
         header_length: int,
         offset: int | None,
-        ts: float | None = None,
+        ts_ns: int | None = None,
         chunk: int | None = None,
         violations: tuple[ViolationKind, ...] = (),
     ) -> Frame:
@@ -263,13 +275,13 @@ class _ChunkBuilder:
     __slots__ = tuple(f.name for f in fields(Chunk))
 
     def __init__(
-        self, direction: Direction, data: bytes, length: int, index: int, ts: float | None = None
+        self, direction: Direction, data: bytes, length: int, index: int, ts_ns: int | None = None
     ) -> None:
         self.direction = direction
         self.data = data
         self.length = length
         self.index = index
-        self.ts = ts
+        self.ts_ns = ts_ns
         self.sync = False
         self.rebuilt = False
         self.synthesized = 0
@@ -279,9 +291,9 @@ class _ChunkBuilder:
 if TYPE_CHECKING:
 
     def new_chunk(
-        direction: Direction, data: bytes, length: int, index: int, ts: float | None = None
+        direction: Direction, data: bytes, length: int, index: int, ts_ns: int | None = None
     ) -> Chunk:
-        """``Chunk(direction, data, length, index, ts)`` for a quarter of the cost."""
+        """``Chunk(direction, data, length, index, ts_ns)`` for a quarter of the cost."""
 else:
     new_chunk = _ChunkBuilder
 
@@ -302,7 +314,7 @@ class Message:
     the sum of declared lengths (compressed, if compressed)."""
     frames: int
     first_frame: int
-    ts: float | None
+    ts_ns: int | None
     compressed: bool = False
     wire_length: int = 0
     """Payload octets on the wire (compressed size when compressed)."""
@@ -311,6 +323,10 @@ class Message:
     close_code: int | None = None
     close_reason: str | None = None
     violations: tuple[ViolationKind, ...] = ()
+
+    @property
+    def ts(self) -> float | None:
+        return seconds(self.ts_ns)
 
     @property
     def opcode_name(self) -> str:
@@ -393,7 +409,8 @@ class Connection:
     client: str | None = None
     """Client endpoint ("ip:port") when known."""
     server: str | None = None
-    start_ts: float | None = None
+    start_ts_ns: int | None = None
+    """The connection's first packet, nanoseconds since the epoch."""
     handshake_request: bytes | None = None
     """The complete request head when the input has it apart from the octets
     (Autobahn's ``httpRequest``), else None: then it is read from the chunks."""
@@ -410,6 +427,10 @@ class Connection:
 
     def direction_of(self, role: Role) -> Direction:
         return Direction.TX if role is self.recorder else Direction.RX
+
+    @property
+    def start_ts(self) -> float | None:
+        return seconds(self.start_ts_ns)
 
     @property
     def label(self) -> str:

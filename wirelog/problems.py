@@ -64,6 +64,5 @@ def problems(
     paired with the input's name instead of a connection."""
     s = stream(path, options)
     yield from located(s)
-    found = s.summary.finding() if s.summary is not None else None
-    if found is not None:
+    for found in s.summary.listed() if s.summary is not None else []:
         yield path, found

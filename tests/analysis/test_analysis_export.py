@@ -68,3 +68,28 @@ def test_capture_csv_and_parquet_round_trip(tmp_path: Path) -> None:
             assert back.loc[empty, col].isna().all()
             want.loc[empty, col] = pd.NA
         _same(back, want)
+
+
+def test_a_csv_of_an_older_wirelog_gets_its_integers_and_t(tmp_path: Path) -> None:
+    """A CSV written before ``ts_ns`` (no ``ts_ns``, no ``t`` on chops and
+    messages): ``ts_ns`` comes back from ``ts`` to the microsecond (all a
+    microsecond capture has), ``t`` from each connection's first time."""
+    cap = wirelog.load(str(SAMPLES / "multi_conn.pcap"))
+    for level in ("chops", "messages"):
+        want = cap.table(level)
+        old = tmp_path / f"old-{level}.csv"
+        want.drop(columns=["ts_ns", "t", "time"]).to_csv(old, index=False)
+        back = table.read_csv(str(old), level)
+        assert back["ts_ns"].tolist() == want["ts_ns"].tolist()
+        assert back["time"].tolist() == want["time"].tolist()
+        first = want.groupby("conn")["ts_ns"].transform("min")
+        assert back["t"].tolist() == ((want["ts_ns"] - first) / 10**9).tolist()
+        assert back["t"].min() == 0.0 and back["t"].max() > 0
+    # a start given from outside (a walk's summaries) wins over the first time
+    rows = list(cap.rows("chops"))[:3]
+    cols = {
+        n: [r[n] for r in rows] for n in table.columns("chops") if n not in ("time", "t", "ts_ns")
+    }
+    start = rows[0]["ts"] - 0.5
+    got = table.from_columns("chops", cols, {(rows[0]["source"], 0): start})["t"].tolist()
+    assert got == [(r["ts_ns"] - round(start * 10**6) * 1000) / 10**9 for r in rows]

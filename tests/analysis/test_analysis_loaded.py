@@ -8,6 +8,7 @@ from analysis_seed import CLOSE_RX, PING, PONG, T0, seed_connection, seed_record
 
 import wirelog
 from wirelog.analysis import table
+from wirelog.enums import nanoseconds
 from wirelog.errors import UsageError
 from wirelog.model import Chunk, Connection, Direction, Recording, Role
 from wirelog.outputs import formats as output
@@ -115,7 +116,7 @@ def test_violations_are_a_dataframe() -> None:
     conn = seed_connection()
     # An unmasked client frame (RFC 6455 §5.1) after the handshake.
     bad = encode_frame(1, b"hi")
-    conn.chunks.insert(3, Chunk(Direction.TX, bad, len(bad), 2, ts=T0 + 0.0004))
+    conn.chunks.insert(3, Chunk(Direction.TX, bad, len(bad), 2, ts_ns=nanoseconds(T0 + 0.0004)))
     v = wirelog.load(conn).violations()
     assert "unmasked_client_frame" in set(v["kind"])
     row = v[v["kind"] == "unmasked_client_frame"].iloc[0]

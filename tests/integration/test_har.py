@@ -134,3 +134,39 @@ def test_replay_of_a_har_to_a_live_server(session: tuple[str, str, int]) -> None
     with run_server("websockets") as srv:
         result = cli("replay", har, "--target", srv.url)
     assert result.exit_code == 0, result.output
+
+
+def test_a_har_replay_masks_each_frame_with_a_fresh_key(session: tuple[str, str, int]) -> None:
+    """The HAR holds messages, so its client frames were rebuilt masked with
+    zeros; a replay sends each message as one frame with its own random
+    non-zero key (RFC 6455 §5.3), one write per message, and the echoes
+    come back equal. Checked on tcpdump's capture of the replay."""
+    har, _, _ = session
+    with run_server("websockets") as srv, tcpdump(srv.port, tail=1.0) as cap:
+        first = cli("replay", har, "--target", srv.url)
+        second = cli("replay", har, "--target", srv.url)
+    assert first.exit_code == second.exit_code == 0, first.output + second.output
+    replays = decode(cap)
+    assert len(replays) == 2
+    sent = data_messages(har)
+    want_tx = [(op, data) for d, op, data in sent if d == "tx"]
+    keys = []
+    for dc in replays:
+        client = [f for f in dc.frames if f.direction.value == "tx"]
+        data = [f for f in client if f.opcode in (Opcode.TEXT, Opcode.BINARY)]
+        assert [(f.opcode, f.payload) for f in data] == want_tx  # one frame per message
+        assert all(f.fin and f.masked and f.mask is not None for f in client)
+        assert all(f.mask != b"\0\0\0\0" for f in client)
+        assert not [v for v in dc.violations if not v.kind.is_finding]
+        # one write per message: each frame starts a chunk (a TCP segment) of its own
+        tx_chunks = [c for c in dc.connection.chunks if c.direction.value == "tx"]
+        assert len({f.chunk for f in client}) == len(client) <= len(tx_chunks)
+        echoes = [
+            (m.opcode, m.data)
+            for m in dc.messages
+            if m.direction.value == "rx" and m.opcode in (Opcode.TEXT, Opcode.BINARY)
+        ]
+        assert echoes == want_tx
+        keys += [f.mask for f in client]
+    assert len(set(keys)) == len(keys)  # a fresh key per frame, across replays too
+    Path(cap).unlink(missing_ok=True)

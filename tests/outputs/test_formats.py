@@ -88,7 +88,7 @@ def test_frame_lines_equal_the_generic_rows() -> None:
         if isinstance(item, Frame):
             f = replace(
                 item,
-                ts=None,
+                ts_ns=None,
                 violations=(ViolationKind.MISSING_OCTETS, ViolationKind.RESERVED_OPCODE),
                 payload=item.payload[:3],
                 offset=None,
@@ -97,9 +97,9 @@ def test_frame_lines_equal_the_generic_rows() -> None:
             generic = io.StringIO()
             out.Writer("jsonl", out.FRAME_COLUMNS, generic).row(out.frame_row(odd, f))
             assert out.frame_line(odd, f) == generic.getvalue()
-            # a time JSON cannot hold as a number takes the generic row's way
-            for ts in (float("inf"), float("nan")):
-                g = replace(f, ts=ts)
+            # times beyond any calendar, before the epoch, with nine digits
+            for ts in (10**30, -(10**20), 1700000000_123456789, 0):
+                g = replace(f, ts_ns=ts)
                 generic = io.StringIO()
                 out.Writer("jsonl", out.FRAME_COLUMNS, generic).row(out.frame_row(odd, g))
                 assert out.frame_line(odd, g) == generic.getvalue()
@@ -108,11 +108,12 @@ def test_frame_lines_equal_the_generic_rows() -> None:
 def test_frames_of_one_segment_share_the_time_cell() -> None:
     conn = Connection(conn=1, source="s", recorder=Role.CLIENT)
     f = next(i for _, i in stream(sample("ws_basic")) if isinstance(i, Frame))
-    ts = 1700000000.123456
-    a, b = replace(f, ts=ts), replace(f, index=5, ts=ts)  # one float object
+    ts = 1700000000_123456789
+    a, b = replace(f, ts_ns=ts), replace(f, index=5, ts_ns=ts)  # one int object
     assert out.frame_line(conn, a) == generic(conn, a)
     assert out.frame_line(conn, b) == generic(conn, b)
-    assert json.loads(out.frame_line(conn, b))["ts"] == ts
+    assert json.loads(out.frame_line(conn, b))["ts"] == 1700000000.1234567
+    assert json.loads(out.frame_line(conn, b))["ts_ns"] == ts
 
 
 def test_frame_lines_of_odd_frames_and_many_connections() -> None:
@@ -145,21 +146,21 @@ def test_csv_cells_and_rows() -> None:
 @pytest.mark.parametrize(
     ("start", "ts", "t"),
     [
-        (1700000000.1, 1700000000.4, 0.3),  # microseconds at epoch times
-        (0.1, 0.4, 0.3),  # nanoseconds near zero: another scale, the same cells
-        (0.0, 1.5e-07, 1.5e-07),
-        (None, 1700000000.4, None),  # no start: no t, still a time
-        (1700000000.0, 5e13, 5e13 - 1700000000.0),  # no calendar time: the generic way
+        (1700000000_100000000, 1700000000_400000000, 0.3),  # microseconds at epoch times
+        (1700000000_000000001, 1700000000_123456789, 0.123456788),  # nanoseconds too
+        (0, 150, 1.5e-07),
+        (None, 1700000000_400000000, None),  # no start: no t, still a time
+        (1700000000 * 10**9, 5 * 10**22, 5e13 - 1700000000.0),  # no calendar time
     ],
 )
-def test_time_cells_of_the_line_are_the_rows(start: float | None, ts: float, t: object) -> None:
-    """The ``time`` and ``t`` a line ends with are :func:`frame_row`'s, and
-    ``t`` carries no float noise."""
-    conn = Connection(conn=2, source="t", recorder=Role.CLIENT, start_ts=start)
-    f = replace(next(i for _, i in stream(sample("ws_basic")) if isinstance(i, Frame)), ts=ts)
+def test_time_cells_of_the_line_are_the_rows(start: int | None, ts: int, t: object) -> None:
+    """The ``time``, ``t`` and ``ts_ns`` a line ends with are :func:`frame_row`'s,
+    and ``t`` is exact (no float noise) at any resolution."""
+    conn = Connection(conn=2, source="t", recorder=Role.CLIENT, start_ts_ns=start)
+    f = replace(next(i for _, i in stream(sample("ws_basic")) if isinstance(i, Frame)), ts_ns=ts)
     line = out.frame_line(conn, f)
     assert line == generic(conn, f)
     cells = json.loads(line)
-    assert cells["t"] == t
-    assert (cells["time"] is None) == (ts > 1e12)
-    assert list(cells)[-2:] == ["time", "t"] == list(FRAME_COLUMNS[-2:])
+    assert cells["t"] == t and cells["ts_ns"] == ts
+    assert (cells["time"] is None) == (ts > 10**21)
+    assert list(cells)[-3:] == ["time", "t", "ts_ns"] == list(FRAME_COLUMNS[-3:])

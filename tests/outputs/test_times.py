@@ -1,57 +1,65 @@
-"""``time`` and ``t`` cells: UTC ISO 8601 text and noise-free relative seconds."""
+"""``time``, ``t`` and ``ts_ns`` cells: UTC ISO 8601 text and exact relative
+seconds, all from integer nanoseconds."""
 
 from __future__ import annotations
 
-import math
+import json
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pandas as pd
 import pytest
 
-from wirelog.outputs.times import digits_of, since, utc_time
+from wirelog.model import Connection, Role
+from wirelog.outputs.times import cells, json_tail, seconds_cell, since, utc_time
 
 
-@pytest.mark.parametrize("ts", [1700000000.000078, 1400130308.0005, 0.0, 86399.9999996, 1e9])
-def test_utc_time_is_what_a_dataframe_holds(ts: float) -> None:
-    """The text equals pandas' microsecond UTC datetime of the same float
-    (how :mod:`wirelog.analysis.table` builds ``time``), and parses back."""
-    got = utc_time(ts)
+@pytest.mark.parametrize(
+    "ns",
+    [1700000000_000078000, 1400130308_000500000, 0, 86399_999999600, 10**18, 1700000000_123456789],
+)
+def test_utc_time_is_what_a_dataframe_holds(ns: int) -> None:
+    """The text equals pandas' microsecond UTC datetime of the same instant
+    (rounded half up to the microsecond), and parses back."""
+    got = utc_time(ns)
     assert got is not None and got.endswith("Z")
-    want = pd.to_datetime(round(ts * 1e6), unit="us", utc=True)
+    want = pd.to_datetime((ns + 500) // 1000, unit="us", utc=True)
     assert got == f"{want:%Y-%m-%dT%H:%M:%S.%fZ}"
     assert datetime.fromisoformat(got) == want.to_pydatetime()
     assert datetime.fromisoformat(got).tzinfo == UTC
 
 
-@pytest.mark.parametrize("ts", [None, math.nan, math.inf, -math.inf, 1e300])
-def test_utc_time_of_an_unknown_or_impossible_time_is_none(ts: float | None) -> None:
-    assert utc_time(ts) is None
+@pytest.mark.parametrize("ns", [None, 10**30, -(10**30), -(10**20)])
+def test_utc_time_of_an_unknown_or_impossible_time_is_none(ns: int | None) -> None:
+    # 10**30: beyond the guard; -10**20 (year -1200): within it, but datetime has no such year.
+    assert utc_time(ns) is None
 
 
-def test_since_has_no_float_noise_at_the_capture_resolution() -> None:
-    start = 1700000000.1
-    assert 1700000000.4 - start != 0.3  # the noise the rounding removes
-    assert since(1700000000.4, start) == 0.3
-    assert since(0.4, 0.1) == 0.3 and 0.4 - 0.1 == 0.30000000000000004
-    # Nanoseconds survive where a float holds them (times near zero) ...
-    assert since(0.000000123, 0.0) == 1.23e-07
-    # ... and at epoch times a float holds microseconds, no more.
-    assert digits_of(1700000000.0) == 6
-    assert since(1700000000.000078, 1700000000.0) == 0.000078
-    assert digits_of(0.0) == 9 and digits_of(1.0) == 9 and digits_of(2.0**60) == 0
+def test_since_is_exact_at_any_resolution() -> None:
+    start = 1700000000_100000000
+    assert 1700000000.4 - 1700000000.1 != 0.3  # the noise floats of epoch seconds make
+    assert since(1700000000_400000000, start) == 0.3
+    # Every nanosecond digit survives at epoch times, where a float of seconds
+    # keeps about 0.24 µs.
+    t = since(1700000000_123456789, 1700000000_000000001)
+    assert t is not None and Decimal(repr(t)) == Decimal("0.123456788")
+    assert 1700000000.123456789 - 1700000000.000000001 != 0.123456788
+    assert since(1700000000_000078000, 1700000000_000000000) == 0.000078
+    assert since(5, 5) == 0.0 and since(4, 5) == -1e-9
 
 
-@pytest.mark.parametrize(
-    ("ts", "start"), [(None, 1.0), (1.0, None), (math.nan, 1.0), (1.0, math.inf), (None, None)]
-)
-def test_since_unknown_is_none(ts: float | None, start: float | None) -> None:
-    assert since(ts, start) is None
-    if start is not None and not math.isfinite(start):
-        assert digits_of(start) == 0
+@pytest.mark.parametrize(("ns", "start"), [(None, 1), (1, None), (None, None)])
+def test_since_unknown_is_none(ns: int | None, start: int | None) -> None:
+    assert since(ns, start) is None
 
 
-def test_times_beyond_the_calendar_are_none_not_errors() -> None:
-    # Year -1200: within the guard, but datetime has no such year.
-    assert utc_time(-1e11) is None
-    # A finite time whose ticks overflow (a fuzzed timestamp field).
-    assert since(1e308, 1.5) is None
+def test_the_json_tail_is_what_a_json_encoder_prints_for_the_cells() -> None:
+    conn = Connection(0, "x", Role.CLIENT, start_ts_ns=1700000000_000000001)
+    for ns in (None, 1700000000_123456789, 1700000000_000000001, 10**30):
+        row = {"a": 1, **cells(conn, ns)}
+        assert json.dumps(row, separators=(",", ":"))[:-1] + "}\n" == '{"a":1' + json_tail(
+            ns, conn.start_ts_ns
+        )
+        assert row["ts_ns"] == ns
+    assert json_tail(7, None) == ',"time":"1970-01-01T00:00:00.000000Z","t":null,"ts_ns":7}\n'
+    assert seconds_cell(None) is None and seconds_cell(1_500_000_000) == 1.5

@@ -123,17 +123,19 @@ def test_a_close_split_across_feeds_still_closes() -> None:
 def test_header_split_keeps_its_first_chunk_and_the_completing_time() -> None:
     wire = encode_frame(2, b"x" * 300, mask=MASK)
     dec = FrameDecoder(TX, Role.CLIENT, offset=10)
-    out = dec.feed(wire[:1], ts=1.0, chunk=5) + dec.feed(wire[1:3], ts=2.0, chunk=6)
+    out = dec.feed(wire[:1], ts=1_000_000_000, chunk=5) + dec.feed(
+        wire[1:3], ts=2_000_000_000, chunk=6
+    )
     assert out == [] and dec.pending
-    out = dec.feed(wire[3:], ts=3.0, chunk=7)
+    out = dec.feed(wire[3:], ts=3_000_000_000, chunk=7)
     (f,) = frames_of(out)
     assert (f.offset, f.chunk, f.ts, f.payload) == (10, 5, 3.0, b"x" * 300)
     # Without a time, the frame keeps the time of its header's first octet.
     dec = FrameDecoder(TX, Role.CLIENT)
-    (f,) = frames_of(dec.feed(wire[:1], ts=1.0, chunk=0) + dec.feed(wire[1:], chunk=1))
+    (f,) = frames_of(dec.feed(wire[:1], ts=1_000_000_000, chunk=0) + dec.feed(wire[1:], chunk=1))
     assert (f.ts, f.chunk) == (1.0, 0)
     dec = FrameDecoder(TX, Role.CLIENT)
-    (f,) = frames_of(dec.feed(wire[:9], ts=1.0, chunk=0) + dec.feed(wire[9:], chunk=1))
+    (f,) = frames_of(dec.feed(wire[:9], ts=1_000_000_000, chunk=0) + dec.feed(wire[9:], chunk=1))
     assert (f.ts, f.chunk) == (1.0, 0)
     assert not dec.pending
 

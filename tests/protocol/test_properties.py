@@ -58,7 +58,7 @@ def decode(chunks: list[bytes], sender: Role, allowed_rsv: int) -> list[Frame | 
     dec = FrameDecoder(TX, sender, offset=3, allowed_rsv=allowed_rsv)
     out: list[Frame | Violation] = []
     for c in chunks:
-        out.extend(dec.feed(c, ts=2.5, chunk=7))
+        out.extend(dec.feed(c, ts=2_500_000_000, chunk=7))
     out.extend(dec.eof())
     return out
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from servers import SEED_REQUEST, SEED_RESPONSE
 
+from wirelog.enums import nanoseconds
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Recording, Role
 from wirelog.protocol.frames import encode_frame
 from wirelog.protocol.handshake import accept_for
@@ -76,6 +77,6 @@ def timed_session() -> Recording:
     ]
     conn = Connection(conn=0, source="timed", recorder=Role.CLIENT)
     for i, (d, ts, data) in enumerate(items):
-        conn.chunks.append(Chunk(d, data, len(data), i, 1000.0 + ts))
-    conn.markers.append(Marker(MarkerKind.FIN, len(items), rx, 1000.335))
+        conn.chunks.append(Chunk(d, data, len(data), i, nanoseconds(1000.0 + ts)))
+    conn.markers.append(Marker(MarkerKind.FIN, len(items), rx, 1000_335_000_000))
     return Recording("timed", "pcap", [conn])

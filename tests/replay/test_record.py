@@ -8,6 +8,7 @@ from pathlib import Path
 
 from servers import SEED_REQUEST, SEED_RESPONSE
 
+from wirelog.enums import nanoseconds
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Role
 from wirelog.pipeline import read
 from wirelog.protocol.frames import encode_frame
@@ -29,11 +30,12 @@ def _replayed() -> Connection:
         (TX, encode_frame(8, b"\x03\xef", mask=MASK)),
     ]
     conn.chunks = [
-        Chunk(d, w, len(w), i, ts=1700000000.0 + i / 10) for i, (d, w) in enumerate(wires)
+        Chunk(d, w, len(w), i, ts_ns=nanoseconds(1700000000.0 + i / 10))
+        for i, (d, w) in enumerate(wires)
     ]
     conn.markers = [
-        Marker(MarkerKind.KILL_AFTER, 5, value=0.5, raw=0.5, ts=1700000000.6),
-        Marker(MarkerKind.FIN, 6, RX, ts=1700000000.7),
+        Marker(MarkerKind.KILL_AFTER, 5, value=0.5, raw=0.5, ts_ns=1700000000_600000000),
+        Marker(MarkerKind.FIN, 6, RX, ts_ns=1700000000_700000000),
     ]
     return conn
 
@@ -57,7 +59,7 @@ def test_frames_are_logged_as_autobahn_logs_them() -> None:
 def test_the_written_report_reads_back_octet_for_octet(tmp_path: Path) -> None:
     conn = _replayed()
     big = encode_frame(2, bytes(300), mask=MASK)
-    conn.chunks.insert(3, Chunk(TX, big, len(big), 2, ts=1700000000.25))
+    conn.chunks.insert(3, Chunk(TX, big, len(big), 2, ts_ns=1700000000_250000000))
     conn.chunks = [replace(c, index=i) for i, c in enumerate(conn.chunks)]
     conn.markers = [replace(m, index=m.index + 1) for m in conn.markers]
     path = tmp_path / "replay_case_1.json"

@@ -17,6 +17,7 @@ from servers import (
     seed_connection,
 )
 
+from wirelog.enums import nanoseconds
 from wirelog.errors import PlanError
 from wirelog.model import Chunk, Connection, Direction, Marker, MarkerKind, Role
 from wirelog.pipeline import read
@@ -29,7 +30,7 @@ TX, RX = Direction.TX, Direction.RX
 def _timed(gaps: list[tuple[Direction, float, bytes]]) -> Connection:
     conn = Connection(conn=0, source="t", recorder=Role.CLIENT)
     for i, (d, ts, data) in enumerate(gaps):
-        conn.chunks.append(Chunk(d, data, len(data), i, ts))
+        conn.chunks.append(Chunk(d, data, len(data), i, nanoseconds(ts)))
     return conn
 
 
@@ -109,7 +110,10 @@ def test_gaps_come_from_the_capture_times_after_the_causal_wait() -> None:
 
 def test_fired_timers_gate_the_writes_that_followed_them() -> None:
     conn = _timed([(TX, 0.0, _frame(1, b"x")), (TX, 0.0, _frame(1, b"y"))])
-    conn.chunks = [replace(conn.chunks[0], ts=None), replace(conn.chunks[1], index=3, ts=None)]
+    conn.chunks = [
+        replace(conn.chunks[0], ts_ns=None),
+        replace(conn.chunks[1], index=3, ts_ns=None),
+    ]
     conn.markers = [
         Marker(MarkerKind.DELAY, 1, value=1.5, tag="A"),
         Marker(MarkerKind.DELAY_FIRED, 2, tag="A"),
@@ -157,12 +161,12 @@ def test_the_recorded_pause_before_our_own_drop() -> None:
             (RX, 10.2, _frame(1, b"a", False)),
         ]
     )
-    conn.markers.append(Marker(MarkerKind.FIN, 5, TX, ts=10.5))
+    conn.markers.append(Marker(MarkerKind.FIN, 5, TX, ts_ns=10_500_000_000))
     plan = build_plan(conn, handshake=False)
     assert plan.dropped_by is Role.CLIENT and not plan.reset
     assert round(plan.end_delay, 6) == 0.3  # after the echo, not after our write
     assert plan.final.frames == 1
-    conn.markers[0] = Marker(MarkerKind.RST, 5, TX, ts=10.5)
+    conn.markers[0] = Marker(MarkerKind.RST, 5, TX, ts_ns=10_500_000_000)
     assert build_plan(conn, handshake=False, speed=3).end_delay == pytest.approx(0.1)
     assert build_plan(conn, handshake=False).reset
 

@@ -196,3 +196,43 @@ def test_the_claimed_stream_stops_where_the_chunks_end() -> None:
         tracemalloc.stop()
     assert c.complete and c.rebuilt
     assert peak < 200 << 20, peak
+
+
+def _messages_only(*messages: tuple[Direction, bytes]) -> Connection:
+    """A messages-only connection (what a HAR or mitmproxy flow gives), through the sink."""
+    from wirelog.pipeline import Recorder
+    from wirelog.sources.messages import Recorded, Socket, head, push_sockets
+
+    request, _ = head("GET / HTTP/1.1", [("Host", "a"), ("Upgrade", "websocket")])
+    recorded = [Recorded(d, 1, data, 10**9 + i) for i, (d, data) in enumerate(messages)]
+    sink = Recorder("mem", "har")
+    for _ in push_sockets("mem", "a test", [Socket("ws://a/", request, None, 1, recorded)], sink):
+        pass
+    (conn,) = sink.recording.connections
+    return conn
+
+
+def _frame(data: bytes) -> Frame:
+    (f,) = decode_frames(data, Direction.TX, Role.CLIENT)
+    assert isinstance(f, Frame)
+    return f
+
+
+def test_messages_only_client_frames_get_fresh_random_masks() -> None:
+    conn = _messages_only((Direction.TX, b"hello"), (Direction.RX, b"hello"), (Direction.TX, b""))
+    recorded = side_chunks(conn, Role.CLIENT)
+    assert [_frame(c.data).mask for c in recorded[1:]] == [b"\0\0\0\0"] * 2
+    one, two = known_chunks(conn, Role.CLIENT, False), known_chunks(conn, Role.CLIENT, False)
+    assert one[0] == recorded[0]  # the head is sent as it is
+    frames = [_frame(c.data) for c in one[1:] + two[1:]]
+    assert [(f.opcode, f.fin, f.payload) for f in frames] == [
+        (1, True, b"hello"),
+        (1, True, b""),
+    ] * 2
+    keys = [f.mask for f in frames]
+    assert all(k is not None and k != b"\0\0\0\0" for k in keys) and len(set(keys)) == 4
+    assert all(c.length == len(c.data) for c in one)
+    # the server's side is not masked; a recording of frames keeps its masks
+    assert known_chunks(conn, Role.SERVER, False) == side_chunks(conn, Role.SERVER)
+    seed = seed_connection(cut=False)
+    assert known_chunks(seed, Role.CLIENT, False) == known_chunks(seed, Role.CLIENT, False)

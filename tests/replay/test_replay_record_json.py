@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from sessions import CLOSE, PING, PONG, echo_session
 
+from wirelog.enums import nanoseconds
 from wirelog.pipeline import read
 from wirelog.protocol.connection import decode_connection
 from wirelog.replay.record import to_autobahn, write_autobahn_json
@@ -17,7 +18,7 @@ from wirelog.replay.verdict import compare
 
 def test_recorded_json_reads_back_octet_for_octet(tmp_path: os.PathLike[str]) -> None:
     conn = echo_session([PING, b"\x02" + bytes(300), CLOSE], [PONG, b"\x02" + bytes(300), CLOSE])
-    conn.chunks = [replace(c, ts=1700000000.0 + c.index / 100) for c in conn.chunks]
+    conn.chunks = [replace(c, ts_ns=nanoseconds(1700000000.0 + c.index / 100)) for c in conn.chunks]
     doc = to_autobahn(conn, agent="t")
     kinds = [e[0] for e in doc["wirelog"]]
     assert kinds[:3] == ["TO", "RO", "TF"]

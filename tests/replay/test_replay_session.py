@@ -11,6 +11,7 @@ import pytest
 from servers import Misbehaving, Server, seed_connection, ws_echo  # noqa: F401
 from sessions import timed_session
 
+from wirelog.enums import nanoseconds
 from wirelog.model import Direction, Marker, MarkerKind, Recording, Role
 from wirelog.protocol.connection import decode_connection
 from wirelog.replay import run
@@ -144,7 +145,7 @@ def test_autobahn_delay_gates_the_next_write(ws_echo: Server) -> None:  # noqa: 
     one before, although the log has no times at all."""
     rec = timed_session()
     conn = rec.connections[0]
-    conn.chunks = [replace(c, ts=None, index=c.index * 10) for c in conn.chunks]
+    conn.chunks = [replace(c, ts_ns=None, index=c.index * 10) for c in conn.chunks]
     conn.markers = [
         Marker(MarkerKind.DELAY, 25, value=0.2, tag="A"),
         Marker(MarkerKind.DELAY_FIRED, 26, tag="A"),
@@ -178,8 +179,8 @@ def test_our_own_recorded_drop_follows_the_recorded_pause() -> None:
     against a server that never drops, the replay waits for that reply,
     pauses as long, then sends its FIN; nothing is a fault."""
     conn = seed_connection()
-    conn.chunks = [replace(c, ts=1000.0 + c.index / 1000) for c in conn.chunks]
-    conn.markers = [Marker(MarkerKind.FIN, 10, Direction.TX, 1000.059)]
+    conn.chunks = [replace(c, ts_ns=nanoseconds(1000.0 + c.index / 1000)) for c in conn.chunks]
+    conn.markers = [Marker(MarkerKind.FIN, 10, Direction.TX, 1000_059_000_000)]
     conn.meta = {}
     with Misbehaving("noclose") as srv:
         report = run.replay(Recording("s", "t", [conn]), srv.url, run.Options(timeout=TIMEOUT))

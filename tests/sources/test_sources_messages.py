@@ -37,9 +37,12 @@ def test_heads_leave_the_extensions_out() -> None:
 def test_sockets_decode_through_the_one_decoder() -> None:
     request, _ = head("GET /chat HTTP/1.1", REQUEST)
     response, _ = head("HTTP/1.1 101 Switching Protocols", RESPONSE)
-    msgs = [Recorded(Direction.TX, 1, b"hi", 1.0), Recorded(Direction.RX, 2, b"\x00" * 200, 2.0)]
+    msgs = [
+        Recorded(Direction.TX, 1, b"hi", 1_000_000_000),
+        Recorded(Direction.RX, 2, b"\x00" * 200, 2_000_000_000),
+    ]
     socks = [
-        Socket("ws://a/chat", request, response, 0.5, msgs),
+        Socket("ws://a/chat", request, response, 500_000_000, msgs),
         Socket("ws://b/", None, None, None, []),
     ]
     sink = Decoding()
@@ -58,3 +61,12 @@ def test_sockets_decode_through_the_one_decoder() -> None:
     (v,) = [i for i in items if isinstance(i, Violation)]
     assert v.kind.value == "messages_only" and "a test records messages" in v.detail
     assert isinstance(items[-1], ConnectionEnd)
+
+
+def test_a_socket_without_a_start_starts_at_its_first_message() -> None:
+    msgs = [Recorded(Direction.TX, 1, b"a", None), Recorded(Direction.TX, 1, b"b", 7_000_000_123)]
+    sink = Decoding()
+    for _ in push_sockets("mem", "a test", [Socket("ws://a/", None, None, None, msgs)], sink):
+        pass
+    conn, _ = sink.out[0]
+    assert conn.start_ts_ns == 7_000_000_123  # every line's t counts from it

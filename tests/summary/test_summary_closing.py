@@ -39,7 +39,7 @@ def conn(
         mask = b"abcd" if d is client else None
         items.append((d, encode_frame(0x8, payload, mask=mask, rsv=rsv)))
     for i, (d, data) in enumerate(items):
-        c.chunks.append(Chunk(d, data, len(data), i, ts=float(i)))
+        c.chunks.append(Chunk(d, data, len(data), i, ts_ns=i * 10**9))
     for j, (kind, d) in enumerate(ends):
         c.markers.append(Marker(kind, len(items) + j, d))
     return c

@@ -48,15 +48,15 @@ def test_load_shows_the_same_facts() -> None:
 def test_start_time_prefers_the_input_s_own() -> None:
     c = seed_connection()
     assert start_time(c, 5.0) == T0
-    c.start_ts = None
+    c.start_ts_ns = None
     assert start_time(c, 5.0) == 5.0
     assert summarize(decode_connection(c)).start == c.chunks[0].ts
 
 
 def test_no_timestamps_no_duration() -> None:
     c = seed_connection()
-    c.start_ts = None
-    c.chunks = [replace(ch, ts=None) for ch in c.chunks]
+    c.start_ts_ns = None
+    c.chunks = [replace(ch, ts_ns=None) for ch in c.chunks]
     s = summarize(decode_connection(c))
     assert s.start is None and s.end is None and s.duration is None
 

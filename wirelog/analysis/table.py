@@ -15,10 +15,10 @@ Conventions:
   the client's side), ``sender`` the role that sent it (RFC 6455 §5.1: the
   client masks). Both are categoricals with a fixed category order.
 * ``opcode`` is the 4-bit number, ``opcode_name`` a categorical of all 16 names.
-* Timestamps: ``ts`` is seconds since the epoch as the input gave it (NaN
-  when it did not: Autobahn logs carry none); ``time`` is the same instant as
-  a UTC datetime; ``t`` is seconds since the *connection's* start (its first
-  recorded chunk, or the start the input states).
+* Timestamps: ``ts_ns`` is integer nanoseconds since the epoch (NA when the
+  input has none: Autobahn logs), ``ts`` the same in float seconds, ``time``
+  a UTC datetime (to the µs), ``t`` seconds since the *connection's* start
+  (a capture's first packet): exact, from the integers (:mod:`~wirelog.outputs.times`).
 * Bytes are lowercase hex strings (``payload``, ``data``, ``mask``), as in
   the JSONL contract; ``violations`` is a list of
   :class:`~wirelog.model.ViolationKind` values (``;``-joined in CSV).
@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from wirelog.enums import nanoseconds
 from wirelog.errors import UsageError
 from wirelog.model import Opcode
 from wirelog.outputs.times import since
@@ -66,8 +67,9 @@ _HEAD = (
     _C("ts", "float64", "Seconds since the epoch, NaN when the input has no times."),
 )
 _TIME = (
-    _C("time", "datetime", "ts as a UTC datetime (NaT when unknown)."),
-    _C("t", "float64", "Seconds since the connection's start (NaN when unknown)."),
+    _C("time", "datetime", "ts as a UTC datetime, to the microsecond (NaT when unknown)."),
+    _C("t", "float64", "Seconds since the connection's start (NaN when unknown), exact."),
+    _C("ts_ns", "Int64", "Nanoseconds since the epoch (NA when unknown): every digit kept."),
 )
 
 SCHEMAS: dict[str, tuple[Column, ...]] = {
@@ -173,8 +175,8 @@ Python storage. Arrow storage would copy every payload's hex on the way in
 (measured: 5.8 s against 0.04 s for 200,000 2 KiB payloads)."""
 
 LEVELS = ("chops", "frames", "messages", "violations")
-DERIVED = frozenset({"time", "t"})
-"""Columns computed from others when a table is built."""
+DERIVED = frozenset({"time"})
+"""Columns computed from others when a table is built (``time``, from ``ts_ns``)."""
 """The tables whose rows come from :mod:`wirelog.outputs.formats` row functions."""
 
 
@@ -250,15 +252,17 @@ def from_columns(
 ) -> pd.DataFrame:
     """One DataFrame in schema order and dtypes from plain column lists.
 
-    ``starts`` maps ``(source, conn)`` to the connection's start (epoch
-    seconds) for the ``t`` column; when a connection is missing from it, the
-    earliest ``ts`` of that connection in these rows stands in.
-    """
+    ``t`` comes with the rows (:func:`wirelog.outputs.times.cells`); rows
+    without it get it from ``starts`` ((source, conn) -> epoch seconds) or
+    the connection's earliest time here; rows without ``ts_ns`` (an older
+    CSV) get it from ``ts``, to the microsecond."""
     import numpy as np
     import pandas as pd
 
     schema = _schema(level)
     n = len(next(iter(cols.values()))) if cols else 0
+    if "ts" in cols and "ts_ns" not in cols:
+        cols = {**cols, "ts_ns": [nanoseconds(v) for v in cols["ts"]]}
     data: dict[str, Any] = {}
     for c in schema:
         if c.name in ("time", "t") and c.name not in cols:
@@ -271,14 +275,13 @@ def from_columns(
             raise UsageError(f"{level} table: column {c.name!r} is missing")
         data[c.name] = _convert(c, values, n)
     names = {c.name for c in schema}
-    if "ts" in names:
-        ts = data["ts"]
+    if "ts_ns" in names:
+        ts_ns = data["ts_ns"]
         if "time" not in cols:
-            data["time"] = _datetimes(ts)
+            data["time"] = _ns_datetimes(ts_ns)
         if "t" not in cols:
-            data["t"] = _relative(data["source"], data["conn"], ts, starts or {}, np)
-    df = pd.DataFrame(data, columns=[c.name for c in schema])
-    return df
+            data["t"] = _relative(data["source"], data["conn"], ts_ns, starts or {}, np)
+    return pd.DataFrame(data, columns=[c.name for c in schema])
 
 
 def _convert(c: Column, values: Sequence[Any], n: int) -> Any:
@@ -289,8 +292,8 @@ def _convert(c: Column, values: Sequence[Any], n: int) -> Any:
     if dt.startswith("category:"):
         cats = CATEGORIES[dt.split(":", 1)[1]]
         return pd.Categorical(values, categories=list(cats))
-    if dt == "datetime":
-        return _datetimes(np.array([math.nan if v is None else v for v in values], dtype="float64"))
+    if dt == "datetime":  # epoch seconds (a connection's start)
+        return _ns_datetimes([None if v != v else nanoseconds(v) for v in values])
     if dt == "float64":
         return np.array([math.nan if v is None else v for v in values], dtype="float64")
     if dt == "string":
@@ -305,33 +308,31 @@ def _convert(c: Column, values: Sequence[Any], n: int) -> Any:
     return np.asarray(values, dtype=dt)
 
 
-def _datetimes(ts: Any) -> Any:
-    """Epoch seconds to UTC datetimes, at microsecond resolution (a float64
-    epoch time carries no more; finer digits would be noise)."""
-    import numpy as np
+def _ns_datetimes(ts_ns: Any) -> Any:
+    """Integer nanoseconds to UTC datetimes, rounded to the microsecond as
+    the lines' ``time`` is (:func:`wirelog.outputs.times.utc_time`)."""
     import pandas as pd
 
-    return pd.to_datetime(np.round(ts * 1e6), unit="us", utc=True).astype("datetime64[us, UTC]")
+    us = (pd.array(ts_ns, dtype="Int64") + 500) // 1000
+    return pd.to_datetime(us, unit="us", utc=True).astype("datetime64[us, UTC]")
 
 
 def _relative(
-    source: Any, conn: Any, ts: Any, starts: Mapping[tuple[str, int], float], np: Any
+    source: Any, conn: Any, ts_ns: Any, starts: Mapping[tuple[str, int], float], np: Any
 ) -> Any:
+    """``t`` for rows that lack it (an older CSV): since the given start, or
+    the connection's earliest time in these rows; exact from the integers."""
     import pandas as pd
 
-    if not len(ts):
-        return np.full(0, np.nan)
-    key = pd.MultiIndex.from_arrays([np.asarray(source, dtype=object), np.asarray(conn)])
-    first = pd.Series(ts).groupby(key).transform("min").to_numpy(dtype="float64")
-    if starts:
-        known = pd.Series(list(starts.values()), index=pd.MultiIndex.from_tuples(list(starts)))
-        given = known.reindex(key).to_numpy(dtype="float64")
-        first = np.where(np.isnan(given), first, given)
-    # Rounded as the JSON lines and CSV round it (no float noise).
-    return np.array(
-        [math.nan if r is None else r for r in map(since, ts.tolist(), first.tolist())],
-        dtype="float64",
-    )
+    values = [None if v is pd.NA else int(v) for v in ts_ns]
+    first: dict[tuple[str, int], int | None] = {k: nanoseconds(v) for k, v in starts.items()}
+    for key, v in zip(zip(source, conn, strict=True), values, strict=True):
+        known = first.get(key)
+        if v is not None and key not in starts and (known is None or v < known):
+            first[key] = v
+    keys = zip(source, conn, strict=True)
+    out = [since(v, first.get(k)) for k, v in zip(keys, values, strict=True)]
+    return np.array([math.nan if r is None else r for r in out], dtype="float64")
 
 
 # -- files ------------------------------------------------------------------------

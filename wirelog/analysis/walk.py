@@ -147,8 +147,7 @@ class Walk:
             yield from s
             # The finding about the input as a whole (what a capture skipped)
             # belongs to no connection: its row has the input's name only.
-            found = s.summary.finding() if s.summary is not None else None
-            if found is not None:
+            for found in s.summary.listed() if s.summary is not None else []:
                 self.inputs.append((s.path, found))
 
 

@@ -214,7 +214,8 @@ def check(
     max_message_size: MaxMessageOpt = DEFAULT_MAX_MESSAGE_SIZE,
     keylog: KeylogOpt = None,
 ) -> None:
-    """Every protocol violation and finding, with where it is. Exit 1 if any."""
+    """Every protocol violation and finding, with where it is. Exit 1 if any
+    (a pcapng's comments are listed too, without exit 1)."""
     from wirelog.outputs import formats as out
     from wirelog.problems import problems
 
@@ -235,6 +236,7 @@ def check(
         # An input that failed part-way was not checked to its end.
         clean = "no violations" if code is ExitCode.OK else "no violations in what could be read"
         sys.stdout.write(clean + "\n")
-    if code is ExitCode.OK and found:
+    # A pcapng's comments are listed, but a comment is no problem of the traffic.
+    if code is ExitCode.OK and any(r["kind"] != "capture_comment" for r in found):
         code = ExitCode.FOUND
     raise typer.Exit(code)

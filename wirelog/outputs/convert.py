@@ -31,6 +31,7 @@ MAX_SEGMENT = 65000
 _SYN, _FIN, _RST, _PSH, _ACK = 0x02, 0x01, 0x04, 0x08, 0x10
 _MACS = (b"\x02\x00\x00\x00\x00\x01", b"\x02\x00\x00\x00\x00\x02")
 _CLOSING = (MarkerKind.FIN, MarkerKind.RST, MarkerKind.DROPPED)
+_MS = 1_000_000  # nanoseconds
 Endpoint = tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]
 
 
@@ -46,14 +47,14 @@ def write_pcapng(recording: Recording, fh: BinaryIO) -> int:
     fh.write(_shb(f"converted by wirelog from {recording.source} ({recording.kind})"))
     fh.write(_idb())
     n = 0
-    start = 0.0
+    start = 0
     for number, conn in enumerate(recording.connections):
         last = start
         for ts, frame in packets(conn, number, start):
             fh.write(_epb(ts, frame))
             last = ts
             n += 1
-        start = last + 0.001
+        start = last + _MS
     return n
 
 
@@ -78,15 +79,15 @@ def _endpoint(text: str | None) -> Endpoint | None:
         return None
 
 
-def packets(conn: Connection, number: int, start: float) -> Iterator[tuple[float, bytes]]:
-    """The connection's packets, with their times."""
+def packets(conn: Connection, number: int, start: int) -> Iterator[tuple[int, bytes]]:
+    """The connection's packets, with their times (nanoseconds since the epoch)."""
     client, server = endpoints(conn, number)
     seq = {Role.CLIENT: 1000 + number * 7919, Role.SERVER: 500000 + number * 104729}
-    clock = _Clock(conn.start_ts if conn.start_ts is not None else start)
+    clock = _Clock(conn.start_ts_ns if conn.start_ts_ns is not None else start)
 
     def segment(
-        sender: Role, flags: int, payload: bytes = b"", ts: float | None = None
-    ) -> tuple[float, bytes]:
+        sender: Role, flags: int, payload: bytes = b"", ts: int | None = None
+    ) -> tuple[int, bytes]:
         src, dst = (client, server) if sender is Role.CLIENT else (server, client)
         ack = seq[sender.other]
         frame = _frame(src, dst, seq[sender], ack, flags, payload)
@@ -103,7 +104,7 @@ def packets(conn: Connection, number: int, start: float) -> Iterator[tuple[float
             for at in range(0, max(len(item.data), 1), MAX_SEGMENT):
                 part = item.data[at : at + MAX_SEGMENT]
                 if part:
-                    yield segment(sender, _PSH | _ACK, part, item.ts)
+                    yield segment(sender, _PSH | _ACK, part, item.ts_ns)
                     seq[sender] = (seq[sender] + len(part)) & 0xFFFFFFFF
             # What the log cut is a hole in sequence space, not zeros.
             seq[sender] = (seq[sender] + item.length - len(item.data)) & 0xFFFFFFFF
@@ -111,7 +112,7 @@ def packets(conn: Connection, number: int, start: float) -> Iterator[tuple[float
             # Autobahn's "dropped" (TCP closed by that side) is its FIN.
             sender = conn.sender(item.direction or Direction.TX)
             flags = _RST | _ACK if item.kind is MarkerKind.RST else _FIN | _ACK
-            yield segment(sender, flags, b"", item.ts)
+            yield segment(sender, flags, b"", item.ts_ns)
             seq[sender] = (seq[sender] + 1) & 0xFFFFFFFF
 
 
@@ -119,11 +120,11 @@ class _Clock:
     """Recorded times, or 1 ms after the previous packet when there are none
     (and never backwards, so the capture stays in order)."""
 
-    def __init__(self, start: float) -> None:
+    def __init__(self, start: int) -> None:
         self.now = start
 
-    def at(self, ts: float | None) -> float:
-        self.now = max(ts, self.now) if ts is not None else self.now + 0.001
+    def at(self, ts: int | None) -> int:
+        self.now = max(ts, self.now) if ts is not None else self.now + _MS
         return self.now
 
 
@@ -171,7 +172,6 @@ def _idb() -> bytes:
     return _block(1, struct.pack("<HHI", 1, 0, 0) + options)
 
 
-def _epb(ts: float, frame: bytes) -> bytes:
-    ns = round(ts * 1e9)
+def _epb(ns: int, frame: bytes) -> bytes:
     head = struct.pack("<IIIII", 0, ns >> 32, ns & 0xFFFFFFFF, len(frame), len(frame))
     return _block(6, head + frame)

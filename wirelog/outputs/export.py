@@ -114,8 +114,6 @@ class Listing:
                 for c, item in batch:
                     if isinstance(item, kind):
                         row(view.row(c, to_row(c, item)) if view else to_row(c, item))
-                    if view and type(item) is Chunk:
-                        view.chunk(c, item)
                 if self.fmt != "table":  # the table keeps its batches for column widths
                     self.out.flush()
             return s.summary

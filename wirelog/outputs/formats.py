@@ -25,21 +25,21 @@ from wirelog.model import (
     Role,
     Violation,
 )
-from wirelog.outputs.times import second_text, since, ticks, utc_time
+from wirelog.outputs.times import cells, json_tail, seconds_cell
 
 FRAME_COLUMNS = (
     "source", "conn", "dir", "sender", "index", "ts", "fin", "rsv", "opcode", "opcode_name",
     "masked", "mask", "length", "header_length", "offset", "chunk", "payload", "complete",
-    "from_log", "violations", "time", "t",
+    "from_log", "violations", "time", "t", "ts_ns",
 )  # fmt: skip
 CHOP_COLUMNS = (
     "source", "conn", "dir", "sender", "index", "ts", "length", "present", "complete", "sync",
-    "rebuilt", "data",
+    "rebuilt", "data", "time", "t", "ts_ns",
 )  # fmt: skip
 MESSAGE_COLUMNS = (
     "source", "conn", "dir", "sender", "index", "ts", "opcode", "opcode_name", "length",
     "wire_length", "frames", "first_frame", "compressed", "complete", "text", "data", "code",
-    "reason", "violations",
+    "reason", "violations", "time", "t", "ts_ns",
 )  # fmt: skip
 VIOLATION_COLUMNS = (
     "source", "conn", "kind", "finding", "dir", "frame", "offset", "chunk", "detail",
@@ -60,13 +60,14 @@ def chunk_row(conn: Connection, ch: Chunk) -> dict[str, Any]:
         "dir": ch.direction.value,
         "sender": conn.sender(ch.direction).value,
         "index": ch.index,
-        "ts": ch.ts,
+        "ts": seconds_cell(ch.ts_ns),
         "length": ch.length,
         "present": len(ch.data),
         "complete": ch.complete,
         "sync": ch.sync,
         "rebuilt": ch.rebuilt,
         "data": ch.data.hex(),
+        **cells(conn, ch.ts_ns),
     }
 
 
@@ -84,7 +85,7 @@ def frame_row(conn: Connection, f: Frame) -> dict[str, Any]:
         "dir": "tx" if f.direction is Direction.TX else "rx",
         "sender": "client" if f.sender is Role.CLIENT else "server",
         "index": f.index,
-        "ts": f.ts,
+        "ts": seconds_cell(f.ts_ns),
         "fin": f.fin,
         "rsv": f.rsv,
         "opcode": f.opcode,
@@ -99,8 +100,7 @@ def frame_row(conn: Connection, f: Frame) -> dict[str, Any]:
         "complete": len(payload) == f.length,
         "from_log": f.from_log,
         "violations": [v.value for v in f.violations] if f.violations else [],
-        "time": utc_time(f.ts),
-        "t": since(f.ts, conn.start_ts),
+        **cells(conn, f.ts_ns),
     }
 
 
@@ -127,20 +127,19 @@ _FLAGS = {
 }
 
 #: Per connection object, its first cells (source, conn, dir, sender) in
-#: the four combinations of dir and sender, its start and the decimal places
-#: of its ``t`` (see :func:`since`).
-_conns: dict[int, tuple[Connection, tuple[str, ...], tuple[float, int] | None]] = {}
+#: the four combinations of dir and sender, and its start (nanoseconds).
+_conns: dict[int, tuple[Connection, tuple[str, ...], int | None]] = {}
 #: The latest connection looked up there (most lines follow one another).
 _last_conn: list[Any] = [None, None]
 #: The last finite timestamp written, its connection and its two texts (the
-#: ``ts`` cell and the ``time``/``t`` cells that end the line): frames of one
-#: segment share a time, and a float's repr is the costliest cell of a line.
+#: ``ts`` cell and the ``time``/``t``/``ts_ns`` cells that end the line): frames
+#: of one segment share a time, and a float's repr is the costliest cell.
 _last_ts: list[Any] = [None, None, "", ""]
 #: The end of most lines: complete, decoded from octets, no violations.
 _PLAIN_TAIL = ',"complete":true,"from_log":false,"violations":[]'
 
 
-def _conn_cells(conn: Connection) -> tuple[Connection, tuple[str, ...], tuple[float, int] | None]:
+def _conn_cells(conn: Connection) -> tuple[Connection, tuple[str, ...], int | None]:
     entry = _conns.get(id(conn))
     if entry is None or entry[0] is not conn:
         if len(_conns) > 4096:
@@ -150,7 +149,7 @@ def _conn_cells(conn: Connection) -> tuple[Connection, tuple[str, ...], tuple[fl
         prefixes = tuple(
             f'{head}{d}","sender":"{s}","index":' for d in ("rx", "tx") for s in senders
         )
-        entry = _conns[id(conn)] = (conn, prefixes, ticks(conn.start_ts))
+        entry = _conns[id(conn)] = (conn, prefixes, conn.start_ts_ns)
     _last_conn[0] = conn
     _last_conn[1] = entry
     return entry
@@ -161,34 +160,21 @@ def frame_line(conn: Connection, f: Frame) -> str:
     ``_jsonl(frame_row(conn, f)) + "\n"`` (tests hold the two equal), built
     without a dict and a JSON encoder per frame (three times faster)."""
     entry = _last_conn[1] if conn is _last_conn[0] else _conn_cells(conn)
-    ts = f.ts
+    ts = f.ts_ns
     memo = _last_ts
     if ts is memo[0] and conn is memo[1] and ts is not None:
         t = memo[2]
         when = memo[3]
     elif ts is None:
         t = "null"
-        when = ',"time":null,"t":null}\n'
-    elif type(ts) is float and -1e12 < ts < 1e12:  # finite: repr is what json writes
-        t = repr(ts)
-        # utc_time and since, sharing the work.
-        us = round(ts * 1e6)
-        sec, frac = divmod(us, 1_000_000)
-        day = second_text(sec)
-        clock = entry[2]
-        if clock is None:
-            rel = "null"
-        elif clock[0] == 1e6:
-            rel = repr((us - clock[1]) / 1e6)
-        else:
-            rel = repr((round(ts * clock[0]) - clock[1]) / clock[0])
-        when = f',"time":"{day}{frac:06d}Z","t":{rel}}}\n' if day else f',"time":null,"t":{rel}}}\n'
+        when = ',"time":null,"t":null,"ts_ns":null}\n'
+    else:
+        t = repr(ts / 1_000_000_000)  # repr is what json writes for a float
+        when = json_tail(ts, entry[2])
         memo[0] = ts
         memo[1] = conn
         memo[2] = t
         memo[3] = when
-    else:
-        return _jsonl(frame_row(conn, f)) + "\n"
     flags = _FLAGS.get((f.fin, f.rsv, f.opcode, f.masked))
     if flags is None:
         flags = _flags_cell(f.fin, f.rsv, f.opcode, f.masked)
@@ -226,7 +212,7 @@ def message_row(conn: Connection, m: Message) -> dict[str, Any]:
         "dir": m.direction.value,
         "sender": m.sender.value,
         "index": m.index,
-        "ts": m.ts,
+        "ts": seconds_cell(m.ts_ns),
         "opcode": m.opcode,
         "opcode_name": Opcode.name_of(m.opcode),
         "length": m.length,
@@ -240,6 +226,7 @@ def message_row(conn: Connection, m: Message) -> dict[str, Any]:
         "code": m.close_code,
         "reason": m.close_reason,
         "violations": [v.value for v in m.violations],
+        **cells(conn, m.ts_ns),
     }
 
 

@@ -3,20 +3,17 @@ payloads as text when they are text.
 
 The JSONL and CSV rows stay the contract (:mod:`wirelog.outputs.formats`);
 the table is for eyes, so it shows ``t`` (seconds since the connection's
-first packet, as the DataFrames' ``t``: :func:`wirelog.summary.start_time`'s
-rule) in place of ``ts``, and a payload whose octets are printable UTF-8 as
-that text in double quotes (hex stays hex, unquoted, so the two cannot be
-confused).
+first packet, as the DataFrames' ``t``) in place of ``ts``, and a payload
+whose octets are printable UTF-8 as that text in double quotes (hex stays
+hex, unquoted, so the two cannot be confused).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from wirelog.model import Chunk, Connection
+from wirelog.model import Connection
 from wirelog.outputs import formats
-from wirelog.outputs.times import since
-from wirelog.summary import start_time
 
 PAYLOADS = ("payload", "data")
 """Hex cells shown as text when printable (frames' payload; messages' and chops' data)."""
@@ -24,8 +21,8 @@ PAYLOADS = ("payload", "data")
 
 def columns(level: str) -> tuple[str, ...]:
     """The table's columns of ``level``: ``t`` where the rows have ``ts``
-    (once: frame rows carry a ``t`` of their own at the end)."""
-    return tuple("t" if c == "ts" else c for c in formats.COLUMNS[level] if c != "t")
+    (once: the rows' own ``t`` at the end moves there), no ``ts_ns``."""
+    return tuple("t" if c == "ts" else c for c in formats.COLUMNS[level] if c not in ("t", "ts_ns"))
 
 
 def printable(hexed: str | None) -> str | None:
@@ -43,25 +40,11 @@ def printable(hexed: str | None) -> str | None:
 
 
 class TableRows:
-    """Turns rows into the table's: remembers each connection's start from
-    the chunks that pass, as the summary does."""
-
-    def __init__(self) -> None:
-        self._starts: dict[int, tuple[Connection, float | None]] = {}
-
-    def chunk(self, conn: Connection, ch: Chunk) -> None:
-        known = self._starts.get(id(conn))
-        if known is None or known[0] is not conn or known[1] is None:
-            self._starts[id(conn)] = (conn, start_time(conn, ch.ts))
+    """Turns rows into the table's. Every timed row carries its ``t`` already
+    (:mod:`wirelog.outputs.times`, the one place it is computed)."""
 
     def row(self, conn: Connection, row: dict[str, Any]) -> dict[str, Any]:
-        out = dict(row)
-        if "t" not in out:
-            known = self._starts.get(id(conn))
-            start = known[1] if known is not None and known[0] is conn else conn.start_ts
-            ts = row.get("ts")
-            out["t"] = since(ts, start)
-        return shown(out)
+        return shown(row)
 
 
 def shown(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,25 +1,35 @@
-"""The time cells of output lines: ``time`` (UTC, ISO 8601) and ``t``
-(seconds since the connection's first packet), as DataFrames name them.
+"""The time cells of output lines: ``ts`` (float epoch seconds), ``time``
+(UTC, ISO 8601), ``t`` (seconds since the connection's first packet) and
+``ts_ns`` (integer nanoseconds since the epoch, the stored truth).
 
-Kept apart from the row contracts so that the JSON-lines writer, the rows
-and the tables compute them alike (:mod:`wirelog.outputs.formats`).
+One place for every line that has a time (frames, messages, chops; JSON
+lines, CSV, the table and the DataFrames' ``t``), so the views cannot drift
+apart. Everything is computed from the integers: ``t`` is
+``(ts_ns - start_ns) / 1e9``, exact at any resolution (a microsecond
+capture's ``t`` has six decimals, a nanosecond capture's nine, no float
+noise), and ``time`` is the integer rounded to the microsecond.
 """
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from wirelog.enums import NS
+from wirelog.model import Connection
 
-def utc_time(ts: float | None) -> str | None:
-    """``ts`` as UTC ISO 8601 with microseconds (``2023-11-14T22:13:20.000078Z``),
+#: Beyond this many nanoseconds from the epoch (year 30000 or so) a time has
+#: no calendar text.
+_CALENDAR = 10**12 * NS
+
+
+def utc_time(ts_ns: int | None) -> str | None:
+    """``ts_ns`` as UTC ISO 8601 with microseconds (``2023-11-14T22:13:20.000078Z``),
     rounded to the microsecond as a DataFrame's ``time`` column is; None
     when unknown or beyond the calendar."""
-    if ts is None or not math.isfinite(ts) or abs(ts) >= 1e12:  # past year 30000
+    if ts_ns is None or not -_CALENDAR < ts_ns < _CALENDAR:
         return None
-    us = round(ts * 1e6)
-    sec, frac = divmod(us, 1_000_000)
+    sec, frac = divmod((ts_ns + 500) // 1000, 1_000_000)
     day = second_text(sec)
     return None if day is None else f"{day}{frac:06d}Z"
 
@@ -33,34 +43,34 @@ def second_text(sec: int) -> str | None:
         return None
 
 
-def since(ts: float | None, start: float | None) -> float | None:
-    """Seconds from the connection's first packet (``start``) to ``ts``, the
-    DataFrames' ``t``, at the resolution the times carry: the capture's
-    (microseconds or nanoseconds) as far as a float epoch time holds it
-    (about 0.24 µs today). Both times become whole ticks first, so 0.4 - 0.1
-    is 0.3, not 0.30000000000000004 (:func:`ticks` says how)."""
-    if ts is None or start is None or not math.isfinite(ts) or not math.isfinite(start):
+def since(ts_ns: int | None, start_ns: int | None) -> float | None:
+    """Seconds from the connection's first packet (``start_ns``) to ``ts_ns``,
+    the lines' and DataFrames' ``t``: the difference of two integers, so it is
+    the nearest float to the exact decimal (0.4 - 0.1 is 0.3)."""
+    if ts_ns is None or start_ns is None:
         return None
-    scale = 10.0 ** digits_of(start)
-    try:
-        return (round(ts * scale) - round(start * scale)) / scale
-    except OverflowError:  # a time beyond any calendar
-        return None
+    return (ts_ns - start_ns) / NS
 
 
-def ticks(start: float | None) -> tuple[float, int] | None:
-    """``(scale, start in ticks)``: what :func:`since` computes once per
-    connection; ``(round(ts * scale) - start_ticks) / scale`` is ``t``."""
-    if start is None or not math.isfinite(start):
-        return None
-    scale = 10.0 ** digits_of(start)
-    return scale, round(start * scale)
+def seconds_cell(ts_ns: int | None) -> float | None:
+    """The ``ts`` cell: float epoch seconds (what ``Frame.ts`` gives)."""
+    return None if ts_ns is None else ts_ns / NS
 
 
-def digits_of(start: float | None) -> int:
-    """Decimal places a time near ``start`` holds: at most 9 (nanoseconds)."""
-    if start is None or not math.isfinite(start):
-        return 0
-    if not start:
-        return 9
-    return min(9, max(0, math.floor(-math.log10(math.ulp(abs(start))))))
+def cells(conn: Connection, ts_ns: int | None) -> dict[str, float | str | int | None]:
+    """The cells that end every timed row: ``time``, ``t`` and ``ts_ns``."""
+    return {"time": utc_time(ts_ns), "t": since(ts_ns, conn.start_ts_ns), "ts_ns": ts_ns}
+
+
+def json_tail(ts_ns: int | None, start_ns: int | None) -> str:
+    """The end of a JSON line from :func:`cells` on: equal to what a JSON
+    encoder prints for those three cells (the frame lines' fast path)."""
+    if ts_ns is None:
+        return ',"time":null,"t":null,"ts_ns":null}\n'
+    t = "null" if start_ns is None else repr((ts_ns - start_ns) / NS)
+    if -_CALENDAR < ts_ns < _CALENDAR:  # utc_time, inline: once per segment of a capture
+        sec, frac = divmod((ts_ns + 500) // 1000, 1_000_000)
+        day = second_text(sec)
+        if day is not None:
+            return f',"time":"{day}{frac:06d}Z","t":{t},"ts_ns":{ts_ns}}}\n'
+    return f',"time":null,"t":{t},"ts_ns":{ts_ns}}}\n'

@@ -118,10 +118,11 @@ class ConnectionDecoder:
         data: bytes | bytearray | memoryview,
         *,
         length: int | None = None,
-        ts: float | None = None,
+        ts: int | None = None,
         index: int | None = None,
     ) -> list[Event]:
-        """``data`` arrived; ``length`` > len(data) means its tail is missing."""
+        """``data`` arrived (``ts``: nanoseconds since the epoch); ``length``
+        > len(data) means its tail is missing."""
         side = self._tx if direction is _TX else self._rx
         if (
             side.messages is None
@@ -170,14 +171,15 @@ class ConnectionDecoder:
                 and item.length == len(data)
             ):
                 # What :meth:`feed` does first, without its keyword layer.
-                return side.frames.feed(data, item.ts, item.index)  # type: ignore[return-value]
-            return self.feed(item.direction, data, length=item.length, ts=item.ts, index=item.index)
+                return side.frames.feed(data, item.ts_ns, item.index)  # type: ignore[return-value]
+            length, ts, index = item.length, item.ts_ns, item.index
+            return self.feed(item.direction, data, length=length, ts=ts, index=index)
         assert isinstance(item, Marker)
         kind = item.kind
         if item.direction is None:
             return []
         if kind is MarkerKind.GAP:
-            return self.gap(item.direction, int(item.value or 0), ts=item.ts, index=item.index)
+            return self.gap(item.direction, int(item.value or 0), ts=item.ts_ns, index=item.index)
         if kind is MarkerKind.FIN:
             return self.finish(item.direction)
         if kind is MarkerKind.RST:
@@ -189,7 +191,7 @@ class ConnectionDecoder:
         direction: Direction,
         missing: int,
         *,
-        ts: float | None = None,
+        ts: int | None = None,
         index: int | None = None,
     ) -> list[Event]:
         """``missing`` octets were on the wire but are not in the recording."""
@@ -225,7 +227,7 @@ class ConnectionDecoder:
                 events.extend(side.messages.add(ev))
 
     def _gap(
-        self, side: _Side, missing: int, ts: float | None, index: int | None, events: list[Event]
+        self, side: _Side, missing: int, ts: int | None, index: int | None, events: list[Event]
     ) -> None:
         if side.dead or missing <= 0:
             return
@@ -256,7 +258,7 @@ class ConnectionDecoder:
         self._frames(side, side.frames.gap(missing, ts, index), events)
 
     def _head_bytes(
-        self, side: _Side, data: bytes, ts: float | None, index: int | None, events: list[Event]
+        self, side: _Side, data: bytes, ts: int | None, index: int | None, events: list[Event]
     ) -> bytes:
         """Move this side's HTTP head from the front of ``data`` into
         ``side.head``; return what is left for the frame layer."""
@@ -293,7 +295,7 @@ class ConnectionDecoder:
         self._head_done(side, bytes(head), ts, events)
         return data[used:]
 
-    def _head_done(self, side: _Side, head: bytes, ts: float | None, events: list[Event]) -> None:
+    def _head_done(self, side: _Side, head: bytes, ts: int | None, events: list[Event]) -> None:
         side.in_head = False
         side.frames.offset = len(head)
         if side.sender is Role.CLIENT:

@@ -115,7 +115,7 @@ class _Partial:
     header_length: int
     offset: int
     chunk: int | None
-    ts: float | None
+    ts: int | None
     violations: tuple[ViolationKind, ...]
     remaining: int
     parts: list[bytes] = field(default_factory=list)
@@ -146,7 +146,7 @@ class FrameDecoder:
         """Octets of a header went missing: frame boundaries are unknown."""
         self._head = b""
         self._head_chunk: int | None = None
-        self._head_ts: float | None = None
+        self._head_ts: int | None = None
         self._cur: _Partial | None = None
         self._closed = False
         self._expect_masked = sender is Role.CLIENT
@@ -169,11 +169,12 @@ class FrameDecoder:
     def feed(
         self,
         data: bytes | bytearray | memoryview,
-        ts: float | None = None,
+        ts: int | None = None,
         chunk: int | None = None,
     ) -> list[Frame | Violation]:
-        """``data`` arrived (``ts``: when; ``chunk``: the recording index of
-        the chunk it came in). Returns the frames it completed, and findings."""
+        """``data`` arrived (``ts``: when, integer nanoseconds since the epoch;
+        ``chunk``: the recording index of the chunk it came in). Returns the
+        frames it completed, and findings."""
         events: list[Frame | Violation] = []
         n = len(data)
         if self.lost or not n:
@@ -274,7 +275,7 @@ class FrameDecoder:
         return events
 
     def gap(
-        self, missing: int, ts: float | None = None, chunk: int | None = None
+        self, missing: int, ts: int | None = None, chunk: int | None = None
     ) -> list[Frame | Violation]:
         """``missing`` octets were on the wire but are not in the recording.
 
@@ -354,7 +355,7 @@ class FrameDecoder:
     # -- internals --------------------------------------------------------
 
     def _keep_head(
-        self, octets: bytes, began_earlier: bool, chunk: int | None, ts: float | None
+        self, octets: bytes, began_earlier: bool, chunk: int | None, ts: int | None
     ) -> None:
         """A header is not all here yet: keep its octets (at most 13) and,
         for its first octet, the chunk and time."""
@@ -363,7 +364,7 @@ class FrameDecoder:
             self._head_ts = ts
         self._head = octets
 
-    def _finish(self, cur: _Partial, ts: float | None) -> Frame:
+    def _finish(self, cur: _Partial, ts: int | None) -> Frame:
         """A frame that spanned feeds (or was cut short) is done."""
         parts = cur.parts
         payload = parts[0] if len(parts) == 1 else b"".join(parts)
@@ -390,7 +391,7 @@ class FrameDecoder:
         payload: bytes,
         header_length: int,
         offset: int,
-        ts: float | None,
+        ts: int | None,
         chunk: int | None,
         violations: tuple[ViolationKind, ...],
     ) -> Frame:

@@ -20,11 +20,13 @@ side's chunks reach.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 from wirelog.errors import PlanError
-from wirelog.model import Chunk, Connection, Direction, MarkerKind, Role, ViolationKind
-from wirelog.protocol.frames import encode_frame
+from wirelog.model import Chunk, Connection, Direction, Frame, MarkerKind, Role, ViolationKind
+from wirelog.protocol.frames import FrameDecoder, encode_frame
+from wirelog.protocol.handshake import looks_like_request
 
 #: How many unknown chunks an error lists by number.
 _LISTED = 12
@@ -64,7 +66,49 @@ def known_chunks(conn: Connection, role: Role, fill: bool) -> list[Chunk]:
             f"{conn.label}: octets of {len(missing)} chunk(s) are unknown: chunk {listed}{more}; "
             "--fill repeats the known prefix to the recorded length"
         )
-    return [c if c.complete else _fill(c) for c in chunks]
+    chunks = [c if c.complete else _fill(c) for c in chunks]
+    return fresh_masks(conn, role, chunks)
+
+
+def fresh_masks(conn: Connection, role: Role, chunks: list[Chunk]) -> list[Chunk]:
+    """A messages-only recording's client frames (HAR, mitmproxy: the
+    ``messages_only`` finding) with a fresh random masking key each.
+
+    Such a recorder saw messages, not frames, so the source rebuilt each as
+    one frame masked with zeros (:data:`~wirelog.sources.messages.ZERO_MASK`);
+    a client must mask every frame with a new key "derived from a strong
+    source of entropy" (RFC 6455 §5.3), so a replay may not send those
+    zeros. Called once per plan, so every replay draws new keys."""
+    if role is not Role.CLIENT or not any(
+        f.kind is ViolationKind.MESSAGES_ONLY for f in conn.findings
+    ):
+        return chunks
+    out = []
+    for c in chunks:
+        frame = None if looks_like_request(c.data) else _one_frame(c.data)
+        if frame is not None:
+            data = encode_frame(
+                frame.opcode, frame.payload, fin=frame.fin, rsv=frame.rsv, mask=_key()
+            )
+            c = replace(c, data=data, length=len(data))
+        out.append(c)
+    return out
+
+
+def _one_frame(data: bytes) -> Frame | None:
+    """The one whole masked frame ``data`` is, else None."""
+    events = FrameDecoder(Direction.TX, Role.CLIENT).feed(data)
+    if len(events) != 1 or not isinstance(frame := events[0], Frame):
+        return None
+    whole = frame.complete and frame.wire_length == len(data)
+    return frame if whole and frame.masked else None
+
+
+def _key() -> bytes:
+    """Four random octets, never all zero (a zero key would mask nothing)."""
+    while (key := os.urandom(4)) == b"\0\0\0\0":
+        continue  # pragma: no cover - one chance in 2**32
+    return key
 
 
 def hidden(conn: Connection, mine: Direction) -> str | None:

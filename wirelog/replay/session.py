@@ -90,7 +90,8 @@ class Runner:
         self.conn = Connection(conn=plan.conn, source=label, recorder=plan.role)
         self._positions = Positions()
         self._t0 = time.perf_counter()
-        self._epoch = time.time()
+        self._t0_ns = time.perf_counter_ns()
+        self._epoch = time.time_ns()
         self._fired: dict[int, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._budget = timeout
@@ -109,8 +110,9 @@ class Runner:
 
     # -- transport callbacks (the Endpoint of wirelog.replay.transport) -------
 
-    def now(self) -> float:
-        return self._epoch + (time.perf_counter() - self._t0)
+    def now(self) -> int:
+        """Nanoseconds since the epoch, on a monotonic clock from the start."""
+        return self._epoch + (time.perf_counter_ns() - self._t0_ns)
 
     def _next(self) -> int:
         return self._positions.next()
@@ -118,8 +120,9 @@ class Runner:
     def attach(self, transport: asyncio.Transport) -> None:
         self.transport = transport
         self._t0 = self._last_write = time.perf_counter()
-        self._epoch = time.time()
-        self.conn.start_ts = self._epoch
+        self._t0_ns = time.perf_counter_ns()
+        self._epoch = time.time_ns()
+        self.conn.start_ts_ns = self._epoch
 
     def on_data(self, data: bytes) -> None:
         room = _MAX_RX_HEAD - len(self._rx_head)

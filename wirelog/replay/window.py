@@ -77,7 +77,7 @@ class Window:
             return self._closed_at
         return self.progress.head_octets + self.octets
 
-    def take(self, data: bytes, ts: float) -> bytes:
+    def take(self, data: bytes, ts: int) -> bytes:
         """One read: feed the progress decoder, record it, and return the
         octets kept (all of ``data`` inside the window)."""
         n = len(data)
@@ -119,7 +119,7 @@ class Window:
             progress.feed(b"", n - pos)
         return frames
 
-    def _record(self, kept: bytes, n: int, ts: float) -> None:
+    def _record(self, kept: bytes, n: int, ts: int) -> None:
         """One read in the recording: past the window only its length (a
         cut chunk), and later reads with nothing in between grow that one."""
         chunks = self.conn.chunks
@@ -128,7 +128,7 @@ class Window:
             return
         last = self._overflow
         if not kept and last is not None and self._positions.taken == last.index + 1:
-            grown = Chunk(Direction.RX, last.data, last.length + n, last.index, last.ts)
+            grown = Chunk(Direction.RX, last.data, last.length + n, last.index, last.ts_ns)
             chunks[-1] = self._overflow = grown
             return
         if last is None:

@@ -37,7 +37,8 @@ class Recorded:
     """``tx``: sent by the client (the browser, or mitmproxy's client side)."""
     opcode: int
     data: bytes
-    ts: float | None
+    ts_ns: int | None
+    """Nanoseconds since the epoch."""
 
 
 @dataclass(slots=True)
@@ -48,7 +49,7 @@ class Socket:
     request_head: bytes | None
     response_head: bytes | None
     """Heads rebuilt by :func:`head` (no ``Sec-WebSocket-Extensions``)."""
-    start_ts: float | None
+    start_ts_ns: int | None
     messages: list[Recorded] = field(default_factory=list)
     client: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
@@ -103,7 +104,7 @@ def push_sockets(
             recorder=Role.CLIENT,
             client=sock.client,
             server=server_of(sock.url),
-            start_ts=sock.start_ts,
+            start_ts_ns=_start(sock),
             meta={"url": sock.url, **sock.meta},
         )
         sink.opened(conn)
@@ -124,14 +125,22 @@ def push_sockets(
         ):
             if raw is not None:
                 sink.chunk(
-                    conn, Chunk(direction, raw, len(raw), index, sock.start_ts, rebuilt=True)
+                    conn, Chunk(direction, raw, len(raw), index, sock.start_ts_ns, rebuilt=True)
                 )
                 index += 1
         for m in sock.messages:
             mask = ZERO_MASK if m.direction is Direction.TX else None
             data = encode_frame(m.opcode, m.data, mask=mask)
-            sink.chunk(conn, Chunk(m.direction, data, len(data), index, m.ts, rebuilt=True))
+            sink.chunk(conn, Chunk(m.direction, data, len(data), index, m.ts_ns, rebuilt=True))
             index += 1
         sink.closed(conn)
         yield
     sink.done(Summary(websocket=pushed))
+
+
+def _start(sock: Socket) -> int | None:
+    """The socket's start: as recorded, else its first message's time (so
+    every line's ``t`` counts from the same instant)."""
+    if sock.start_ts_ns is not None:
+        return sock.start_ts_ns
+    return next((m.ts_ns for m in sock.messages if m.ts_ns is not None), None)

@@ -78,12 +78,21 @@ class Summary:
     undecrypted: list[str] = field(default_factory=list)
     """What could not be decrypted outside any WebSocket connection (a TLS
     session without key: one line each)."""
+    comments: list[str] = field(default_factory=list)
+    """A pcapng's comments outside any WebSocket connection: the section's,
+    the interfaces', and those of packets of no connection."""
 
     def findings(self) -> list[Violation]:
         """Every finding a recording carries from its summary."""
-        found = self.finding()
         tls = [Violation(ViolationKind.TLS_UNDECRYPTED, line) for line in self.undecrypted]
-        return ([found] if found is not None else []) + tls
+        return self.listed() + tls
+
+    def listed(self) -> list[Violation]:
+        """The findings about the input as a whole that ``check`` and
+        ``violations()`` list: ``ignored_traffic``, then the capture's comments."""
+        found = self.finding()
+        said = [Violation(ViolationKind.CAPTURE_COMMENT, line) for line in self.comments]
+        return ([found] if found is not None else []) + said
 
     def add(self, other: Summary) -> None:
         """Count ``other``'s input too (the files of a folder)."""
@@ -96,6 +105,7 @@ class Summary:
             self.framing[port] = self.framing.get(port, 0) + n
         for reason, n in other.reasons.items():
             self.reasons[reason] = self.reasons.get(reason, 0) + n
+        self.comments += other.comments
 
     def finding(self) -> Violation | None:
         """The one ``ignored_traffic`` finding a recording carries, if any."""

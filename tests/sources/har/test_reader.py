@@ -51,12 +51,12 @@ def test_an_entry_becomes_a_socket(tmp_path: Path) -> None:
             ),
         )
     )
-    assert s.url == "wss://example.org/feed" and s.start_ts == 1796119200.0
+    assert s.url == "wss://example.org/feed" and s.start_ts_ns == 1796119200 * 10**9
     assert s.request_head == b"GET /feed HTTP/1.1\r\n\r\n"
     assert s.response_head == b"HTTP/1.1 101 Switching Protocols\r\n\r\n"
-    assert [(m.direction.value, m.opcode, m.data, m.ts) for m in s.messages] == [
-        ("tx", 1, b"hi", 1.5),
-        ("rx", 2, b"\x00\xff", 2.0),
+    assert [(m.direction.value, m.opcode, m.data, m.ts_ns) for m in s.messages] == [
+        ("tx", 1, b"hi", 1_500_000_000),
+        ("rx", 2, b"\x00\xff", 2_000_000_000),
     ]
 
 
@@ -94,7 +94,7 @@ def test_no_status_and_no_time(tmp_path: Path) -> None:
     entry["response"] = {"status": 0}
     entry["request"]["url"] = "ws://[::1]"
     (s,) = parse(har(tmp_path, entry))
-    assert s.response_head is None and s.start_ts is None and s.messages[0].ts is None
+    assert s.response_head is None and s.start_ts_ns is None and s.messages[0].ts_ns is None
     assert s.request_head is not None and s.request_head.startswith(b"GET / HTTP/1.1")
 
 

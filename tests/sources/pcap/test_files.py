@@ -32,7 +32,7 @@ def test_records_are_the_packets_in_file_order_numbered_from_1() -> None:
     assert [r[0] for r in recs] == list(range(1, len(packets) + 1))
     assert {r[1] for r in recs} == {linktype}
     assert [bytes(buf[a:b]) for _, _, _, buf, a, b in recs] == [p.data for p in packets]
-    assert [r[2] for r in recs] == [p.ts_sec + p.ts_usec * 1e-6 for p in packets]
+    assert [r[2] for r in recs] == [p.ts_sec * 10**9 + p.ts_usec * 1000 for p in packets]
 
 
 def test_big_endian_pcap(tmp_path: Path) -> None:

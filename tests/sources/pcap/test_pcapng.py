@@ -127,9 +127,16 @@ def test_every_block_kind_read_or_skipped_by_its_length(tmp_path: Path) -> None:
     assert [bytes(b[s:e]) for _, _, _, b, s, e in recs] == [p.data for p in pkts]
     assert [r[0] for r in recs] == list(range(1, len(pkts) + 1))
     third = len(pkts) // 3
-    want = [usec(p) / 1e6 for p in pkts]
+    # integer nanoseconds, exactly: microseconds, nanoseconds, and 2^-20 s
+    # units truncated below the nanosecond (as Wireshark's reader does)
+    want = [usec(p) * 1000 for p in pkts]
+    for i, p in enumerate(pkts[third + 1 :], start=third + 1):
+        if not i % 2:
+            units = (usec(p) << 20) // 1_000_000
+            want[i] = (units >> 20) * 10**9 + (units & 0xFFFFF) * 10**9 // 2**20
     want[third] = want[third - 1]
-    assert [r[2] for r in recs] == pytest.approx(want, abs=2e-6)
+    assert [r[2] for r in recs] == want
+    assert all(type(r[2]) is int for r in recs)
 
 
 @needs_tshark
@@ -150,8 +157,14 @@ def test_tshark_reads_the_hand_built_file_as_we_do(tmp_path: Path) -> None:
     third = len(pkts) // 3
     for i, ((_, t), r) in enumerate(zip(rows, recs, strict=True)):
         if i != third:  # tshark gives an SPB no time at all
-            assert float(t) == pytest.approx(r[2], abs=2e-6)
+            assert epoch_ns(t) == r[2]  # all nine digits equal
     assert wirelog_frames(path) == tshark_frames(path, port_of_sample())
+
+
+def epoch_ns(text: str) -> int:
+    """tshark's ``frame.time_epoch`` (nine decimals) as integer nanoseconds."""
+    sec, _, frac = text.partition(".")
+    return int(sec) * 10**9 + int((frac + "000000000")[:9])
 
 
 def port_of_sample() -> int:
@@ -197,11 +210,11 @@ def test_binary_and_decimal_tsresol(tmp_path: Path) -> None:
         + epb("<", 1, 1_700_000_000 * 1024 + 512, p.data)
     )
     ts = [r[2] for r in records(str(path))]
-    assert ts == [pytest.approx(1_700_000_000.123), pytest.approx(1_700_000_000.5)]
+    assert ts == [1_700_000_000_123_000_000, 1_700_000_000_500_000_000]
     offset = option("<", 14, struct.pack("<q", 1_700_000_000)) + option("<", 0, b"")
     shifted = block("<", 1, struct.pack("<HHI", linktype, 0, 0) + offset)
     path.write_bytes(shb() + shifted + epb("<", 0, 250_000, p.data))  # if_tsoffset, in seconds
-    assert [r[2] for r in records(str(path))] == [pytest.approx(1_700_000_000.25)]
+    assert [r[2] for r in records(str(path))] == [1_700_000_000_250_000_000]
 
 
 def good_prefix() -> tuple[bytes, int]:

@@ -19,9 +19,10 @@ import base64
 import binascii
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from wirelog.enums import nanoseconds
 from wirelog.errors import InputError
 from wirelog.model import Direction, Opcode
 from wirelog.sources.messages import Recorded, Socket, head, push_sockets
@@ -31,6 +32,7 @@ from wirelog.sources.sink import Sink
 
 _DIRECTIONS = {"send": Direction.TX, "receive": Direction.RX}
 _OPCODES = frozenset(int(o) for o in Opcode)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def push(path: str, options: Options, sink: Sink) -> Iterator[None]:
@@ -112,7 +114,7 @@ def _message(m: dict[str, Any]) -> Recorded:
     else:
         payload = base64.b64decode(data, validate=True)
     ts = m.get("time")
-    return Recorded(direction, opcode, payload, float(ts) if ts is not None else None)
+    return Recorded(direction, opcode, payload, nanoseconds(float(ts)) if ts is not None else None)
 
 
 def _headers(part: dict[str, Any]) -> list[tuple[str, str]]:
@@ -126,10 +128,15 @@ def _target(url: str) -> str:
     return rest[slash:] if slash >= 0 else "/"
 
 
-def _time(value: object) -> float | None:
+def _time(value: object) -> int | None:
+    """``startedDateTime`` (ISO 8601) as integer nanoseconds, exactly."""
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value).timestamp()
+        when = datetime.fromisoformat(value)
     except ValueError:
         return None
+    if when.tzinfo is None:
+        when = when.astimezone()  # local time, as datetime.timestamp() takes it
+    since = when - _EPOCH
+    return ((since.days * 86400 + since.seconds) * 1_000_000 + since.microseconds) * 1000

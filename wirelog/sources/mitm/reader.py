@@ -27,6 +27,7 @@ import subprocess
 from collections.abc import Iterator
 from typing import Any
 
+from wirelog.enums import nanoseconds
 from wirelog.errors import InputError
 from wirelog.model import Direction
 from wirelog.sources.messages import Recorded, Socket, head, push_sockets
@@ -141,7 +142,7 @@ def _socket(d: dict[str, Any]) -> Socket:
         start = f"HTTP/1.1 {d['status']} {d['reason'] or ''}".rstrip()
         response_head, agreed = head(start, d["response_headers"])
     messages = [
-        Recorded(Direction.TX if c else Direction.RX, op, base64.b64decode(data), ts)
+        Recorded(Direction.TX if c else Direction.RX, op, base64.b64decode(data), nanoseconds(ts))
         for c, op, data, ts in d["messages"]
     ]
     url = str(d["url"])
@@ -159,7 +160,7 @@ def _socket(d: dict[str, Any]) -> Socket:
         url,
         request_head,
         response_head,
-        d["start"],
+        nanoseconds(d["start"]),
         messages,
         client=f"{client[0]}:{client[1]}" if client else None,
         meta=meta,

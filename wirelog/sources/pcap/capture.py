@@ -40,7 +40,7 @@ def push(path: str, options: Options, sink: Sink, batch: int = BATCH) -> Iterato
     raises :class:`~wirelog.errors.InputError` after ``sink.done``, its
     message :meth:`Summary.nothing <wirelog.sources.sink.Summary.nothing>`."""
     recs = open_records(path)
-    engine = Engine(path, options, sink, recs.secrets)
+    engine = Engine(path, options, sink, recs.secrets, recs.comments.packets)
     arrived = _Arrived(recs, batch, is_stream(path))
     try:
         while not arrived.ended:
@@ -50,9 +50,9 @@ def push(path: str, options: Options, sink: Sink, batch: int = BATCH) -> Iterato
                 arrived.ended = True  # a slice ran short: the file has ended
             yield
     except InputError:
-        _end(engine)
+        _end(engine, recs)
         raise
-    _end(engine)
+    _end(engine, recs)
     nothing = engine.summary.nothing()
     if nothing is not None:
         # An input with no WebSocket connection is an error, saying why
@@ -89,9 +89,10 @@ class _Arrived:
         self.ended = True
 
 
-def _end(engine: Engine) -> None:
+def _end(engine: Engine, recs: Records) -> None:
     engine.finish()
     summary = engine.summary
+    summary.comments[:0] = recs.comments.lines  # the section's and interfaces' first
     found = summary.finding()
     if found is not None:
         log.info("%s: %s", engine.path, found.detail)

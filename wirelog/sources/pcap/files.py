@@ -27,7 +27,7 @@ from typing import Any
 from wirelog.errors import InputError, TruncatedInputError
 from wirelog.sources.pcap import linklayer
 from wirelog.sources.pcap.linklayer import NotTcp
-from wirelog.sources.pcap.pcapng import pcapng_records
+from wirelog.sources.pcap.pcapng import Comments, pcapng_records
 from wirelog.sources.pcap.streams import Record, Window, open_input
 
 __all__ = ["MAX_RECORD", "Record", "Records", "fallback_segment", "open_records", "records"]
@@ -45,15 +45,21 @@ class Records:
     already read (:meth:`ready`): a caller pushing packets as they arrive
     stops its batch where the next record would wait on the source."""
 
-    __slots__ = ("packets", "secrets", "window")
+    __slots__ = ("comments", "packets", "secrets", "window")
 
     def __init__(
-        self, packets: Iterator[Record], window: Window | None, secrets: list[bytes] | None = None
+        self,
+        packets: Iterator[Record],
+        window: Window | None,
+        secrets: list[bytes] | None = None,
+        comments: Comments | None = None,
     ) -> None:
         self.packets = packets
         self.window = window
         self.secrets: list[bytes] = secrets if secrets is not None else []
         """TLS key-log text the capture carries (pcapng DSBs), as read so far."""
+        self.comments = comments if comments is not None else Comments()
+        """The pcapng's comments (section, interfaces, packets), as read so far."""
 
     def ready(self) -> bool:
         w = self.window
@@ -70,7 +76,8 @@ def open_records(path: str) -> Records:
     window = Window(src)
     if magic == PCAPNG_MAGIC:
         secrets: list[bytes] = []
-        return Records(pcapng_records(path, window, secrets), window, secrets)
+        notes = Comments()
+        return Records(pcapng_records(path, window, secrets, notes), window, secrets, notes)
     return Records(_pcap_records(path, window), window)
 
 
@@ -99,7 +106,8 @@ def _pcap_records(path: str, w: Window) -> Iterator[Record]:
             endian = ">"
         else:
             raise InputError(path, "not a pcap or pcapng capture (bad magic)")
-        scale = 1e-9 if magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d") else 1e-6
+        # Nanoseconds per unit of the record's fraction: exact integers.
+        scale = 1 if magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d") else 1000
         if not w.need(24):
             if w.error is not None:
                 raise TruncatedInputError(path, f"unreadable file header ({w.error})", "byte 4")
@@ -142,7 +150,7 @@ def _pcap_records(path: str, w: Window) -> Iterator[Record]:
                     )
                 buf, pos = w.buf, w.pos
             w.pos = pos + end
-            yield number, linktype, sec + frac * scale, buf, pos + 16, pos + end
+            yield number, linktype, sec * 1_000_000_000 + frac * scale, buf, pos + 16, pos + end
     finally:
         w.src.close()
 

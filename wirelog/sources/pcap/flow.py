@@ -32,7 +32,7 @@ class Flow:
     ha: HalfStream
     hb: HalfStream
     keys: tuple[tuple[bytes, int, bytes, int], ...]
-    ts: float
+    ts: int
     state: int = UNDECIDED
     client_is_a: bool | None = None
     syn_seq_a: int | None = None
@@ -49,8 +49,8 @@ class Flow:
     ended: bool = False
     reset: bool = False
     packets: int = 0
-    last: float = 0.0
+    last: int = 0
     """Capture time of the latest packet."""
-    idle_since: float = 0.0
+    idle_since: int = 0
     tls: TlsStream | None = None
     """A TLS connection: its pieces are decrypted before anything else sees them."""

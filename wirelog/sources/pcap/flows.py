@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+from wirelog.enums import NS
 from wirelog.model import (
     Connection,
     Direction,
@@ -63,7 +64,7 @@ from wirelog.sources.tls.stream import TlsStream
 #: Seconds of capture time after which a connection that ended (or was
 #: skipped) is forgotten; a segment on its 4-tuple after that starts a new
 #: connection number. Longer than TCP's TIME_WAIT (2 MSL, at most 240 s).
-FORGET_AFTER = 600.0
+FORGET_AFTER = 600
 
 _TX = Direction.TX  # module globals: ten times faster to look up than Enum members
 _RX = Direction.RX
@@ -73,9 +74,15 @@ class Engine:
     """Packets in; each WebSocket connection's items pushed into ``sink``."""
 
     def __init__(
-        self, path: str, options: Options, sink: Sink, secrets: list[bytes] | None = None
+        self,
+        path: str,
+        options: Options,
+        sink: Sink,
+        secrets: list[bytes] | None = None,
+        comments: dict[int, str] | None = None,
     ) -> None:
         self.path = path
+        self.comments = comments if comments is not None else {}  # pcapng's, per packet
         # TLS secrets: the key log, and the capture's own (pcapng DSBs).
         self.keys = KeyStore(from_environment(options.keylog), secrets)
         self.sink = shared(sink, options.share)
@@ -105,6 +112,7 @@ class Engine:
         pieces = self._pieces
         sweep = self.sweep_every - 1
         push = self.sink.chunk
+        comments = self.comments
         for number, linktype, ts, buf, start, end in recs:
             summary.packets += 1
             try:
@@ -131,6 +139,8 @@ class Engine:
             else:
                 flow, from_a = found
             flow.last = ts
+            if comments and number in comments:
+                self._comment(flow, from_a, number, comments.pop(number))
             if not number & sweep:
                 self._forget(ts)
             state = flow.state
@@ -190,7 +200,7 @@ class Engine:
 
     # -- connection life ---------------------------------------------------
 
-    def _new_flow(self, src: bytes, sport: int, dst: bytes, dport: int, ts: float) -> Flow:
+    def _new_flow(self, src: bytes, sport: int, dst: bytes, dport: int, ts: int) -> Flow:
         conn = self.next_conn
         self.next_conn += 1
         self.summary.tcp_connections += 1
@@ -230,7 +240,7 @@ class Engine:
             recorder=Role.CLIENT,
             client=client,
             server=server,
-            start_ts=flow.ts,
+            start_ts_ns=flow.ts,
             meta={} if flow.handshake else {"handshake": False},
             tls=flow.tls.info() if flow.tls is not None else None,
         )
@@ -292,11 +302,11 @@ class Engine:
         flow.idle_since = flow.last
         self.inactive.append(flow)
 
-    def _forget(self, now: float) -> None:
+    def _forget(self, now: int) -> None:
         """Drop flows silent for :data:`FORGET_AFTER` seconds after they
         ended (or were skipped), so that memory follows open connections,
         not every connection the capture ever held."""
-        cutoff = now - FORGET_AFTER
+        cutoff = now - FORGET_AFTER * NS
         inactive = self.inactive
         flows = self.flows
         while inactive and inactive[0].idle_since < cutoff:
@@ -319,7 +329,7 @@ class Engine:
                 self._pieces_out(flow, from_a, pieces)
                 pieces.clear()
 
-    def _reset(self, flow: Flow, from_a: bool, ts: float) -> None:
+    def _reset(self, flow: Flow, from_a: bool, ts: int) -> None:
         self._flush_halves(flow)
         if flow.state == WEBSOCKET:
             flow.reset = True
@@ -418,6 +428,18 @@ class Engine:
             if rest:
                 self._pieces_out(flow, from_a, rest, plain=True)
             return
+
+    def _comment(self, flow: Flow, from_a: bool, number: int, text: str) -> None:
+        """A packet's comment: a finding of its WebSocket connection (at the
+        next recording index), else of the capture (a packet before the
+        Upgrade, or of other traffic)."""
+        note = f"packet {number}: {text}"
+        if flow.connection is None:
+            self.summary.comments.append(note)
+            return
+        where = self._dir(flow, from_a)
+        v = Violation(ViolationKind.CAPTURE_COMMENT, note, where, None, None, self.index)
+        self.sink.finding(flow.connection, v)
 
     def _tls_report(self, flow: Flow, line: str | None) -> None:
         """Undecryptable TLS: a finding of the connection, else of the capture."""

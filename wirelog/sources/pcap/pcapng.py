@@ -43,6 +43,7 @@ DSB = 10
 TLS_KEY_LOG = 0x544C534B
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
 
+_OPT_COMMENT = 1
 _OPT_TSRESOL = 9
 _OPT_TSOFFSET = 14
 
@@ -57,6 +58,15 @@ class Interface:
     """Timestamp units per second (``if_tsresol``; microseconds by default)."""
     offset: int = 0
     """Seconds added to every timestamp (``if_tsoffset``)."""
+
+    def nanoseconds(self, units: int) -> int:
+        """A packet's timestamp (``units`` of ``1 / self.units`` s) as integer
+        nanoseconds since the epoch, exactly where the resolution allows and
+        truncated below a nanosecond, as Wireshark's reader does."""
+        per = self.units
+        if per == 1_000_000:
+            return units * 1000 + self.offset * 1_000_000_000
+        return units * 1_000_000_000 // per + self.offset * 1_000_000_000
 
 
 def interface(body: bytes, endian: str) -> Interface:
@@ -93,13 +103,38 @@ class _Corrupt(Exception):
     """A block that cannot be what it says (its message names why)."""
 
 
-def pcapng_records(path: str, w: Window, secrets: list[bytes] | None = None) -> Iterator[Record]:
+class Comments:
+    """The ``opt_comment`` options of a pcapng (Wireshark's "packet
+    comments", ``editcap -a``): per packet number, and the section's and
+    interfaces' as lines, filled as the reader goes."""
+
+    __slots__ = ("lines", "packets")
+
+    def __init__(self) -> None:
+        self.packets: dict[int, str] = {}
+        self.lines: list[str] = []
+
+
+def comments_of(body: bytes | memoryview, at: int, endian: str) -> list[str]:
+    """The ``opt_comment`` texts among the options at ``body[at:]`` (UTF-8,
+    RFC draft-ietf-opsawg-pcapng §3.5; undecodable octets replaced)."""
+    out = []
+    for code, value in options(bytes(body), at, endian):
+        if code == _OPT_COMMENT:
+            out.append(bytes(value).decode("utf-8", "replace"))
+    return out
+
+
+def pcapng_records(
+    path: str, w: Window, secrets: list[bytes] | None = None, notes: Comments | None = None
+) -> Iterator[Record]:
     """Every packet of a pcapng stream; closes its source when done. TLS
-    key-log secrets met on the way are appended to ``secrets``."""
+    key-log secrets met on the way are appended to ``secrets``, comments
+    to ``notes``."""
     number = 0
     endian = "<"
     ifaces: list[Interface] = []
-    last_ts = 0.0
+    last_ts = 0
     try:
         while True:
             at = w.at()
@@ -155,11 +190,17 @@ def pcapng_records(path: str, w: Window, secrets: list[bytes] | None = None) -> 
                     if length < 28:
                         raise _Corrupt("section header block too short")
                     ifaces = []
+                    if notes is not None and length > 28:
+                        body = buf[pos + 24 : pos + length - 4]
+                        notes.lines += [f"section: {c}" for c in comments_of(body, 0, endian)]
                     continue
                 if btype == IDB:
                     if length < 20:
                         raise _Corrupt("interface description block too short")
                     ifaces.append(interface(buf[pos + 8 : pos + length - 4], endian))
+                    if notes is not None and length > 20:
+                        said = comments_of(buf[pos + 8 : pos + length - 4], 8, endian)
+                        notes.lines += [f"interface {len(ifaces) - 1}: {c}" for c in said]
                     continue
                 if btype in (EPB, PACKET_BLOCK):
                     if length < 32:
@@ -197,8 +238,13 @@ def pcapng_records(path: str, w: Window, secrets: list[bytes] | None = None) -> 
                 raise _corrupt(path, why, at, number) from None
             iface = ifaces[iid]
             if high >= 0:
-                last_ts = ((high << 32) | low) / iface.units + iface.offset
+                last_ts = iface.nanoseconds((high << 32) | low)
             number += 1
+            after = start + ((incl + 3) & ~3)  # options follow the padded packet (not in an SPB)
+            if high >= 0 and after < pos + length - 4 and notes is not None:
+                said = comments_of(buf[after : pos + length - 4], 0, endian)
+                if said:
+                    notes.packets[number] = "; ".join(said)
             yield number, iface.linktype, last_ts, buf, start, start + incl
     finally:
         w.src.close()

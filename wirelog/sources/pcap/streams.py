@@ -30,8 +30,9 @@ STDIN = "-"
 READ_SIZE = 4 * 1024 * 1024
 
 #: One captured packet: (1-based number, link type, timestamp, buffer,
-#: start, end) -- the record is ``buffer[start:end]``, never copied.
-Record = tuple[int, int, float, bytes, int, int]
+#: start, end) -- the record is ``buffer[start:end]``, never copied; the
+#: timestamp is integer nanoseconds since the epoch.
+Record = tuple[int, int, int, bytes, int, int]
 
 #: The exceptions a read of a damaged input may raise (gzip says EOFError
 #: for a cut stream, zlib.error for corrupt deflate).

@@ -29,11 +29,11 @@ DATA: Final = 0
 GAP: Final = 1
 FIN: Final = 2
 
-#: (kind, data, length, ts, packet): DATA carries the present octets and the
+#: (kind, data, length, ts, packet), ts in nanoseconds: DATA carries the present octets and the
 #: wire length (longer when the snap length cut the packet); GAP carries
 #: b"" and the number of octets missing; FIN carries b"" and 0. ``packet`` is
 #: the 1-based capture packet number of the segment the piece came from.
-Piece = tuple[int, bytes, int, float, int]
+Piece = tuple[int, bytes, int, int, int]
 
 _MOD = 1 << 32
 _HALF = 1 << 31
@@ -74,11 +74,11 @@ class HalfStream:
         self.retransmitted = 0
         """Octets dropped as already seen."""
         self.pending_bytes = 0
-        self.last_ts = 0.0
+        self.last_ts = 0
         self.last_packet = 0
         self.max_bytes = max_bytes
         self.max_segments = max_segments
-        self._pending: dict[int, tuple[bytes, int, float, int, bool]] = {}
+        self._pending: dict[int, tuple[bytes, int, int, int, bool]] = {}
         self._heap: list[int] = []
 
     def unwrap(self, seq: int) -> int:
@@ -109,7 +109,7 @@ class HalfStream:
         data: bytes,
         length: int,
         fin: bool,
-        ts: float,
+        ts: int,
         packet: int,
         out: list[Piece],
     ) -> None:
@@ -154,7 +154,7 @@ class HalfStream:
         ):
             self.flush(out, until=self._heap[0] + 1)
 
-    def take_in_order(self, seq: int, length: int, ts: float, packet: int) -> bool:
+    def take_in_order(self, seq: int, length: int, ts: int, packet: int) -> bool:
         """The common case of :meth:`segment`, without pieces: when a data
         segment (no FIN) of ``length`` > 0 octets is exactly the next in
         order, nothing waits and no FIN is known, take it and return True;
@@ -185,7 +185,7 @@ class HalfStream:
             self.next = self.fin_at
             self._fin(self.last_ts, self.last_packet, out)
 
-    def _drain(self, ts: float, packet: int, out: list[Piece]) -> None:
+    def _drain(self, ts: int, packet: int, out: list[Piece]) -> None:
         heap = self._heap
         pending = self._pending
         while heap and heap[0] <= self.next:
@@ -204,7 +204,7 @@ class HalfStream:
         if self.fin_at is not None and self.next >= self.fin_at and not pending:
             self._fin(ts, packet, out)
 
-    def _fin(self, ts: float, packet: int, out: list[Piece]) -> None:
+    def _fin(self, ts: int, packet: int, out: list[Piece]) -> None:
         if self.next == self.fin_at:
             out.append((FIN, b"", 0, ts, packet))
             self.next += 1  # the FIN occupies one sequence number

@@ -43,7 +43,7 @@ END: Final = -2
 #: a record (type known, or :data:`LOST` when not) of which ``lost`` octets
 #: are missing, or :data:`END`. ``ts`` and ``packet`` are those of the
 #: segment that completed the record.
-Record = tuple[int, bytes, bytes, float, int, int]
+Record = tuple[int, bytes, bytes, int, int, int]
 
 #: Asked during resynchronisation: does a record with this header and
 #: fragment decrypt, ``gap`` octets after the last good one?
@@ -114,7 +114,7 @@ class RecordReader:
         at = self._records(buf, 0, ts, number)
         del buf[:at]
 
-    def _records(self, buf: bytes | bytearray, at: int, ts: float, number: int) -> int:
+    def _records(self, buf: bytes | bytearray, at: int, ts: int, number: int) -> int:
         n = len(buf)
         while n - at >= HEADER:
             size = buf[at + 3] << 8 | buf[at + 4]
@@ -131,7 +131,7 @@ class RecordReader:
             at = end
         return at
 
-    def _gap(self, missing: int, ts: float, number: int) -> None:
+    def _gap(self, missing: int, ts: int, number: int) -> None:
         buf = self._buf
         if self._skip:
             take = min(self._skip, missing)
@@ -155,11 +155,11 @@ class RecordReader:
             self._skip = 0
             self.synced = False
 
-    def _search(self, ts: float, number: int) -> None:
+    def _search(self, ts: int, number: int) -> None:
         at = self._search_in(self._buf, 0, ts, number)
         del self._buf[:at]
 
-    def _search_in(self, buf: bytes | bytearray, at: int, ts: float, number: int) -> int:
+    def _search_in(self, buf: bytes | bytearray, at: int, ts: int, number: int) -> int:
         """Look for a record that decrypts from ``buf[at:]``; the offset from
         which the buffer is still needed."""
         n = len(buf)

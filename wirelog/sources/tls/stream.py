@@ -79,7 +79,7 @@ class TlsStream:
         self.unsupported: str | None = None
         self.skipped = 0
         self._out: list[Piece] = []
-        self._at = (0.0, 0)
+        self._at = (0, 0)
         """Time and packet of the piece being read."""
         self._sides = {True: _Side(True), False: _Side(False)}
         for side in self._sides.values():
