@@ -141,6 +141,9 @@ class Decoding:
                 keep_data=self._keep,
                 max_message_size=self._limit,
             )
+            if conn.tls is not None:  # chunks are TLS records: resync after gaps there
+                for side in dec.sides.values():
+                    side.frames.boundaries = True
         self._decoders[id(conn)] = dec
 
     def chunk(self, conn: Connection, chunk: Chunk) -> None:

@@ -387,6 +387,9 @@ def decode_connection(
         messages=not with_claims,
         max_message_size=max_message_size,
     )
+    if conn.tls is not None:  # chunks are TLS records: resync after gaps there
+        for side in dec.sides.values():
+            side.frames.boundaries = True
     events: list[Event] = []
     for item in iter_items(conn):
         events.extend(dec.push(item))
