@@ -187,6 +187,7 @@ class Engine:
         open connection, holes reported as gaps."""
         for flow in list(self.open.values()):
             self._close(flow)
+        self.summary.keylog = self.keys.path is not None or bool(self.keys.secrets)
 
     # -- connection life ---------------------------------------------------
 
@@ -252,11 +253,20 @@ class Engine:
         self.open.pop(flow.conn, None)
         self._idle(flow)
         summary = self.summary
-        if flow.tls is not None:  # a TLS connection that did not decrypt to WebSocket
-            kind, port = Start.TLS, (flow.b if flow.tls.client_is_a else flow.a)[1]
+        tls = flow.tls
+        if tls is not None and tls.decrypts:  # decrypted, but not to WebSocket
+            what = tls.carried(start, http)
+            summary.decrypted[what] = summary.decrypted.get(what, 0) + 1
+            return
+        if tls is not None:
+            kind, port = Start.TLS, (flow.b if tls.client_is_a else flow.a)[1]
         else:
             kind, port = sniff.classify(start, *(flow.a[1], flow.b[1])[:: 1 if from_a else -1])
-        if http or kind is Start.HTTP:
+        if flow.ws_port:
+            port = flow.a[1] if flow.a[1] in self._ws_ports else flow.b[1]
+        if kind is Start.TLS_LATE:
+            summary.tls_late[port] = summary.tls_late.get(port, 0) + 1
+        elif http or kind is Start.HTTP:
             summary.http += 1
         elif kind is Start.TLS:
             summary.tls[port] = summary.tls.get(port, 0) + 1
@@ -382,7 +392,8 @@ class Engine:
                         flow.tls = TlsStream(self.keys, from_a, report)
                         self._pieces_out(flow, from_a, pieces[n:])
                         return
-                    if flow.ws_port:
+                    if flow.ws_port and (flow.tls is not None or not sniff.tls_records(piece[1])):
+                        # Frames from here (the plaintext, inside TLS); never ciphertext.
                         self._headless(flow, from_a, pieces[n:])
                     else:
                         self._ignore(flow, http=False, start=piece[1], from_a=from_a)

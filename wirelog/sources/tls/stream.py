@@ -108,6 +108,21 @@ class TlsStream:
         alpn = self.alpn or (sh.alpn if sh else ())
         return TlsInfo(version, cipher, ch.sni if ch else None, alpn[0] if alpn else None)
 
+    @property
+    def decrypts(self) -> bool:
+        """The session's keys were found and its suite is one wirelog reads."""
+        return self.suite is not None and not self.without_key
+
+    def carried(self, start: bytes, http: bool) -> str:
+        """What a decrypted session that was no WebSocket carried, from the
+        first plaintext octets one side sent (``start``) and whether the HTTP
+        watch read a request: for the line saying why nothing decoded."""
+        if start.startswith(b"PRI * HTTP/2.0") or (not start and self.info().alpn == "h2"):
+            return "HTTP/2"
+        if http:
+            return "plain HTTP"
+        return "other" if start else "no application data"
+
     def undecrypted(self) -> str | None:
         """The one line a session without key ends with, if it had none."""
         if not self.without_key and self.unsupported is None:
