@@ -85,6 +85,9 @@ class Chunk:
     rather than read from the octet log."""
     synthesized: int = 0
     """How many trailing bytes of ``data`` were guessed (replay ``--fill``)."""
+    record: int | None = None
+    """TLS: the plaintext of this direction's record number ``record`` (from
+    0, every record counted as it was on the wire)."""
 
     @property
     def complete(self) -> bool:
@@ -165,6 +168,8 @@ class Frame:
     violations: tuple[ViolationKind, ...] = ()
     from_log: bool = False
     """Taken from an Autobahn TF/RF entry because the octets were incomplete."""
+    record: int | None = None
+    """TLS: the record (as :attr:`Chunk.record`) holding the first header byte."""
 
     @property
     def complete(self) -> bool:
@@ -226,6 +231,7 @@ class _FrameBuilder:
         self.chunk = chunk
         self.violations = violations
         self.from_log = False
+        self.record = None
         self.__class__ = Frame  # type: ignore[assignment]
 
 
@@ -273,6 +279,7 @@ class _ChunkBuilder:
         self.sync = False
         self.rebuilt = False
         self.synthesized = 0
+        self.record = None
         self.__class__ = Chunk  # type: ignore[assignment]
 
 
