@@ -36,6 +36,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from wirelog.model import (
+    Chunk,
     Connection,
     Direction,
     Marker,
@@ -361,9 +362,12 @@ class Engine:
         conn = flow.connection
         assert conn is not None
         sink = self.sink
+        tls = flow.tls is not None
         for kind, data, length, ts, number in pieces:
             index = self._next_index()
-            if kind == DATA:
+            if kind == DATA and tls:  # a record's plaintext: ``number`` is the record's
+                sink.chunk(conn, Chunk(direction, data, length, index, ts, record=number))
+            elif kind == DATA:
                 sink.chunk(conn, new_chunk(direction, data, length, index, ts))
             elif kind == GAP:
                 self.summary.gaps += 1

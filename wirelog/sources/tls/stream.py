@@ -3,8 +3,10 @@
 The flow engine hands a connection's reassembled pieces (in capture order,
 per direction) to :meth:`TlsStream.feed` and gets back the pieces of the
 decrypted stream: one DATA piece per application-data record (its
-plaintext, the time and packet of the segment that completed the record,
-as Wireshark shows a decrypted record at that frame), GAP pieces where
+plaintext, the time of the segment that completed the record, as Wireshark
+shows a decrypted record at that frame, and in the packet's place the
+record's number: the direction's records counted from 0 as they were on
+the wire, handshake and lost ones included), GAP pieces where
 plaintext was lost, and the FIN. The HTTP watch and the WebSocket decoder
 see that stream exactly as they see a plain one.
 
@@ -148,6 +150,7 @@ class TlsStream:
             for k in range(min(lost // step + 1, MAX_RESYNC) + 1):
                 if cipher.open_at(cipher.seq + k, header, fragment) is not None:
                     cipher.seq += k
+                    side.records += k
                     plain = max(lost - k * step, 0) if k else lost
                     side.lost = 0
                     self.report(
@@ -169,17 +172,17 @@ class TlsStream:
                 side.lost = 0
             out.append((FIN, b"", 0, ts, number))
             return
-        side.records += 1
+        if ctype == LOST:
+            side.lost += lost
+            self.report(f"capture gap in the TLS {side.name} stream ({lost} octets lost)")
+            return
+        seq = side.records
+        side.records = seq + 1
         cipher = side.cipher
         if lost:
-            if ctype == LOST:
-                side.lost += lost
-                self.report(f"capture gap in the TLS {side.name} stream ({lost} octets lost)")
-                return
             size = header[3] << 8 | header[4]
             self.report(
-                f"capture gap inside TLS {side.name} record {side.records} "
-                f"({lost} of {size} octets lost)"
+                f"capture gap inside TLS {side.name} record {seq} ({lost} of {size} octets lost)"
             )
             if cipher is not None:
                 cipher.seq += 1
@@ -201,7 +204,7 @@ class TlsStream:
             cipher.seq += 1
             size = max(len(fragment) - cipher.overhead(), 0)
             self.report(
-                f"TLS {side.name} record {side.records} does not verify (bad tag, "
+                f"TLS {side.name} record {seq} does not verify (bad tag, "
                 f"{len(fragment)} octets, packet {number})"
             )
             if header[0] == _APPDATA:
@@ -209,7 +212,7 @@ class TlsStream:
             return
         inner, plain = opened
         if inner == _APPDATA:
-            out.append((DATA, plain, len(plain), ts, number))
+            out.append((DATA, plain, len(plain), ts, seq))
         elif inner == _HANDSHAKE:
             self._handshake(side, plain)
 
