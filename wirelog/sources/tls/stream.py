@@ -214,7 +214,9 @@ class TlsStream:
         if inner == _APPDATA:
             out.append((DATA, plain, len(plain), ts, seq))
         elif inner == _HANDSHAKE:
-            self._handshake(side, plain)
+            self._handshake(side, plain)  # TLS 1.3 post-handshake; TLS 1.2 renegotiation
+        elif inner == _CCS and side.next is not None:
+            side.cipher, side.next = side.next, None  # renegotiated: sealed under the old keys
 
     @property
     def _tls13(self) -> bool:
