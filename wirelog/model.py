@@ -269,7 +269,13 @@ class _ChunkBuilder:
     __slots__ = tuple(f.name for f in fields(Chunk))
 
     def __init__(
-        self, direction: Direction, data: bytes, length: int, index: int, ts: float | None = None
+        self,
+        direction: Direction,
+        data: bytes,
+        length: int,
+        index: int,
+        ts: float | None = None,
+        record: int | None = None,
     ) -> None:
         self.direction = direction
         self.data = data
@@ -279,16 +285,22 @@ class _ChunkBuilder:
         self.sync = False
         self.rebuilt = False
         self.synthesized = 0
-        self.record = None
+        self.record = record
         self.__class__ = Chunk  # type: ignore[assignment]
 
 
 if TYPE_CHECKING:
 
     def new_chunk(
-        direction: Direction, data: bytes, length: int, index: int, ts: float | None = None
+        direction: Direction,
+        data: bytes,
+        length: int,
+        index: int,
+        ts: float | None = None,
+        record: int | None = None,
     ) -> Chunk:
-        """``Chunk(direction, data, length, index, ts)`` for a quarter of the cost."""
+        """``Chunk(direction, data, length, index, ts, record=record)`` for a
+        quarter of the cost."""
 else:
     new_chunk = _ChunkBuilder
 
