@@ -14,7 +14,6 @@ not the connection's length.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import replace
 
 from wirelog.model import Chunk, Direction, Frame
 from wirelog.protocol.events import Event
@@ -34,14 +33,15 @@ class RecordNumbers:
             self._chunks[chunk.direction].append((chunk.index, chunk.record))
 
     def number(self, events: list[Event]) -> list[Event]:
-        """``events`` with each frame given the record of its first byte."""
-        out: list[Event] = []
+        """``events``, each frame given the record of its first byte."""
         for ev in events:
-            if isinstance(ev, Frame) and ev.chunk is not None:
+            if type(ev) is Frame and ev.chunk is not None:
                 seen = self._chunks[ev.direction]
                 while seen and seen[0][0] < ev.chunk:
                     seen.popleft()
                 if seen and seen[0][0] == ev.chunk:
-                    ev = replace(ev, record=seen[0][1])
-            out.append(ev)
-        return out
+                    # The decoder made this frame just now and no one holds it
+                    # yet: set the field in place (``replace`` would cost a
+                    # tenth of a second per 50,000 frames).
+                    object.__setattr__(ev, "record", seen[0][1])
+        return events

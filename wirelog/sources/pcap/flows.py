@@ -36,7 +36,6 @@ from collections import deque
 from collections.abc import Iterable
 
 from wirelog.model import (
-    Chunk,
     Connection,
     Direction,
     Marker,
@@ -366,7 +365,7 @@ class Engine:
         for kind, data, length, ts, number in pieces:
             index = self._next_index()
             if kind == DATA and tls:  # a record's plaintext: ``number`` is the record's
-                sink.chunk(conn, Chunk(direction, data, length, index, ts, record=number))
+                sink.chunk(conn, new_chunk(direction, data, length, index, ts, number))
             elif kind == DATA:
                 sink.chunk(conn, new_chunk(direction, data, length, index, ts))
             elif kind == GAP:
