@@ -187,7 +187,7 @@ class Engine:
         open connection, holes reported as gaps."""
         for flow in list(self.open.values()):
             self._close(flow)
-        self.summary.keylog = self.keys.path is not None or bool(self.keys.secrets)
+        self.summary.keylog = self.keys.path is not None or bool(self.keys.blocks)
 
     # -- connection life ---------------------------------------------------
 
