@@ -24,6 +24,7 @@ from wss import captured, make_cert, tshark_tls_frames
 from wirelog.errors import InputError
 from wirelog.model import Frame
 from wirelog.pipeline import Options, stream
+from wirelog.sources.pcap.sniff import Start, classify
 from wirelog.sources.sink import Summary
 
 pytestmark = pytest.mark.skipif(
@@ -72,6 +73,11 @@ def test_a_capture_started_after_the_handshake_is_never_ciphertext_frames(
         assert summary.websocket == 1 and len(frames) == second, k
     with pytest.raises(InputError, match="captured after the handshake: no key can be found"):
         summary_of(write_pcap(tmp_path / "only.pcap", linktype, [packets[i] for i in cuts]))
+    # Each of those segments starts like TLS records; the octets a sample
+    # capture sends to look like a handshake record, with none after, do not.
+    for k in cuts:
+        assert classify(packets[k].data[tcp[k].payload :], 50000, cap.port)[0] is Start.TLS_LATE  # type: ignore[union-attr]
+    assert classify(b"\x16\x03\x01 not http at all\r\n\r\n", 50000, 8771)[0] is Start.OTHER
 
 
 def test_sessions_decrypted_to_http2_and_plain_http_say_so(tmp_path: Path) -> None:

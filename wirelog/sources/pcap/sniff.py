@@ -66,17 +66,20 @@ def classify(data: bytes, sender_port: int, receiver_port: int) -> tuple[Start, 
 def tls_records(data: bytes) -> bool:
     """Whether ``data`` holds TLS records (RFC 8446 §5.1) without a
     ClientHello: a capture started after the handshake, perhaps inside a
-    record. Wanted: a plausible record header at the start, or an
+    record. Wanted: a plausible record header whose record ends where the
+    octets end or another header starts, at the start or, for an
     application-data header (``17 03 03``, what TLS 1.2 and 1.3 send after
-    the handshake) anywhere, whose record ends where the octets end or
-    another header starts. No WebSocket frame starts like this (its first
-    octet would be a reserved opcode or a fragmented close, 0x14-0x18)."""
+    the handshake), anywhere; or one application-data record running past
+    the octets from the start. No WebSocket frame starts like this (its
+    first octet would be a reserved opcode or a fragmented close,
+    0x14-0x18)."""
     n = len(data)
     at = 0 if n >= HEADER and plausible(data, 0) else data.find(_APPDATA)
     while 0 <= at <= n - HEADER:
         if plausible(data, at):
             end = at + HEADER + (data[at + 3] << 8 | data[at + 4])
-            if (end >= n and at == 0) or end == n or (end <= n - HEADER and plausible(data, end)):
+            past = end > n and at == 0 and data.startswith(_APPDATA)
+            if past or end == n or (end <= n - HEADER and plausible(data, end)):
                 return True
         at = data.find(_APPDATA, at + 1)
     return False
