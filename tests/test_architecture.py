@@ -21,7 +21,14 @@ MAX_LINES = 450
 #: Layers, lowest first: a module may import its own layer and those below.
 #: The sans-I/O core knows nothing of where octets come from or go.
 LAYERS: list[tuple[str, ...]] = [
-    ("wirelog.errors", "wirelog.enums", "wirelog.model", "wirelog.progress", "wirelog.stats"),
+    (
+        "wirelog.errors",
+        "wirelog.enums",
+        "wirelog.model",
+        "wirelog.builders",
+        "wirelog.progress",
+        "wirelog.stats",
+    ),
     ("wirelog.protocol",),
     ("wirelog.sources",),
     ("wirelog.pipeline", "wirelog.summary", "wirelog.problems"),

@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from wirelog.model import Chunk, Direction, new_chunk
+from wirelog.builders import new_chunk
+from wirelog.model import Chunk, Direction
 
 
 def test_new_chunk_is_a_chunk() -> None:

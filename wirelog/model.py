@@ -20,8 +20,8 @@ every chunk and frame also knows its :class:`Role` (who masks, RFC 6455 §5.1).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from wirelog.enums import CloseCode, Direction, MarkerKind, Opcode, Role, ViolationKind, seconds
 
@@ -43,8 +43,6 @@ __all__ = [
     "TlsInfo",
     "Violation",
     "ViolationKind",
-    "new_chunk",
-    "new_frame",
 ]
 
 
@@ -85,6 +83,9 @@ class Chunk:
     rather than read from the octet log."""
     synthesized: int = 0
     """How many trailing bytes of ``data`` were guessed (replay ``--fill``)."""
+    record: int | None = None
+    """TLS: the plaintext of this direction's record number ``record`` (from
+    0, every record counted as it was on the wire)."""
 
     @property
     def ts(self) -> float | None:
@@ -173,6 +174,8 @@ class Frame:
     violations: tuple[ViolationKind, ...] = ()
     from_log: bool = False
     """Taken from an Autobahn TF/RF entry because the octets were incomplete."""
+    record: int | None = None
+    """TLS: the record (as :attr:`Chunk.record`) holding the first header byte."""
 
     @property
     def ts(self) -> float | None:
@@ -189,113 +192,6 @@ class Frame:
     @property
     def opcode_name(self) -> str:
         return Opcode.name_of(self.opcode)
-
-
-class _FrameBuilder:
-    """Builds a :class:`Frame` for a sixth of what its constructor costs.
-
-    A frozen dataclass sets each field through ``object.__setattr__`` (2.5 µs
-    for a frame, the costliest step of decoding one); this class has the very
-    same slots (so the same layout), sets them as plain attributes, then
-    becomes a :class:`Frame` (0.4 µs in all). The result is an ordinary frozen
-    Frame in every respect (type, equality, hash, ``dataclasses.replace``).
-    A field added to Frame must be set here too: tests compare the two.
-    """
-
-    __slots__ = tuple(f.name for f in fields(Frame))
-
-    def __init__(
-        self,
-        direction: Direction,
-        sender: Role,
-        index: int,
-        fin: bool,
-        rsv: int,
-        opcode: int,
-        masked: bool,
-        mask: bytes | None,
-        length: int,
-        payload: bytes,
-        header_length: int,
-        offset: int | None,
-        ts_ns: int | None = None,
-        chunk: int | None = None,
-        violations: tuple[ViolationKind, ...] = (),
-    ) -> None:
-        self.direction = direction
-        self.sender = sender
-        self.index = index
-        self.fin = fin
-        self.rsv = rsv
-        self.opcode = opcode
-        self.masked = masked
-        self.mask = mask
-        self.length = length
-        self.payload = payload
-        self.header_length = header_length
-        self.offset = offset
-        self.ts_ns = ts_ns
-        self.chunk = chunk
-        self.violations = violations
-        self.from_log = False
-        self.__class__ = Frame  # type: ignore[assignment]
-
-
-if TYPE_CHECKING:
-
-    def new_frame(
-        direction: Direction,
-        sender: Role,
-        index: int,
-        fin: bool,
-        rsv: int,
-        opcode: int,
-        masked: bool,
-        mask: bytes | None,
-        length: int,
-        payload: bytes,
-        header_length: int,
-        offset: int | None,
-        ts_ns: int | None = None,
-        chunk: int | None = None,
-        violations: tuple[ViolationKind, ...] = (),
-    ) -> Frame:
-        """``Frame(...)`` with the same positional arguments (``from_log``
-        excepted), for a sixth of the cost: for decoders, which make every
-        frame."""
-else:
-    new_frame = _FrameBuilder
-
-
-class _ChunkBuilder:
-    """:class:`Chunk` made as :class:`_FrameBuilder` makes a Frame (a
-    quarter of the constructor's cost): capture readers make one per
-    segment. The flags a capture never sets keep their defaults."""
-
-    __slots__ = tuple(f.name for f in fields(Chunk))
-
-    def __init__(
-        self, direction: Direction, data: bytes, length: int, index: int, ts_ns: int | None = None
-    ) -> None:
-        self.direction = direction
-        self.data = data
-        self.length = length
-        self.index = index
-        self.ts_ns = ts_ns
-        self.sync = False
-        self.rebuilt = False
-        self.synthesized = 0
-        self.__class__ = Chunk  # type: ignore[assignment]
-
-
-if TYPE_CHECKING:
-
-    def new_chunk(
-        direction: Direction, data: bytes, length: int, index: int, ts_ns: int | None = None
-    ) -> Chunk:
-        """``Chunk(direction, data, length, index, ts_ns)`` for a quarter of the cost."""
-else:
-    new_chunk = _ChunkBuilder
 
 
 @dataclass(frozen=True, slots=True)

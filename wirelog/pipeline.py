@@ -59,6 +59,7 @@ from wirelog.protocol.connection import (
 )
 from wirelog.protocol.deflate import DEFAULT_MAX_MESSAGE_SIZE
 from wirelog.protocol.events import ConnectionEnd, StreamItem
+from wirelog.protocol.records import RecordNumbers
 from wirelog.sources.detect import detect
 from wirelog.sources.options import Options
 from wirelog.sources.share import shared
@@ -125,6 +126,8 @@ class Decoding:
         self._limit = opts.max_message_size
         self._findings = findings
         self._decoders: dict[int, ConnectionDecoder | None] = {}
+        self._records: dict[int, RecordNumbers] = {}
+        """TLS connections' record numbers, to give their frames."""
         self._last: Connection | None = None
         """The connection of the latest chunk, and its decoder."""
         self._last_decoder: ConnectionDecoder | None = None
@@ -142,6 +145,10 @@ class Decoding:
                 keep_data=self._keep,
                 max_message_size=self._limit,
             )
+            if conn.tls is not None:  # chunks are TLS records: resync after gaps there
+                for side in dec.sides.values():
+                    side.frames.boundaries = True
+                self._records[id(conn)] = RecordNumbers()
         self._decoders[id(conn)] = dec
 
     def chunk(self, conn: Connection, chunk: Chunk) -> None:
@@ -153,14 +160,21 @@ class Decoding:
             dec = self._last_decoder = self._decoders[id(conn)]
             self._last = conn
         if dec is not None:
-            events = dec.push(chunk)
+            if chunk.record is not None:  # TLS: each frame says its record
+                records = self._records[id(conn)]
+                records.note(chunk)
+                events = records.number(dec.push(chunk))
+            else:
+                events = dec.push(chunk)
             if events:
                 out.extend(zip(repeat(conn), events))
 
     def marker(self, conn: Connection, marker: Marker) -> None:
         dec = self._decoders[id(conn)]
         if dec is not None:
-            self.out.extend(zip(repeat(conn), dec.push(marker)))
+            events = dec.push(marker)
+            records = self._records.get(id(conn))
+            self.out.extend(zip(repeat(conn), records.number(events) if records else events))
 
     def finding(self, conn: Connection, finding: Violation) -> None:
         if self._findings:
@@ -168,11 +182,13 @@ class Decoding:
 
     def closed(self, conn: Connection) -> None:
         dec = self._decoders.pop(id(conn))
+        records = self._records.pop(id(conn), None)
         if conn is self._last:
             self._last = self._last_decoder = None
         out = self.out
         if dec is not None:
-            out.extend(zip(repeat(conn), dec.finish()))
+            events = dec.finish()
+            out.extend(zip(repeat(conn), records.number(events) if records else events))
         elif self._frames:
             # Log claims: decoded whole, the claims reconciled (see above).
             dc = decode_connection(conn, reconcile=reconcile, max_message_size=self._limit)

@@ -8,7 +8,8 @@ import os
 
 import pytest
 
-from wirelog.model import Direction, Frame, Role, Violation, ViolationKind, new_frame
+from wirelog.builders import new_frame
+from wirelog.model import Direction, Frame, Role, Violation, ViolationKind
 from wirelog.protocol.frames import FrameDecoder, decode_frames, encode_frame, header_violations
 
 V = ViolationKind

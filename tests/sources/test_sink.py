@@ -48,3 +48,25 @@ def test_the_ignored_traffic_finding() -> None:
         "ignored: 1 plain HTTP connection (no Upgrade); 1 TLS connection on port 443: give "
         "--keylog to decrypt"
     )
+
+
+def test_tls_words_follow_what_happened() -> None:
+    """Keys given but not matching, sessions decrypted to no WebSocket, and
+    TLS captured after its handshake are each said as what they are."""
+    s = Summary(packets=9, tcp_connections=3, tls={443: 1}, keylog=True)
+    s.undecrypted.append("TLS session without key: client random 00; 5 octets skipped")
+    s.decrypted = {"HTTP/2": 1, "plain HTTP": 1}
+    assert s.nothing() == (
+        "no WebSocket upgrade in 3 TCP connections; 1 TLS connection on port 443 not "
+        "decrypted (TLS session without key: client random 00; 5 octets skipped); decrypted "
+        "2 TLS connections, none WebSocket (1 HTTP/2, 1 plain HTTP)"
+    )
+    late = Summary(packets=9, tcp_connections=1, tls_late={8443: 1})
+    assert late.nothing() == (
+        "no WebSocket upgrade in 1 TCP connection; 1 TLS connection on port 8443 captured "
+        "after the handshake: no key can be found without the ClientHello"
+    )
+    both = Summary()
+    both.add(s)
+    both.add(late)
+    assert (both.tls_late, both.decrypted, both.keylog) == ({8443: 1}, s.decrypted, True)

@@ -4,10 +4,9 @@ Every DataFrame wirelog hands out (``Capture.chops()``, ``frames()``,
 ``messages()``, ``violations()``, ``connections()``), every Parquet file
 ``wirelog decode --format parquet`` writes and every CSV
 :func:`read_csv` reads back is described by :data:`SCHEMAS` and nowhere
-else. The first columns of the four event tables are exactly the keys of the
-row functions in :mod:`wirelog.outputs.formats` (the JSONL/CSV contract), in
-the same order and with the same values; the schema only adds derived columns
-(``time``, ``t``, ``opcode_name``...) and gives every column a dtype.
+else. The first columns of the four event tables are exactly the keys of the row functions
+in :mod:`wirelog.outputs.formats` (the JSONL/CSV contract), in the same order and with the
+same values; the schema only adds derived columns (``time``, ``t``...) and dtypes.
 
 Conventions:
 
@@ -80,6 +79,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         _C("complete", "bool", "present == length."),
         _C("sync", "bool", "Autobahn's sync flag: the fuzzer forced this write out alone."),
         _C("rebuilt", "bool", "Octets rebuilt from other facts, not read from the log."),
+        _C("record", "Int64", "TLS: the record (per dir, from 0) whose plaintext this is."),
         _C("data", "string", "The octets present, hex."),
         *_TIME,
     ),
@@ -95,6 +95,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         _C("header_length", "int64", "Header octets (2-14)."),
         _C("offset", "Int64", "Stream offset of the first header octet (handshake included)."),
         _C("chunk", "Int64", "Recording index of the chunk holding the first header octet."),
+        _C("record", "Int64", "TLS: the record (per dir, from 0) holding the first header octet."),
         _C("payload", "string", "Unmasked payload octets present, hex."),
         _C("complete", "bool", "All payload octets are present."),
         _C("from_log", "bool", "Taken from an Autobahn TF/RF entry (octets incomplete)."),
@@ -408,10 +409,9 @@ def write_csv(df: pd.DataFrame, level: str, path: str) -> None:
 
 
 def read_csv(path: str, level: str) -> pd.DataFrame:
-    """Read a CSV written by :func:`write_csv` or ``wirelog decode --format csv``
-    back into the schema's dtypes. Columns the file lacks that can be derived
-    (``time``, ``t``, ``opcode_name``) are derived; ``t`` then counts from the
-    first timestamp of each connection in the file."""
+    """A CSV of :func:`write_csv` or ``decode -f csv`` in the schema's dtypes. Columns
+    it lacks are derived (``time``, ``t``, ``opcode_name``); ``t`` then counts from
+    the first timestamp of each connection in the file."""
     import pandas as pd
 
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from wirelog.cli.app import ExitCode, app, check_output, error, output_failed, report_exception
+from wirelog.cli.opts import KeylogOpt, options
 from wirelog.replay.options import DEFAULT_ACCEPT_TIMEOUT, DEFAULT_TIMEOUT, Options
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ def replay(
     ] = 1,
     repeat: Annotated[int, typer.Option("--repeat", help="Replays in all (load mode).")] = 1,
     fmt: Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")] = Fmt.table,
+    keylog: KeylogOpt = None,
 ) -> None:
     """Re-run a recorded session against a live server (or client) and judge it."""
     from wirelog.pipeline import read
@@ -151,7 +153,8 @@ def replay(
             raise typer.Exit(ExitCode.ERROR)
         if record:
             check_output(record, "--record")
-        recording = read(input)
+        # A wss capture replays its decrypted octets (the key log, or SSLKEYLOGFILE).
+        recording = read(input, options([], [], [], keylog=keylog))
         if listen is not None:
             host, port = parse_listen(listen)
 

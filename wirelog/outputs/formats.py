@@ -29,12 +29,12 @@ from wirelog.outputs.times import cells, json_tail, seconds_cell
 
 FRAME_COLUMNS = (
     "source", "conn", "dir", "sender", "index", "ts", "fin", "rsv", "opcode", "opcode_name",
-    "masked", "mask", "length", "header_length", "offset", "chunk", "payload", "complete",
-    "from_log", "violations", "time", "t", "ts_ns",
+    "masked", "mask", "length", "header_length", "offset", "chunk", "record", "payload",
+    "complete", "from_log", "violations", "time", "t", "ts_ns",
 )  # fmt: skip
 CHOP_COLUMNS = (
     "source", "conn", "dir", "sender", "index", "ts", "length", "present", "complete", "sync",
-    "rebuilt", "data", "time", "t", "ts_ns",
+    "rebuilt", "record", "data", "time", "t", "ts_ns",
 )  # fmt: skip
 MESSAGE_COLUMNS = (
     "source", "conn", "dir", "sender", "index", "ts", "opcode", "opcode_name", "length",
@@ -66,6 +66,7 @@ def chunk_row(conn: Connection, ch: Chunk) -> dict[str, Any]:
         "complete": ch.complete,
         "sync": ch.sync,
         "rebuilt": ch.rebuilt,
+        "record": ch.record,
         "data": ch.data.hex(),
         **cells(conn, ch.ts_ns),
     }
@@ -96,6 +97,7 @@ def frame_row(conn: Connection, f: Frame) -> dict[str, Any]:
         "header_length": f.header_length,
         "offset": f.offset,
         "chunk": f.chunk,
+        "record": f.record,
         "payload": payload.hex(),
         "complete": len(payload) == f.length,
         "from_log": f.from_log,
@@ -182,6 +184,7 @@ def frame_line(conn: Connection, f: Frame) -> str:
     m = "null" if mask is None else f'"{mask.hex()}"'
     offset = f.offset
     chunk = f.chunk
+    record = f.record
     payload = f.payload
     length = f.length
     complete = len(payload) == length
@@ -200,7 +203,8 @@ def frame_line(conn: Connection, f: Frame) -> str:
         f',"ts":{t}{flags}{m}'
         f',"length":{length},"header_length":{f.header_length}'
         f',"offset":{"null" if offset is None else offset}'
-        f',"chunk":{"null" if chunk is None else chunk},"payload":"{payload.hex()}"{tail}{when}'
+        f',"chunk":{"null" if chunk is None else chunk}'
+        f',"record":{"null" if record is None else record},"payload":"{payload.hex()}"{tail}{when}'
     )
 
 

@@ -121,8 +121,7 @@ class ConnectionDecoder:
         ts: int | None = None,
         index: int | None = None,
     ) -> list[Event]:
-        """``data`` arrived (``ts``: nanoseconds since the epoch); ``length``
-        > len(data) means its tail is missing."""
+        """``data`` arrived at ``ts`` (epoch ns); ``length`` > len(data): its tail is missing."""
         side = self._tx if direction is _TX else self._rx
         if (
             side.messages is None
@@ -389,6 +388,9 @@ def decode_connection(
         messages=not with_claims,
         max_message_size=max_message_size,
     )
+    if conn.tls is not None:  # chunks are TLS records: resync after gaps there
+        for side in dec.sides.values():
+            side.frames.boundaries = True
     events: list[Event] = []
     for item in iter_items(conn):
         events.extend(dec.push(item))

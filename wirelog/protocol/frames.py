@@ -22,8 +22,10 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from wirelog.model import Direction, Frame, Opcode, Role, Violation, ViolationKind, new_frame
+from wirelog.builders import new_frame
+from wirelog.model import Direction, Frame, Opcode, Role, Violation, ViolationKind
 from wirelog.protocol.masking import unmask
+from wirelog.protocol.resync import min_header, whole_frames
 
 V = ViolationKind
 KNOWN_OPCODES = frozenset(int(o) for o in Opcode)
@@ -144,6 +146,7 @@ class FrameDecoder:
         self.count = 0
         self.lost = False
         """Octets of a header went missing: frame boundaries are unknown."""
+        self.boundaries = False  # each feed is a TLS record: resync at whole frames (resync.py)
         self._head = b""
         self._head_chunk: int | None = None
         self._head_ts: int | None = None
@@ -177,6 +180,13 @@ class FrameDecoder:
         frames it completed, and findings."""
         events: list[Frame | Violation] = []
         n = len(data)
+        if (
+            self.lost
+            and self.boundaries
+            and n
+            and whole_frames(data, self._expect_masked, self._allowed_rsv)
+        ):
+            self.resync()
         if self.lost or not n:
             self.offset += n
             return events
@@ -337,7 +347,7 @@ class FrameDecoder:
                 Violation(
                     V.TRUNCATED_FRAME,
                     f"stream ends inside a frame header ({len(self._head)} of at least "
-                    f"{_min_header(self._head)} octets)",
+                    f"{min_header(self._head)} octets)",
                     self.direction,
                     self.count,
                     self.offset - len(self._head),
@@ -420,13 +430,6 @@ class FrameDecoder:
             chunk,
             violations,
         )
-
-
-def _min_header(head: bytes) -> int:
-    if len(head) < 2:
-        return 2
-    plen = head[1] & 0x7F
-    return 2 + (2 if plen == 126 else 8 if plen == 127 else 0) + (4 if head[1] & 0x80 else 0)
 
 
 def decode_frames(

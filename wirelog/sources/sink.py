@@ -65,6 +65,14 @@ class Summary:
     """TCP connections that are none of the kinds below, or whose start was not captured."""
     tls: dict[int, int] = field(default_factory=dict)
     """Connections that start with a TLS ClientHello, per server port."""
+    tls_late: dict[int, int] = field(default_factory=dict)
+    """TLS connections captured after their handshake (records, no
+    ClientHello: no key can be found for them), per server port."""
+    decrypted: dict[str, int] = field(default_factory=dict)
+    """TLS connections decrypted to something other than WebSocket, per
+    what they carried (``HTTP/2``, ``plain HTTP``, ...)."""
+    keylog: bool = False
+    """Keys were given (a key log or the capture's own secrets)."""
     framing: dict[int, int] = field(default_factory=dict)
     """Connections whose first octets are WebSocket frames without a
     handshake (captured after it), per likely server port."""
@@ -101,8 +109,12 @@ class Summary:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for port, n in other.tls.items():
             self.tls[port] = self.tls.get(port, 0) + n
-        for port, n in other.framing.items():
-            self.framing[port] = self.framing.get(port, 0) + n
+        for counts, more in ((self.framing, other.framing), (self.tls_late, other.tls_late)):
+            for port, n in more.items():
+                counts[port] = counts.get(port, 0) + n
+        for what, n in other.decrypted.items():
+            self.decrypted[what] = self.decrypted.get(what, 0) + n
+        self.keylog = self.keylog or other.keylog
         for reason, n in other.reasons.items():
             self.reasons[reason] = self.reasons.get(reason, 0) + n
         self.comments += other.comments
@@ -138,10 +150,19 @@ class Summary:
             keyless = len(self.undecrypted)
             parts.append(
                 _per_port(self.tls, "TLS connection")
-                + ": give --keylog to decrypt"
+                + (" not decrypted" if self.keylog else ": give --keylog to decrypt")
                 + (f" ({self.undecrypted[0]}" if keyless else "")
                 + (f"; and {keyless - 1} more" if keyless > 1 else "")
                 + (")" if keyless else "")
+            )
+        if self.decrypted:
+            what = ", ".join(f"{n} {k}" for k, n in sorted(self.decrypted.items()))
+            total = sum(self.decrypted.values())
+            parts.append(f"decrypted {_count(total, 'TLS connection')}, none WebSocket ({what})")
+        if self.tls_late:
+            parts.append(
+                _per_port(self.tls_late, "TLS connection")
+                + " captured after the handshake: no key can be found without the ClientHello"
             )
         if self.framing:
             ports = " ".join(f"--ws-port {p}" for p in sorted(self.framing))

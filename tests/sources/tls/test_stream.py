@@ -277,10 +277,22 @@ def test_a_lost_segment_resynchronises_on_the_next_record(tmp_path: Path) -> Non
     assert any("records resynchronised after" in d for d in found), found
     theirs = tshark_tls_frames(cap.pcap, cap.port, cap.keylog)
     ours = wirelog_frames(gap, keylog=str(cap.keylog))
-    server = (0, cap.port)
+    server, sender = (0, cap.port), (0, _client_port(cap))
     # The server's side and the second connection are whole.
     assert ours[server] == theirs[server]
     assert all(ours[k] == theirs[k] for k in theirs if k[0] == 1)
+    # The lost segment held the 70000-octet frame's header: that frame is
+    # gone, and the frame decoder finds the next frame at the next record
+    # that is whole frames. Every later frame is tshark's, of the capture
+    # without the loss (tshark itself loses the rest of the direction).
+    whole = theirs[sender]
+    at = [f[2] for f in whole].index(70_000)
+    assert ours[sender] == whole[:at] + whole[at + 1 :]
+    assert len(tshark_tls_frames(gap, cap.port, cap.keylog)[sender]) == at
+    # ... and so are the messages, the lost one left out.
+    sent = sent_messages(cap)[0]
+    got = [m.data for m in dcs[0].messages if m.direction is Direction.TX and m.opcode != 8]
+    assert got == sent[:at] + sent[at + 1 :]
 
 
 def test_key_updates_both_ways() -> None:

@@ -93,6 +93,9 @@ class Variant:
     groups: str | None = None
     """TLS 1.3: the server's only key-exchange groups (OpenSSL ``Groups``):
     one the client sends no key share for makes a HelloRetryRequest."""
+    renegotiate: bool = False
+    """TLS 1.2: the client renegotiates every fifth message (the server
+    allows it with OpenSSL's SSL_OP_ALLOW_CLIENT_RENEGOTIATION)."""
 
 
 VARIANTS = [
@@ -112,7 +115,13 @@ VARIANTS = [
 ]
 #: A suite wirelog does not decrypt (ARIA: ``cryptography`` has no ARIA-GCM).
 UNSUPPORTED = Variant("tls12-aria128gcm", tls12_ciphers="ARIA128-GCM-SHA256")
-BY_NAME = {v.name: v for v in [*VARIANTS, UNSUPPORTED]}
+RENEGOTIATION = Variant(
+    "tls12-renegotiation", tls12_ciphers="ECDHE-RSA-AES128-GCM-SHA256", renegotiate=True
+)
+BY_NAME = {v.name: v for v in [*VARIANTS, UNSUPPORTED, RENEGOTIATION]}
+
+#: OpenSSL's SSL_OP_ALLOW_CLIENT_RENEGOTIATION (ssl.h, 3.x): off by default.
+OP_ALLOW_CLIENT_RENEGOTIATION = 1 << 8
 
 
 @contextlib.contextmanager
@@ -130,7 +139,9 @@ def tls_server(folder: Path, variant: Variant) -> Iterator[int]:
             + (f"Groups = {variant.groups}\n" if variant.groups else "")
         )
         env["OPENSSL_CONF"] = str(conf)
-    config = json.dumps({"ciphers": variant.tls12_ciphers, "etm": variant.etm})
+    config = json.dumps(
+        {"ciphers": variant.tls12_ciphers, "etm": variant.etm, "renegotiate": variant.renegotiate}
+    )
     proc = subprocess.Popen(
         [sys.executable, __file__, str(cert), str(key), config],
         stdout=subprocess.PIPE,
@@ -206,8 +217,26 @@ def request_key_update(ssl_object: ssl.SSLObject) -> None:
     assert lib.SSL_key_update(pointer, 1) == 1  # SSL_KEY_UPDATE_REQUESTED
 
 
+def request_renegotiation(ssl_object: ssl.SSLObject) -> None:
+    """Make OpenSSL start a TLS 1.2 renegotiation (a new handshake under the
+    current keys) with the next write, through ``SSL_renegotiate`` on the
+    same ``SSL *`` as :func:`request_key_update`."""
+    lib = ctypes.CDLL(_ssl.__file__)
+    lib.SSL_version.argtypes = [ctypes.c_void_p]
+    lib.SSL_renegotiate.argtypes = [ctypes.c_void_p]
+    inner = ssl_object._sslobj  # type: ignore[attr-defined]
+    pointer = ctypes.cast(id(inner), ctypes.POINTER(ctypes.c_void_p))[3]
+    assert lib.SSL_version(pointer) == 0x0303, "not a TLS 1.2 SSL object"
+    assert lib.SSL_renegotiate(pointer) == 1
+
+
 async def _talk(
-    port: int, ctx: ssl.SSLContext, sent: list[bytes | str], deflate: bool, key_updates: bool
+    port: int,
+    ctx: ssl.SSLContext,
+    sent: list[bytes | str],
+    deflate: bool,
+    key_updates: bool,
+    renegotiate: bool = False,
 ) -> None:
     from websockets.asyncio.client import connect
 
@@ -221,6 +250,8 @@ async def _talk(
         for i, m in enumerate(sent):
             if key_updates and i % 4 == 3:
                 request_key_update(ws.transport.get_extra_info("ssl_object"))
+            if renegotiate and i % 5 == 4:
+                request_renegotiation(ws.transport.get_extra_info("ssl_object"))
             await ws.send(m)
             assert await ws.recv() == m
 
@@ -240,7 +271,7 @@ def run_clients(
 
     async def main() -> None:
         for s in sent:
-            await _talk(port, ctx, s, deflate, key_updates)
+            await _talk(port, ctx, s, deflate, key_updates, variant.renegotiate)
 
     asyncio.run(main())
     return sent
@@ -373,6 +404,8 @@ def _serve(cert: str, key: str, config: dict[str, Any]) -> None:
         ctx.set_ciphers(config["ciphers"])
     if not config["etm"]:
         ctx.options |= OP_NO_ENCRYPT_THEN_MAC  # type: ignore[assignment]
+    if config["renegotiate"]:
+        ctx.options |= OP_ALLOW_CLIENT_RENEGOTIATION  # type: ignore[assignment]
     servers._child_websockets("127.0.0.1", ctx)
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+from wirelog.builders import new_chunk
 from wirelog.enums import NS
 from wirelog.model import (
     Connection,
@@ -44,16 +45,14 @@ from wirelog.model import (
     Role,
     Violation,
     ViolationKind,
-    new_chunk,
 )
 from wirelog.protocol.handshake import looks_like_request
 from wirelog.sources.options import Options
-from wirelog.sources.pcap import linklayer, sniff
+from wirelog.sources.pcap import linklayer, skipped, sniff
 from wirelog.sources.pcap.files import Record, fallback_segment
 from wirelog.sources.pcap.flow import CLOSED, FILTERED, IGNORED, UNDECIDED, WEBSOCKET, Flow
 from wirelog.sources.pcap.httpwatch import HttpWatch
 from wirelog.sources.pcap.linklayer import ACK, FIN, RST, SYN, NotTcp
-from wirelog.sources.pcap.sniff import Start
 from wirelog.sources.pcap.tcp import DATA, GAP, HalfStream, Piece
 from wirelog.sources.share import shared
 from wirelog.sources.sink import Sink, Summary
@@ -140,7 +139,10 @@ class Engine:
                 flow, from_a = found
             flow.last = ts
             if comments and number in comments:
-                self._comment(flow, from_a, number, comments.pop(number))
+                note = f"packet {number}: {comments.pop(number)}"
+                skipped.comment(
+                    self.sink, self.summary, flow, self._dir(flow, from_a), self.index, note
+                )
             if not number & sweep:
                 self._forget(ts)
             state = flow.state
@@ -197,6 +199,7 @@ class Engine:
         open connection, holes reported as gaps."""
         for flow in list(self.open.values()):
             self._close(flow)
+        self.summary.keylog = self.keys.path is not None or bool(self.keys.blocks)
 
     # -- connection life ---------------------------------------------------
 
@@ -261,19 +264,7 @@ class Engine:
         flow.watch_a = flow.watch_b = None
         self.open.pop(flow.conn, None)
         self._idle(flow)
-        summary = self.summary
-        if flow.tls is not None:  # a TLS connection that did not decrypt to WebSocket
-            kind, port = Start.TLS, (flow.b if flow.tls.client_is_a else flow.a)[1]
-        else:
-            kind, port = sniff.classify(start, *(flow.a[1], flow.b[1])[:: 1 if from_a else -1])
-        if http or kind is Start.HTTP:
-            summary.http += 1
-        elif kind is Start.TLS:
-            summary.tls[port] = summary.tls.get(port, 0) + 1
-        elif kind is Start.FRAMES:
-            summary.framing[port] = summary.framing.get(port, 0) + 1
-        else:
-            summary.other += 1
+        skipped.count(self.summary, flow, http, start, from_a, self._ws_ports)
 
     def _close(self, flow: Flow) -> None:
         """No more packets will be attributed to this connection."""
@@ -283,7 +274,9 @@ class Engine:
         if flow.state in (UNDECIDED, WEBSOCKET):
             self._flush_halves(flow)
             if flow.tls is not None:
-                self._tls_report(flow, flow.tls.undecrypted())
+                skipped.tls_report(
+                    self.sink, self.summary, flow, self.index, flow.tls.undecrypted()
+                )
             if flow.state == UNDECIDED:
                 self._ignore(flow, http=flow.watch_a is not None)
             if flow.state == WEBSOCKET:
@@ -361,9 +354,12 @@ class Engine:
         conn = flow.connection
         assert conn is not None
         sink = self.sink
+        tls = flow.tls is not None
         for kind, data, length, ts, number in pieces:
             index = self._next_index()
-            if kind == DATA:
+            if kind == DATA and tls:  # a record's plaintext: ``number`` is the record's
+                sink.chunk(conn, new_chunk(direction, data, length, index, ts, number))
+            elif kind == DATA:
                 sink.chunk(conn, new_chunk(direction, data, length, index, ts))
             elif kind == GAP:
                 self.summary.gaps += 1
@@ -388,11 +384,15 @@ class Engine:
                     continue  # the other side of an HTTP connection, or nothing yet
                 if not looks_like_request(piece[1]):
                     if flow.tls is None and looks_like_client_hello(piece[1]):
-                        report = lambda line: self._tls_report(flow, line)  # noqa: E731
+
+                        def report(line: str | None, flow: Flow = flow) -> None:
+                            skipped.tls_report(self.sink, self.summary, flow, self.index, line)
+
                         flow.tls = TlsStream(self.keys, from_a, report)
                         self._pieces_out(flow, from_a, pieces[n:])
                         return
-                    if flow.ws_port:
+                    if flow.ws_port and (flow.tls is not None or not sniff.tls_records(piece[1])):
+                        # Frames from here (the plaintext, inside TLS); never ciphertext.
                         self._headless(flow, from_a, pieces[n:])
                     else:
                         self._ignore(flow, http=False, start=piece[1], from_a=from_a)
@@ -428,23 +428,3 @@ class Engine:
             if rest:
                 self._pieces_out(flow, from_a, rest, plain=True)
             return
-
-    def _comment(self, flow: Flow, from_a: bool, number: int, text: str) -> None:
-        """A packet's comment: a finding of its WebSocket connection (at the
-        next recording index), else of the capture (a packet before the
-        Upgrade, or of other traffic)."""
-        note = f"packet {number}: {text}"
-        if flow.connection is None:
-            self.summary.comments.append(note)
-            return
-        where = self._dir(flow, from_a)
-        v = Violation(ViolationKind.CAPTURE_COMMENT, note, where, None, None, self.index)
-        self.sink.finding(flow.connection, v)
-
-    def _tls_report(self, flow: Flow, line: str | None) -> None:
-        """Undecryptable TLS: a finding of the connection, else of the capture."""
-        if line is not None and flow.connection is not None:
-            v = Violation(ViolationKind.TLS_UNDECRYPTED, line, None, None, None, self.index)
-            self.sink.finding(flow.connection, v)
-        elif line is not None and len(self.summary.undecrypted) < 100:
-            self.summary.undecrypted.append(line)

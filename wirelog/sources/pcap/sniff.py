@@ -14,6 +14,7 @@ import enum
 
 from wirelog.model import Opcode
 from wirelog.sources.tls.handshake import looks_like_client_hello
+from wirelog.sources.tls.records import HEADER, plausible
 
 #: Request methods of RFC 9110 §9 (and PATCH, RFC 5789), with the space after them.
 _METHODS = (
@@ -28,6 +29,7 @@ _METHODS = (
     b"PATCH ",
 )
 _OPCODES = frozenset(int(o) for o in Opcode)
+_APPDATA = b"\x17\x03\x03"
 #: Frames read before the octets are taken for WebSocket framing.
 _ENOUGH = 4
 
@@ -36,6 +38,8 @@ class Start(enum.Enum):
     """What the first octets of a skipped connection look like."""
 
     TLS = "tls"
+    TLS_LATE = "tls_late"
+    """TLS records but no ClientHello: captured after the handshake."""
     HTTP = "http"
     FRAMES = "frames"
     OTHER = "other"
@@ -47,6 +51,8 @@ def classify(data: bytes, sender_port: int, receiver_port: int) -> tuple[Start, 
     receiver; a masked frame comes from the client, RFC 6455 §5.3)."""
     if looks_like_client_hello(data):
         return Start.TLS, receiver_port
+    if tls_records(data):
+        return Start.TLS_LATE, receiver_port
     if data.startswith(_METHODS):
         return Start.HTTP, receiver_port
     if data.startswith(b"HTTP/1."):
@@ -55,6 +61,28 @@ def classify(data: bytes, sender_port: int, receiver_port: int) -> tuple[Start, 
     if masked is not None:
         return Start.FRAMES, receiver_port if masked else sender_port
     return Start.OTHER, receiver_port
+
+
+def tls_records(data: bytes) -> bool:
+    """Whether ``data`` holds TLS records (RFC 8446 §5.1) without a
+    ClientHello: a capture started after the handshake, perhaps inside a
+    record. Wanted: a plausible record header whose record ends where the
+    octets end or another header starts, at the start or, for an
+    application-data header (``17 03 03``, what TLS 1.2 and 1.3 send after
+    the handshake), anywhere; or one application-data record running past
+    the octets from the start. No WebSocket frame starts like this (its
+    first octet would be a reserved opcode or a fragmented close,
+    0x14-0x18)."""
+    n = len(data)
+    at = 0 if n >= HEADER and plausible(data, 0) else data.find(_APPDATA)
+    while 0 <= at <= n - HEADER:
+        if plausible(data, at):
+            end = at + HEADER + (data[at + 3] << 8 | data[at + 4])
+            past = end > n and at == 0 and data.startswith(_APPDATA)
+            if past or end == n or (end <= n - HEADER and plausible(data, end)):
+                return True
+        at = data.find(_APPDATA, at + 1)
+    return False
 
 
 def frames_start(data: bytes) -> bool | None:

@@ -3,8 +3,10 @@
 The flow engine hands a connection's reassembled pieces (in capture order,
 per direction) to :meth:`TlsStream.feed` and gets back the pieces of the
 decrypted stream: one DATA piece per application-data record (its
-plaintext, the time and packet of the segment that completed the record,
-as Wireshark shows a decrypted record at that frame), GAP pieces where
+plaintext, the time of the segment that completed the record, as Wireshark
+shows a decrypted record at that frame, and in the packet's place the
+record's number: the direction's records counted from 0 as they were on
+the wire, handshake and lost ones included), GAP pieces where
 plaintext was lost, and the FIN. The HTTP watch and the WebSocket decoder
 see that stream exactly as they see a plain one.
 
@@ -108,6 +110,21 @@ class TlsStream:
         alpn = self.alpn or (sh.alpn if sh else ())
         return TlsInfo(version, cipher, ch.sni if ch else None, alpn[0] if alpn else None)
 
+    @property
+    def decrypts(self) -> bool:
+        """The session's keys were found and its suite is one wirelog reads."""
+        return self.suite is not None and not self.without_key
+
+    def carried(self, start: bytes, http: bool) -> str:
+        """What a decrypted session that was no WebSocket carried, from the
+        first plaintext octets one side sent (``start``) and whether the HTTP
+        watch read a request: for the line saying why nothing decoded."""
+        if start.startswith(b"PRI * HTTP/2.0") or (not start and self.info().alpn == "h2"):
+            return "HTTP/2"
+        if http:
+            return "plain HTTP"
+        return "other" if start else "no application data"
+
     def undecrypted(self) -> str | None:
         """The one line a session without key ends with, if it had none."""
         if not self.without_key and self.unsupported is None:
@@ -133,6 +150,7 @@ class TlsStream:
             for k in range(min(lost // step + 1, MAX_RESYNC) + 1):
                 if cipher.open_at(cipher.seq + k, header, fragment) is not None:
                     cipher.seq += k
+                    side.records += k
                     plain = max(lost - k * step, 0) if k else lost
                     side.lost = 0
                     self.report(
@@ -154,17 +172,17 @@ class TlsStream:
                 side.lost = 0
             out.append((FIN, b"", 0, ts, number))
             return
-        side.records += 1
+        if ctype == LOST:
+            side.lost += lost
+            self.report(f"capture gap in the TLS {side.name} stream ({lost} octets lost)")
+            return
+        seq = side.records
+        side.records = seq + 1
         cipher = side.cipher
         if lost:
-            if ctype == LOST:
-                side.lost += lost
-                self.report(f"capture gap in the TLS {side.name} stream ({lost} octets lost)")
-                return
             size = header[3] << 8 | header[4]
             self.report(
-                f"capture gap inside TLS {side.name} record {side.records} "
-                f"({lost} of {size} octets lost)"
+                f"capture gap inside TLS {side.name} record {seq} ({lost} of {size} octets lost)"
             )
             if cipher is not None:
                 cipher.seq += 1
@@ -186,7 +204,7 @@ class TlsStream:
             cipher.seq += 1
             size = max(len(fragment) - cipher.overhead(), 0)
             self.report(
-                f"TLS {side.name} record {side.records} does not verify (bad tag, "
+                f"TLS {side.name} record {seq} does not verify (bad tag, "
                 f"{len(fragment)} octets, packet {number})"
             )
             if header[0] == _APPDATA:
@@ -194,9 +212,11 @@ class TlsStream:
             return
         inner, plain = opened
         if inner == _APPDATA:
-            out.append((DATA, plain, len(plain), ts, number))
+            out.append((DATA, plain, len(plain), ts, seq))
         elif inner == _HANDSHAKE:
-            self._handshake(side, plain)
+            self._handshake(side, plain)  # TLS 1.3 post-handshake; TLS 1.2 renegotiation
+        elif inner == _CCS and side.next is not None:
+            side.cipher, side.next = side.next, None  # renegotiated: sealed under the old keys
 
     @property
     def _tls13(self) -> bool:
