@@ -18,6 +18,7 @@ from wirelog.model import Recording, Role
 from wirelog.pipeline import decode_recording
 from wirelog.protocol.connection import DecodedConnection, decode_connection
 from wirelog.protocol.handshake import split_head
+from wirelog.replay.chop import rechop
 from wirelog.replay.client import replay_client
 from wirelog.replay.diff import pick
 from wirelog.replay.options import Options
@@ -62,6 +63,8 @@ def prepare(recording: Recording, role: Role, opts: Options) -> tuple[DecodedCon
         fill=opts.fill,
         handshake=original.handshake is not None,
     )
+    if opts.chop is not None:
+        plan = rechop(plan, opts.chop)
     return original, plan
 
 
