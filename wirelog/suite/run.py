@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -155,7 +155,7 @@ def judged_run(ref: DecodedConnection, result: ReplayResult, agent: str) -> Case
 
 
 def run_suite(
-    reference: str,
+    reference: str | Sequence[DecodedConnection],
     target: str,
     *,
     cases: Iterable[str] = (),
@@ -165,7 +165,8 @@ def run_suite(
     on_case: Callable[[CaseRun], None] | None = None,
     chop: Chop | None = None,
 ) -> SuiteRun:
-    """Play every selected case of ``reference`` against ``target``, one
+    """Play every selected case of ``reference`` (a report folder, its
+    ``index.json``, or its cases decoded already) against ``target``, one
     connection per case, in Autobahn's order."""
     t = parse_target(target)
     path = urlsplit(target).path or None
@@ -175,7 +176,8 @@ def run_suite(
     include, skip = split_globs(cases), split_globs(exclude)
     run = SuiteRun(agent or "UnknownServer")
     began = time.perf_counter()
-    for ref in decode(reference):
+    refs = decode(reference) if isinstance(reference, str) else reference
+    for ref in refs:
         case_id = ref.connection.meta.get("case_id")
         if not isinstance(case_id, str) or not selected(case_id, include, skip):
             continue
