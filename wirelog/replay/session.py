@@ -208,6 +208,9 @@ class Runner:
         t = self.plan.timers[i]
         await asyncio.sleep(t.delay)
         if self.lost or self.eof:
+            # Release the writes gated on it: they see the end and stop (a
+            # peer's FIN alone never sets ``done``, so they would wait forever).
+            self._fired[i].set()
             return
         self._marker(t.fired_kind, None)
         if t.fired:
