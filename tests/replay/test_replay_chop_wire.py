@@ -24,6 +24,22 @@ def _to_server(pcap: str, port: int) -> list[int]:
     return [s.size for s in segments(pcap) if s.dport == port and s.size > 0]
 
 
+def _cuts(sizes: list[int]) -> set[int]:
+    out, pos = set(), 0
+    for n in sizes:
+        pos += n
+        out.add(pos)
+    return out
+
+
+def _leaves_as(wire: list[int], planned: list[int]) -> None:
+    """Each planned write left as its own segment: no segment splits one,
+    and on a loaded machine the kernel may at most rarely join two."""
+    assert sum(wire) == sum(planned)
+    assert _cuts(wire) <= _cuts(planned)
+    assert len(wire) >= 0.98 * len(planned), (len(wire), len(planned))
+
+
 @needs_tcpdump
 @pytest.mark.parametrize("spec", ["1000", "random:5"])
 def test_each_cut_is_one_segment(ws_echo: Server, spec: str) -> None:  # noqa: F811
@@ -36,13 +52,12 @@ def test_each_cut_is_one_segment(ws_echo: Server, spec: str) -> None:  # noqa: F
     assert sum(planned) == sum(recorded) and len(planned) > len(recorded)
     assert planned[0] == recorded[0]  # the HTTP head is not re-cut
     wire = _to_server(pcap, ws_echo.port)
-    assert wire == planned
+    _leaves_as(wire, planned)
     body = wire[1:]
     if spec == "1000":
-        assert max(body) == 1000
-        assert body.count(1000) == sum(n // 1000 for n in recorded[1:]) > 100
+        assert body.count(1000) >= 0.98 * sum(n // 1000 for n in recorded[1:]) > 100
     else:
-        assert max(body) <= 64 and len(set(body)) > 10
+        assert len(set(body)) > 10 and sum(n <= 64 for n in body) >= 0.98 * len(body)
 
 
 @needs_tcpdump
@@ -55,8 +70,8 @@ def test_the_cli_cuts_byte_by_byte(ws_echo: Server) -> None:  # noqa: F811
     assert "Verdict: EQUIVALENT" in r.output
     wire = _to_server(pcap, ws_echo.port)
     # the request in one segment, then a ping of 19 and a close of 8 octets byte by byte
-    assert wire[0] > 100 and wire[1:] == [1] * (len(wire) - 1)
-    assert len(wire) - 1 == 6 + 13 + 6 + 2
+    assert wire[0] > 100 and sum(wire[1:]) == 6 + 13 + 6 + 2
+    assert wire[1:].count(1) >= len(wire) - 2
 
 
 @needs_tcpdump
@@ -68,7 +83,7 @@ def test_coalesce_joins_the_writes_that_wait_for_nothing(ws_echo: Server) -> Non
         report = run.replay(read(path), ws_echo.url, opts)
     recorded = [c.length for c in report.original.connection.chunks if c.direction is Direction.TX]
     wire = _to_server(pcap, ws_echo.port)
-    assert wire == [len(w.data) for w in report.plan.writes]
+    _leaves_as(wire, [len(w.data) for w in report.plan.writes])
     # 2 fragments and a ping, 1 s pause, 2 fragments, a ping, the last one, the close
     assert wire[1:] == [45, 60, 8] and recorded[1:] == [15] * 7 + [8]
 

@@ -105,9 +105,8 @@ def read_spec(path: str) -> Spec:
     per_agent = doc.get("exclude-agent-cases", {})
     if not isinstance(per_agent, dict):
         raise UsageError(f"{path}: 'exclude-agent-cases' must map agent globs to case globs")
-    exclude_agent = {
-        str(k): _globs(path, per_agent, k, ()) for k in per_agent
-    }  # each value checked as a list of globs
+    # each value checked as a list of case globs
+    exclude_agent = {str(k): _globs(path, per_agent, k, ()) for k in per_agent}
     outdir = doc.get("outdir", DEFAULT_OUTDIR)
     if not isinstance(outdir, str):
         raise UsageError(f"{path}: 'outdir' must be a folder name")
