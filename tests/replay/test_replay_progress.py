@@ -31,6 +31,21 @@ def test_undecodable_recordings_fall_back_to_octets() -> None:
     assert p.satisfies(Need(units=False, octets=30))
 
 
+def test_the_octet_fallback_counts_past_the_http_head() -> None:
+    """A recording whose answers cannot be decoded (a log cut at 64 octets)
+    waits in octets; another server's head of another length (here 5 octets
+    shorter, as AutobahnPython's against nim-websock's) must not shift them."""
+    head = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"
+    need = Need(True, 8, 22, len(head) + 5 + 110, units=False, head_octets=len(head) + 5)
+    p = Progress(Role.SERVER)
+    p.feed(head + encode_frame(10, b"payload-0") * 9)
+    assert p.need().head_octets == len(head)
+    assert not p.satisfies(need)  # 99 of the 110 octets past the head
+    p.feed(encode_frame(10, b"payload-9"))
+    assert p.satisfies(need)
+    assert p.octets < need.octets  # counted from the start, it would still wait
+
+
 def test_more_frames_cover_a_need_whatever_the_extra_octets() -> None:
     assert Need(True, 2, 0, 10).covers(Need(True, 1, 5, 10))
     assert not Need(True, 1, 4, 10).covers(Need(True, 1, 5, 10))

@@ -14,6 +14,7 @@ import typer
 
 from wirelog.cli.app import ExitCode, app, check_output, error, output_failed, report_exception
 from wirelog.cli.opts import KeylogOpt, options
+from wirelog.errors import UsageError
 from wirelog.replay.options import DEFAULT_ACCEPT_TIMEOUT, DEFAULT_TIMEOUT, Options
 
 if TYPE_CHECKING:
@@ -109,12 +110,21 @@ def replay(
         int, typer.Option("--concurrency", help="Replays at once (load mode).")
     ] = 1,
     repeat: Annotated[int, typer.Option("--repeat", help="Replays in all (load mode).")] = 1,
+    chop: Annotated[
+        str | None,
+        typer.Option(
+            "--chop",
+            help="Re-cut the octets after the handshake: 1 (byte by byte), N, "
+            "random[:SEED] or coalesce.",
+        ),
+    ] = None,
     fmt: Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")] = Fmt.table,
     keylog: KeylogOpt = None,
 ) -> None:
     """Re-run a recorded session against a live server (or client) and judge it."""
     from wirelog.pipeline import read
     from wirelog.replay import run
+    from wirelog.replay.chop import parse_chop
     from wirelog.replay.render import render_replay
     from wirelog.replay.target import parse_listen, parse_target
 
@@ -122,7 +132,13 @@ def replay(
         error("--asap drops the pauses --speed would scale: give one of them")
         raise typer.Exit(ExitCode.ERROR)
     speed = 1.0 if speed is None else speed
+    try:
+        cut = parse_chop(chop) if chop is not None else None
+    except UsageError as exc:
+        error(str(exc))
+        raise typer.Exit(ExitCode.ERROR) from None
     opts = Options(
+        chop=cut,
         speed=speed,
         asap=asap,
         fill=fill,

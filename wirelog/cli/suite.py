@@ -103,59 +103,110 @@ def _render_changes(changes: list[Change]) -> str:
     return _table(["case", "a", "b", "first difference"], rows)
 
 
+# The options ``run`` and ``serve`` share, written once.
+Out = Annotated[str, typer.Option("--out", help="Folder for Autobahn's report layout.")]
+Cases = Annotated[
+    list[str], typer.Option("--cases", help="Case globs ('6.*'), comma-separated or repeated.")
+]
+Exclude = Annotated[list[str], typer.Option("--exclude-cases", help="Case globs to leave out.")]
+Timeout = Annotated[float, typer.Option("--timeout", help="Seconds a case waits for each answer.")]
+ChopSpec = Annotated[
+    str | None,
+    typer.Option("--chop", help="Re-cut the fuzzer's octets: 1, N, random[:SEED], coalesce."),
+]
+
+
 @suite.command()
 def run(
     reference: Annotated[
-        str, typer.Argument(help="An earlier Autobahn client-mode run: folder or index.json.")
+        str,
+        typer.Argument(
+            help="An earlier Autobahn client-mode run (folder or index.json), "
+            "or Autobahn's fuzzingclient.json spec (then give --reference)."
+        ),
     ],
-    target: Annotated[str, typer.Option("--target", help="ws://HOST:PORT/PATH to test.")],
-    out: Annotated[str, typer.Option("--out", help="Folder for Autobahn's report layout.")],
-    cases: Annotated[
-        list[str], typer.Option("--cases", help="Case globs ('6.*'), comma-separated or repeated.")
-    ] = [],  # noqa: B006 - typer reads the default, it is never mutated
-    exclude: Annotated[
-        list[str], typer.Option("--exclude-cases", help="Case globs to leave out.")
-    ] = [],  # noqa: B006
+    target: Annotated[
+        str | None,
+        typer.Option("--target", help="ws://HOST:PORT/PATH to test (a spec lists its servers)."),
+    ] = None,
+    out: Annotated[
+        str | None,
+        typer.Option("--out", help="Folder for Autobahn's report layout (a spec's outdir)."),
+    ] = None,
+    cases: Cases = [],  # noqa: B006 - typer reads the default, it is never mutated
+    exclude: Exclude = [],  # noqa: B006
     agent: Annotated[
         str | None, typer.Option("--agent", help="The testee's name in the reports.")
     ] = None,
     junit_file: Annotated[
         str | None, typer.Option("--junit", help="Also write JUnit XML here.")
     ] = None,
-    timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds a case waits for each answer.")
-    ] = 2.0,
-    chop: Annotated[
+    timeout: Timeout = 2.0,
+    chop: ChopSpec = None,
+    octets: Annotated[
         str | None,
-        typer.Option("--chop", help="Re-cut the fuzzer's octets: 1, N, random[:SEED], coalesce."),
+        typer.Option(
+            "--reference",
+            help="With a fuzzingclient.json: the recorded client-mode run whose octets are sent.",
+        ),
     ] = None,
 ) -> None:
     """Replay every case of a reference run against a server and judge it as
     Autobahn does. Exit 0 when no case FAILED, 1 when one did, 2 on errors."""
     from wirelog.replay.chop import parse_chop
-    from wirelog.suite.output import junit, write_run
+    from wirelog.suite.output import junit, write_runs
     from wirelog.suite.run import run_suite
+    from wirelog.suite.spec import is_spec, read_spec, run_spec
 
     try:
         if timeout <= 0:
             raise UsageError("--timeout must be positive")
         cut = parse_chop(chop) if chop else None
-        done = run_suite(
-            reference, target, cases=cases, exclude=exclude, agent=agent, timeout=timeout, chop=cut
-        )
-        if not done.cases and not done.not_run:
-            raise UsageError(f"{reference}: no case matches the selection")
-        index = write_run(done, out)
+        if is_spec(reference):
+            if octets is None:
+                raise UsageError(
+                    f"{reference}: a fuzzingclient spec names no recorded run; "
+                    "give its octets with --reference DIR"
+                )
+            if target is not None or agent is not None:
+                raise UsageError(f"{reference}: the spec lists the servers; drop --target/--agent")
+            spec = read_spec(reference)
+            out = out or spec.outdir
+            runs = run_spec(spec, octets, cases=cases, exclude=exclude, timeout=timeout, chop=cut)
+            source = octets
+        else:
+            if target is None or out is None:
+                raise UsageError("give --target ws://HOST:PORT/PATH and --out DIR")
+            if octets is not None:
+                raise UsageError("--reference goes with a fuzzingclient.json spec")
+            runs = [
+                run_suite(
+                    reference,
+                    target,
+                    cases=cases,
+                    exclude=exclude,
+                    agent=agent,
+                    timeout=timeout,
+                    chop=cut,
+                )
+            ]
+            source = reference
+        if not any(r.cases or r.not_run for r in runs):
+            raise UsageError(f"{source}: no case matches the selection")
+        index = write_runs(runs, out)
         if junit_file:
-            junit(done, junit_file)
+            junit(runs, junit_file)
     except Exception as exc:  # one line, whatever broke (app.report_exception)
         report_exception(exc)
         raise typer.Exit(ExitCode.ERROR) from None
-    sys.stdout.write(_render_run(done, index))
-    if done.not_run:
-        first_id, why = done.not_run[0]
-        error(f"{len(done.not_run)} case(s) not run (first: {first_id}: {why})")
-    raise typer.Exit(ExitCode.FOUND if done.failed else ExitCode.OK)
+    for done in runs:
+        if len(runs) > 1:
+            sys.stdout.write(f"{done.agent}: ")
+        sys.stdout.write(_render_run(done, index))
+        if done.not_run:
+            first_id, why = done.not_run[0]
+            error(f"{len(done.not_run)} case(s) not run (first: {first_id}: {why})")
+    raise typer.Exit(ExitCode.FOUND if any(r.failed for r in runs) else ExitCode.OK)
 
 
 def _render_run(done: Any, index: str) -> str:
@@ -174,20 +225,11 @@ def serve(
         str, typer.Argument(help="An earlier Autobahn server-mode run: folder or index.json.")
     ],
     listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to serve on.")],
-    out: Annotated[str, typer.Option("--out", help="Folder for Autobahn's report layout.")],
-    cases: Annotated[
-        list[str], typer.Option("--cases", help="Case globs ('6.*'), comma-separated or repeated.")
-    ] = [],  # noqa: B006 - typer reads the default, it is never mutated
-    exclude: Annotated[
-        list[str], typer.Option("--exclude-cases", help="Case globs to leave out.")
-    ] = [],  # noqa: B006
-    timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds a case waits for each answer.")
-    ] = 2.0,
-    chop: Annotated[
-        str | None,
-        typer.Option("--chop", help="Re-cut the fuzzer's octets: 1, N, random[:SEED], coalesce."),
-    ] = None,
+    out: Out,
+    cases: Cases = [],  # noqa: B006 - typer reads the default, it is never mutated
+    exclude: Exclude = [],  # noqa: B006
+    timeout: Timeout = 2.0,
+    chop: ChopSpec = None,
 ) -> None:
     """Autobahn's fuzzingserver URL API (/getCaseCount, /runCase, /updateReports,
     ...) for a client driver, until /stopServer or Ctrl-C."""

@@ -7,6 +7,10 @@ defaults without importing them (``wirelog --help`` stays instant).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wirelog.replay.chop import Chop
 
 DEFAULT_TIMEOUT = 3.0
 """Seconds a replay waits for the peer's answers (all waits for answers
@@ -26,3 +30,5 @@ class Options:
     keep_host: bool = False
     new_key: bool = False
     conn: int | None = None
+    chop: Chop | None = None
+    """Re-cut the writes after the HTTP head (``--chop``, :mod:`~wirelog.replay.chop`)."""

@@ -18,6 +18,9 @@ class Outcome:
     """Target misbehaviour that ended the replay early or made it wait out
     a timeout (reset, stall, never closed)."""
     stalled: bool = False
+    short: bool = False
+    """The peer upgraded and then answered less than the recording held (a
+    difference, not a fault: it stopped at a frame boundary)."""
     never_closed: bool = False
     reset_by_peer: bool = False
     eof_by_peer: bool = False
@@ -33,6 +36,7 @@ class Outcome:
             "droppedByMe": self.dropped_by_me,
             "resetByPeer": self.reset_by_peer,
             "stalled": self.stalled,
+            "short": self.short,
             "neverClosed": self.never_closed,
             "notes": list(self.notes),
             "faults": list(self.faults),

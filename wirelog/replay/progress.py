@@ -44,6 +44,10 @@ class Need:
     by_events: bool = False
     """Wait in events alone (a fuzzer's replay): how a peer fragments a
     message, or whether it pings, does not make it stall."""
+    head_octets: int = 0
+    """The length of the HTTP head within ``octets`` (0 while it is not
+    complete): the octet fallback counts past it, since another server's
+    head (its ``Date:``, its header names) has another length."""
 
     @property
     def none(self) -> bool:
@@ -54,6 +58,8 @@ class Need:
         if need.by_events:
             return (self.head or not need.head) and self.events >= need.events
         if not need.units or not self.units:
+            if need.head and self.head and need.head_octets:
+                return self.octets - self.head_octets >= need.octets - need.head_octets
             return self.octets >= need.octets
         if need.head and not self.head:
             return False
@@ -142,7 +148,14 @@ class Progress:
 
     def need(self, by_events: bool = False) -> Need:
         return Need(
-            self.head, self.frames, self.extra, self.octets, not self.lost, self.events, by_events
+            self.head,
+            self.frames,
+            self.extra,
+            self.octets,
+            not self.lost,
+            self.events,
+            by_events,
+            len(self._side.head) if self.head else 0,
         )
 
     @property

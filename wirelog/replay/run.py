@@ -18,6 +18,7 @@ from wirelog.model import Recording, Role
 from wirelog.pipeline import decode_recording
 from wirelog.protocol.connection import DecodedConnection, decode_connection
 from wirelog.protocol.handshake import split_head
+from wirelog.replay.chop import rechop
 from wirelog.replay.client import replay_client
 from wirelog.replay.diff import pick
 from wirelog.replay.options import Options
@@ -26,7 +27,7 @@ from wirelog.replay.plan import build_plan
 from wirelog.replay.server import serve_once
 from wirelog.replay.steps import Plan
 from wirelog.replay.target import Target, client_plan, parse_target
-from wirelog.replay.verdict import Verdict, compare
+from wirelog.replay.verdict import Difference, Verdict, compare
 
 #: How many synthesized chunks a --fill note lists by number.
 _LISTED = 6
@@ -62,6 +63,8 @@ def prepare(recording: Recording, role: Role, opts: Options) -> tuple[DecodedCon
         fill=opts.fill,
         handshake=original.handshake is not None,
     )
+    if opts.chop is not None:
+        plan = rechop(plan, opts.chop)
     return original, plan
 
 
@@ -93,6 +96,11 @@ def judge(original: DecodedConnection, result: ReplayResult, plan: Plan) -> Verd
             f"{o.writes_sent} of {o.writes_planned} writes"
         )
     v.faults = faults + o.faults
+    if o.short and not v.differences:
+        # The messages compared alike as far as both went (a prefix-only
+        # log): the missing answers are the difference.
+        short = next(n for n in o.notes if n.startswith("short: "))
+        v.differences.append(Difference(f"{plan.role.other.value} messages", [short]))
     v.notes.extend(plan.notes)
     v.notes.extend(o.notes)
     synth = [w for w in plan.writes if w.synthesized]

@@ -18,9 +18,10 @@ import html
 import json
 import os
 import re
+from collections.abc import Sequence
 from xml.etree import ElementTree as ET
 
-from wirelog.outputs.index import CELLS, CLOSE_COLOURS
+from wirelog.outputs.index import IndexRow, index_table
 from wirelog.outputs.report import render_html
 from wirelog.pipeline import decode
 from wirelog.sources.autobahn.reader import case_key
@@ -40,61 +41,90 @@ def case_file(agent: str, case_id: str) -> str:
 
 def write_run(run: SuiteRun, out: str) -> str:
     """Write ``run`` into folder ``out`` (created); the index.json path."""
+    return write_runs([run], out)
+
+
+def write_runs(runs: Sequence[SuiteRun], out: str) -> str:
+    """Write the runs of several agents (a spec's servers) into one folder,
+    one ``index.json`` keyed by agent as Autobahn's; the index.json path."""
     os.makedirs(out, exist_ok=True)
-    index: dict[str, dict[str, object]] = {}
-    for c in sorted(run.cases, key=lambda c: case_key(c.case_id)):
-        name = case_file(run.agent, c.case_id)
-        path = os.path.join(out, name)
-        write_report(c.doc, path)
-        [dc] = decode(path)
-        with open(path[: -len(".json")] + ".html", "w", encoding="utf-8") as fh:
-            fh.write(render_html([dc], f"{run.agent} - Case {c.case_id}"))
-        index[c.case_id] = {
-            "behavior": c.verdict.behavior,
-            "behaviorClose": c.verdict.behavior_close,
-            "duration": c.doc.get("duration", 0),
-            "remoteCloseCode": c.doc.get("remoteCloseCode"),
-            "reportfile": name,
-        }
+    doc: dict[str, dict[str, object]] = {}
+    for run in runs:
+        index: dict[str, object] = {}
+        for c in sorted(run.cases, key=lambda c: case_key(c.case_id)):
+            name = case_file(run.agent, c.case_id)
+            path = os.path.join(out, name)
+            write_report(c.doc, path)
+            [dc] = decode(path)
+            with open(path[: -len(".json")] + ".html", "w", encoding="utf-8") as fh:
+                fh.write(render_html([dc], f"{run.agent} - Case {c.case_id}"))
+            index[c.case_id] = {
+                "behavior": c.verdict.behavior,
+                "behaviorClose": c.verdict.behavior_close,
+                "duration": c.doc.get("duration", 0),
+                "remoteCloseCode": c.doc.get("remoteCloseCode"),
+                "reportfile": name,
+            }
+        doc[run.agent] = index
     path = os.path.join(out, "index.json")
     with open(path, "w", encoding="ascii") as fh:
-        json.dump({run.agent: index}, fh, sort_keys=True, indent=3, separators=(",", ": "))
+        json.dump(doc, fh, sort_keys=True, indent=3, separators=(",", ": "))
     with open(os.path.join(out, "index.html"), "w", encoding="utf-8") as fh:
-        fh.write(index_html(run))
+        fh.write(index_html(runs))
     return path
 
 
-def index_html(run: SuiteRun) -> str:
-    """The overview page: one row per case, Autobahn's cell texts and colours."""
+def index_rows(run: SuiteRun) -> list[IndexRow]:
+    """The rows of one run's case table, linking to its case pages."""
     rows = []
     for c in sorted(run.cases, key=lambda c: case_key(c.case_id)):
-        text, colour = CELLS.get(c.verdict.behavior, ("Fail", "#e00"))
-        close = c.verdict.behavior_close
         code = c.doc.get("remoteCloseCode")
-        ctext = str(code) if close in CLOSE_COLOURS and code is not None else "Unclean"
-        if close == "FAILED":
-            ctext = "Fail"
-        ccolour = CLOSE_COLOURS.get(close, "#e00")
-        link = html.escape(case_file(run.agent, c.case_id)[: -len(".json")] + ".html")
+        duration = c.doc.get("duration")
         rows.append(
-            f'<tr><td>{html.escape(c.case_id)}</td><td style="background:{colour}">'
-            f'<a href="{link}">{text}</a> <span class="case_duration">'
-            f"{c.doc.get('duration', 0)} ms</span></td>"
-            f'<td style="background:{ccolour}">{html.escape(ctext)}</td></tr>'
+            IndexRow(
+                case=c.case_id,
+                behavior=c.verdict.behavior,
+                behavior_close=c.verdict.behavior_close,
+                close_code=code if isinstance(code, int) else None,
+                duration=duration if isinstance(duration, int) else None,
+                link=case_file(run.agent, c.case_id)[: -len(".json")] + ".html",
+            )
         )
-    failed = len(run.failed)
-    return (
+    return rows
+
+
+def index_html(runs: SuiteRun | Sequence[SuiteRun]) -> str:
+    """The overview page: per agent, the case table the report of a folder
+    draws too (:func:`wirelog.outputs.index.index_table`)."""
+    listed = [runs] if isinstance(runs, SuiteRun) else list(runs)
+    title = ", ".join(r.agent for r in listed)
+    parts = [
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(run.agent)}: wirelog suite run</title></head><body>\n"
-        f"<h1>{html.escape(run.agent)}</h1><p>{len(run.cases)} cases, {failed} failed</p>\n"
-        "<table><tr><th>Case</th><th>Behavior</th><th>Close</th></tr>\n"
-        + "\n".join(rows)
-        + "\n</table></body></html>\n"
-    )
+        f"<title>{html.escape(title)}: wirelog suite run</title></head><body>"
+    ]
+    for run in listed:
+        parts.append(
+            f"<h1>{html.escape(run.agent)}</h1>"
+            f"<p>{len(run.cases)} cases, {len(run.failed)} failed</p>"
+        )
+        parts.append(index_table(index_rows(run)))
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
 
 
-def junit(run: SuiteRun, path: str) -> None:
-    """JUnit XML: one testcase per case, FAILED cases as failures."""
+def junit(runs: SuiteRun | Sequence[SuiteRun], path: str) -> None:
+    """JUnit XML: one testcase per case, FAILED cases as failures; one
+    ``testsuite`` per agent (a ``testsuites`` root when there are several)."""
+    listed = [runs] if isinstance(runs, SuiteRun) else list(runs)
+    suites = [_testsuite(run) for run in listed]
+    root = suites[0]
+    if len(suites) > 1:
+        root = ET.Element("testsuites")
+        root.extend(suites)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _testsuite(run: SuiteRun) -> ET.Element:
     suite = ET.Element(
         "testsuite",
         name=f"autobahn {run.agent}",
@@ -113,7 +143,7 @@ def junit(run: SuiteRun, path: str) -> None:
         if c.verdict.behavior == "FAILED":
             failure = ET.SubElement(tc, "failure", message=c.verdict.result)
             failure.text = _why(c)
-    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+    return suite
 
 
 def _why(c: CaseRun) -> str:
@@ -122,4 +152,12 @@ def _why(c: CaseRun) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["case_file", "clean_agent", "index_html", "junit", "write_run"]
+__all__ = [
+    "case_file",
+    "clean_agent",
+    "index_html",
+    "index_rows",
+    "junit",
+    "write_run",
+    "write_runs",
+]

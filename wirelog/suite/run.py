@@ -9,7 +9,9 @@ played it), what the fuzzer would have observed is read from the replay
 (:mod:`wirelog.suite.output`).
 
 Cases whose octets the reference does not hold (9.x, 12.x, 13.x log their
-data phase off) cannot be replayed; they are listed as not run.
+data phase off) are generated from their definitions
+(:mod:`wirelog.suite.generate`), played the same way and judged by their own
+checks; their reports say the traffic was generated.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,6 +39,7 @@ from wirelog.replay.record import to_autobahn
 from wirelog.replay.steps import Plan
 from wirelog.replay.target import Target, client_plan, parse_target
 from wirelog.suite.cases import data_case
+from wirelog.suite.generate import GENERATED, echoes, generate
 from wirelog.suite.judge import judge
 from wirelog.suite.live import observed
 from wirelog.suite.model import Verdict
@@ -95,7 +98,7 @@ def fuzzer_plan(ref: DecodedConnection) -> Plan:
     if lacking or data_case(case_id) is not None:
         # Replaying a log with a hole would judge the hole, not the target.
         why = lacking or "its data phase is not in the wire log"
-        raise PlanError(f"{why}; generating it from the case definition is not implemented")
+        raise PlanError(f"{why}; it is generated in client mode (suite run) only")
     # Payloads cut at 64 octets in the log are the prefix of a repeated
     # pattern in every case that has them ("*", "\\xfe", spec §4): repeated.
     return build_plan(
@@ -114,21 +117,36 @@ def run_case(
 ) -> CaseRun:
     """Replay one reference case against ``target`` (at ``path``, else the
     recorded request target) and judge it."""
-    live = client_plan(fuzzer_plan(ref), target, keep_host=False, fresh_key=True)
+    case_id = str(ref.connection.meta.get("case_id"))
+    case = data_case(case_id)
+    gen = generate(ref, case_id, case) if case is not None else None
+    plan = gen.plan if gen is not None else fuzzer_plan(ref)
+    live = client_plan(plan, target, keep_host=False, fresh_key=True)
     if path:
         live = edit_path(live, path)
     if chop is not None:
         live = rechop(live, chop)
-    result = asyncio.run(replay_client(live, target, timeout=timeout, kind=FuzzerRunner))
-    return judged_run(ref, result, agent)
+    # A generated case waits as long as its own closeAfter allows (9.x: 10 s and more).
+    wait = timeout + case.wait if case is not None else timeout
+    result = asyncio.run(replay_client(live, target, timeout=wait, kind=FuzzerRunner))
+    return judged_run(ref, result, agent, sent=gen.sent if gen is not None else None)
 
 
-def judged_run(ref: DecodedConnection, result: ReplayResult, agent: str) -> CaseRun:
+def judged_run(
+    ref: DecodedConnection,
+    result: ReplayResult,
+    agent: str,
+    *,
+    sent: tuple[tuple[bool, bytes], ...] | None = None,
+) -> CaseRun:
     """One played case judged with its reference's expectations, as the
-    case report Autobahn would write."""
+    case report Autobahn would write; ``sent``: the messages of a generated
+    case (:mod:`wirelog.suite.generate`), whose echoes its checks compare."""
     rc = recorded_case(ref)
     replayed = decode_connection(result.connection)
     seen = observed(replayed, result.plan)
+    if sent is not None:
+        seen = replace(seen, data=echoes(replayed, sent))
     verdict = judge(rc.case_id, rc.expectation, seen)
     doc = to_autobahn(result.connection, agent=agent, case_id=rc.case_id)
     expected, expected_close = rc.expectation.to_autobahn()
@@ -136,7 +154,8 @@ def judged_run(ref: DecodedConnection, result: ReplayResult, agent: str) -> Case
     doc.update(
         {
             "case": meta.get("case", 0),
-            "description": meta.get("description", ""),
+            "description": str(meta.get("description", ""))
+            + (f" [{GENERATED}]" if sent is not None else ""),
             "expectation": meta.get("expectation", ""),
             "expected": expected,
             "expectedClose": expected_close,
@@ -151,11 +170,13 @@ def judged_run(ref: DecodedConnection, result: ReplayResult, agent: str) -> Case
         }
     )
     notes = [*result.outcome.faults, *result.outcome.notes]
+    if sent is not None:
+        notes.insert(0, GENERATED)
     return CaseRun(rc.case_id, verdict, doc, notes)
 
 
 def run_suite(
-    reference: str,
+    reference: str | Sequence[DecodedConnection],
     target: str,
     *,
     cases: Iterable[str] = (),
@@ -165,7 +186,8 @@ def run_suite(
     on_case: Callable[[CaseRun], None] | None = None,
     chop: Chop | None = None,
 ) -> SuiteRun:
-    """Play every selected case of ``reference`` against ``target``, one
+    """Play every selected case of ``reference`` (a report folder, its
+    ``index.json``, or its cases decoded already) against ``target``, one
     connection per case, in Autobahn's order."""
     t = parse_target(target)
     path = urlsplit(target).path or None
@@ -175,7 +197,8 @@ def run_suite(
     include, skip = split_globs(cases), split_globs(exclude)
     run = SuiteRun(agent or "UnknownServer")
     began = time.perf_counter()
-    for ref in decode(reference):
+    refs = decode(reference) if isinstance(reference, str) else reference
+    for ref in refs:
         case_id = ref.connection.meta.get("case_id")
         if not isinstance(case_id, str) or not selected(case_id, include, skip):
             continue

@@ -1,0 +1,170 @@
+"""Data-phase cases (9.x, 12.x, 13.x) generated from their definitions and
+judged by their own checks: a subset against the real ``websockets`` server
+(whose echoes pass, as the shared reports' compliant server's did), and a
+real ``websockets`` server that echoes reversed payloads (12.x compares the
+contents and fails; 9.x, like Autobahn's, checks only type and length)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import zlib
+from collections.abc import Iterator
+
+import pytest
+from servers import Server, ws_echo  # noqa: F401
+from suite_data import REPORTS
+from websockets.asyncio.server import ServerConnection, serve
+
+from wirelog.errors import PlanError
+from wirelog.model import Role
+from wirelog.pipeline import decode
+from wirelog.protocol.connection import decode_connection
+from wirelog.suite.cases import data_case
+from wirelog.suite.generate import GENERATED, _deflate, _fragments, echoes, generate
+from wirelog.suite.run import run_suite
+
+REFERENCE = str(REPORTS / "testing-a-server")
+SUBSET = "9.1.1,9.2.1,9.7.1,12.1.1,12.2.11,13.1.1,13.3.1,13.7.1"
+
+
+@pytest.fixture(scope="module")
+def refs() -> dict[str, object]:
+    return {str(dc.connection.meta["case_id"]): dc for dc in decode(REFERENCE)}
+
+
+def test_fragments_as_autobahn_cuts_them() -> None:
+    four = _fragments(1, b"x" * 8, 4)
+    assert [(op, len(p), fin) for op, p, fin, _ in four] == [
+        (1, 4, False),
+        (0, 4, False),
+        (0, 0, True),
+    ]
+    odd = _fragments(2, b"x" * 9, 4, rsv=4)
+    assert [(op, len(p), fin, rsv) for op, p, fin, rsv in odd] == [
+        (2, 4, False, 4),
+        (0, 4, False, 0),
+        (0, 1, True, 0),
+    ]
+    assert _fragments(1, b"abc", None) == [(1, b"abc", True, 0)]
+
+
+def test_deflate_is_raw_and_without_the_tail() -> None:
+    data = b"hello hello hello hello"
+    for wbits in (9, 15):
+        z = _deflate(data, wbits)
+        assert not z.endswith(b"\x00\x00\xff\xff")
+        assert zlib.decompressobj(-15).decompress(z + b"\x00\x00\xff\xff") == data
+
+
+def test_the_plans_follow_the_case_definitions(refs: dict[str, object]) -> None:
+    g = generate(refs["9.3.1"], "9.3.1", data_case("9.3.1"))  # type: ignore[arg-type]
+    # 4 MiB in 64-octet frames: 65536 of them plus the empty final continuation
+    assert g.plan.final.frames == 65536 + 1 + 1 and len(g.plan.writes) == 3
+    g = generate(refs["9.5.2"], "9.5.2", data_case("9.5.2"))  # type: ignore[arg-type]
+    assert {len(w.data) for w in g.plan.writes[1:-2]} == {128}  # chops of 128 octets
+    g = generate(refs["13.3.1"], "13.3.1", data_case("13.3.1"))  # type: ignore[arg-type]
+    assert len(g.sent) == 1000 and {len(p) for _, p in g.sent} == {16}
+    assert len({p for _, p in g.sent}) > 100  # cut at moving offsets
+    assert g.plan.writes[1].data[0] & 0x40  # RSV1: compressed
+    assert g.plan.writes[0].data == refs["13.3.1"].connection.handshake_request  # type: ignore[attr-defined]
+    assert g.plan.notes == (GENERATED,)
+
+
+def test_a_reference_that_cannot_be_generated_from(refs: dict[str, object]) -> None:
+    dc = refs["12.1.1"]
+    conn = dc.connection  # type: ignore[attr-defined]
+    case = data_case("12.1.1")
+    assert case is not None
+    plain = conn.handshake_request.replace(b"permessage-deflate", b"x-other")
+    with pytest.raises(PlanError, match="offers no permessage-deflate"):
+        generate(
+            type(dc)(**{**_fields(dc), "connection": _with(conn, handshake_request=plain)}),
+            "12.1.1",
+            case,
+        )
+    with pytest.raises(PlanError, match="no client opening handshake"):
+        generate(
+            type(dc)(**{**_fields(dc), "connection": _with(conn, recorder=Role.SERVER)}),
+            "12.1.1",
+            case,
+        )
+
+
+def _fields(obj: object) -> dict[str, object]:
+    import dataclasses
+
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}  # type: ignore[arg-type]
+
+
+def _with(obj: object, **changes: object) -> object:
+    import dataclasses
+
+    return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+
+
+def test_a_compliant_server_passes_the_generated_cases(
+    ws_echo: Server,  # noqa: F811
+    refs: dict[str, object],
+) -> None:
+    run = run_suite(REFERENCE, ws_echo.url, cases=[SUBSET], agent="websockets")
+    assert not run.not_run and len(run.cases) == 8
+    for c in run.cases:
+        recorded = refs[c.case_id].connection.meta  # type: ignore[attr-defined]
+        # the reference server passed each of these; websockets does too
+        assert recorded["behavior"] == "OK"
+        assert (c.verdict.behavior, c.verdict.behavior_close) == ("OK", "OK"), (
+            c.case_id,
+            c.verdict,
+        )
+        assert GENERATED in c.doc["description"] and c.notes[0] == GENERATED
+        assert c.doc["duration"] > 0
+    texts = {c.case_id: c.verdict.result for c in run.cases}
+    assert texts["9.1.1"] == "Received text message of length 65536."
+    assert texts["9.2.1"] == "Received binary message of length 65536."
+    assert texts["12.1.1"] == "Ok, received all echo'ed messages in time."
+
+
+@contextlib.contextmanager
+def reversing_echo() -> Iterator[str]:
+    """A websockets server (permessage-deflate on, as by default) that
+    echoes every message reversed: same type and length, other contents."""
+    loop = asyncio.new_event_loop()
+    ready, stop, where = threading.Event(), asyncio.Event(), []
+
+    async def handler(ws: ServerConnection) -> None:
+        async for msg in ws:
+            await ws.send(msg[::-1])
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", 0, max_size=None) as server:
+            where.append(server.sockets[0].getsockname()[1])
+            ready.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        yield f"ws://127.0.0.1:{where[0]}/"
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()
+
+
+def test_wrong_contents_fail_where_autobahn_compares_them() -> None:
+    with reversing_echo() as url:
+        run = run_suite(REFERENCE, url, cases=["9.2.1,12.1.1"], agent="reversing")
+    v = {c.case_id: c.verdict for c in run.cases}
+    assert v["9.2.1"].behavior == "OK"  # 9.x checks type and length only
+    assert v["12.1.1"].behavior == "FAILED"
+    assert v["12.1.1"].result.startswith("Echo'ed message contents differs from what I sent")
+
+
+def test_echoes_without_their_payload_have_no_sha1(refs: dict[str, object]) -> None:
+    """The recorded 12.1.1 (the reference's own connection) logs no data
+    phase: no echo to read, so nothing is compared."""
+    dc = refs["12.1.1"]
+    assert echoes(decode_connection(dc.connection), ((False, b"x"),)).echoes == ()  # type: ignore[attr-defined]
