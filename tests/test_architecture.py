@@ -195,3 +195,15 @@ def test_scapy_has_one_importer() -> None:
                 break
     assert len(importers) == 1, importers
     assert importers[0].startswith("wirelog.sources.pcap.")
+
+
+def test_test_helpers_have_unique_names() -> None:
+    """pytest imports every test directory's modules by their bare name
+    (rootdir imports), so two ``sessions.py`` in different folders shadow
+    each other and one folder's tests fail to import only in a whole run."""
+    seen: dict[str, Path] = {}
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        if path.name in ("conftest.py", "__init__.py"):
+            continue
+        assert path.name not in seen, f"{path} shadows {seen[path.name]}"
+        seen[path.name] = path

@@ -1,3 +1,3 @@
 """Fixtures of tests/outputs."""
 
-from sessions import long_session  # noqa: F401 - a fixture
+from long_session import long_session  # noqa: F401 - a fixture
