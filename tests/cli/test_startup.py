@@ -15,9 +15,10 @@ import sys
 import pytest
 from servers import SAMPLES
 
-#: numpy too: a small capture's masked frames do not pay for its import
-#: (``wirelog.protocol.masking.NUMPY_AFTER``).
-HEAVY = ("pandas", "matplotlib", "scapy", "pyarrow", "duckdb", "numpy")
+#: numpy and cryptography too: a small capture's masked frames do not pay
+#: for numpy (``wirelog.protocol.masking.NUMPY_AFTER``), a capture without
+#: TLS not for cryptography (``wirelog.sources.pcap.flows``).
+HEAVY = ("pandas", "matplotlib", "scapy", "pyarrow", "duckdb", "numpy", "cryptography")
 
 RUN = (
     "import json, sys\n"
