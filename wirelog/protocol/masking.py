@@ -6,11 +6,13 @@ import sys
 
 #: From this many octets on, numpy's word-wise XOR beats the big-int one.
 NUMPY_FROM = 1024
-#: ...but importing numpy costs 0.1-0.3 s of CPU, more than a small capture
-#: takes to decode. It is imported once this many octets of large payloads
-#: went the big-int way (about 20 ms of work), at the first payload of
-#: :data:`NUMPY_NOW` octets, or at once when something else imported it.
-NUMPY_AFTER = 8 << 20
+#: ...but importing numpy costs 0.1-0.3 s of CPU (260 M instructions), more
+#: than a small capture takes to decode. It is imported once this many octets
+#: of large payloads went the big-int way (3 ms, 40 M instructions, of extra
+#: work when the capture is big enough to want numpy after all), at the first
+#: payload of :data:`NUMPY_NOW` octets, or at once when something else
+#: imported it.
+NUMPY_AFTER = 1 << 20
 NUMPY_NOW = 1 << 20
 #: Octets of large payloads unmasked without numpy so far (one process-wide
 #: count: the import it decides on is process-wide too).
