@@ -29,7 +29,10 @@ from setuptools import setup
 #: ``sources/sink``, ``sources/pcap/{linklayer,tcp,flow,flows,streams,pcapng,
 #: files,capture}`` and ``outputs/{formats,times,export}``) 3,098 M, 3% less,
 #: for a build of 6 minutes instead of 2.5; ``outputs/{formats,times}`` added
-#: alone 3,247 M, more. What is left is C work (hex, copies, float repr,
+#: alone 3,247 M, more. (These three ran without .pyc files, as
+#: ``.ci/speedups`` then left its build: each run compiled the interpreted
+#: modules from source, about 400 M; the whole-lane build had fewer of them,
+#: so its 3% is an upper bound.) What is left is C work (hex, copies, float repr,
 #: allocation) and attribute access on the model's dataclasses, which stay
 #: interpreted. ``pipeline`` does not build: for ``Stream.__next__`` mypyc
 #: 1.x emits C that gcc rejects (a mistyped ``tp_iternext``).
