@@ -3,15 +3,19 @@
 A script, not a test::
 
     .venv/bin/python benchmarks/bench_capture.py [--frames 200000] [--big 4]
-        [--scapy-limit 0] [--keep DIR]
+        [--scapy-limit 0] [--keep DIR] [--baseline DIR] [--compiled DIR]
 
 It synthesizes pcap files (Ethernet/IPv4/TCP with valid headers, a real
 HTTP Upgrade handshake, then masked client frames and unmasked server
 frames of mixed sizes: one frame per segment, several small frames per
 segment, and large frames split over several segments), then runs, each in
-a fresh process, with wall time and peak RSS (``ru_maxrss`` of the child):
+a fresh process, with wall time, CPU time and peak RSS:
 
-* ``wirelog decode --format jsonl`` to /dev/null,
+* ``wirelog decode --format jsonl`` to /dev/null, from this checkout in pure
+  Python, from the compiled build (``--compiled``, default
+  ``build/speedups``: made by ``.ci/speedups``, see ``setup.py``) if there
+  is one, and from an older checkout given as ``--baseline DIR`` (the A/B
+  the issues ask for, on one machine in one run);
 * ``tshark -T fields`` exporting the same information a wirelog jsonl line
   carries (frame time, tcp.stream, fin, rsv, opcode, mask, masking key,
   payload length and the unmasked payload: ``websocket.payload.text`` for
@@ -21,8 +25,10 @@ a fresh process, with wall time and peak RSS (``ru_maxrss`` of the child):
   length): the minimal variant, a lower bound on tshark's time;
 * a plain ``scapy.utils.PcapReader`` loop (full dissection of each packet).
 
-wirelog runs on two capture sizes (``--frames`` and ``--big`` times that)
-so the flat memory shows.
+Each wirelog build runs on two capture sizes (``--frames`` and ``--big``
+times that) so the flat memory shows. The ratios at the end are of CPU
+time (user + system: wall time on a shared machine measures the
+neighbours too), against issue 12's targets.
 """
 
 from __future__ import annotations
@@ -175,7 +181,7 @@ TSHARK_MINIMAL = (
 )
 
 
-def run(cmd: list[str]) -> tuple[float, float, float, int]:
+def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, int]:
     """Wall seconds, CPU seconds (user + system), peak RSS in MiB and exit
     status of one command, output to /dev/null. GNU time measures: the
     ``ru_maxrss`` of a child forked from this (large) process would start at
@@ -189,6 +195,7 @@ def run(cmd: list[str]) -> tuple[float, float, float, int]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             check=False,
+            env=env,
         )
         wall = time.perf_counter() - t0
         fields = rep.read().split()
@@ -201,12 +208,43 @@ def run(cmd: list[str]) -> tuple[float, float, float, int]:
     return wall, cpu, int(fields[-1]) / 1024, proc.returncode
 
 
-def count_lines(cmd: list[str]) -> int:
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
+def count_lines(cmd: list[str], env: dict[str, str] | None = None) -> int:
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
     assert proc.stdout is not None
     n = sum(1 for _ in proc.stdout)
     proc.wait()
     return n
+
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The CLI of whichever checkout is first on PYTHONPATH (PYTHONSAFEPATH keeps
+#: the current directory off sys.path); older trees have the same entry.
+DECODE = [sys.executable, "-c", "from wirelog.cli import main; main()", "decode", "-f", "jsonl"]
+
+
+def tree_env(tree: Path) -> dict[str, str]:
+    """The environment that runs ``tree``'s wirelog. Byte-code caching on:
+    the first run (the line count) writes ``tree``'s .pyc files, as an
+    install does, so the timed runs do not compile every module from
+    source (PYTHONDONTWRITEBYTECODE would make each run pay for that)."""
+    env = {**os.environ, "PYTHONSAFEPATH": "1", "PYTHONPATH": str(tree)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def is_compiled(tree: Path) -> bool:
+    """Whether ``tree`` holds a compiled build (extension modules in wirelog/)."""
+    return (tree / "wirelog").is_dir() and any(
+        p.name.endswith(".so") or p.name.endswith(".pyd") for p in (tree / "wirelog").rglob("*")
+    )
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def target(what: str, value: float, goal: str, ok: bool) -> None:
+    print(f"  {what:<22} {value:>7.3f}  target {goal}: {verdict(ok)}")
 
 
 def main() -> None:
@@ -220,9 +258,21 @@ def main() -> None:
         help="run the scapy loop on the first N packets only and extrapolate (0: all)",
     )
     ap.add_argument("--keep", type=Path, help="write the captures here and keep them")
+    ap.add_argument("--baseline", type=Path, help="an older checkout to run beside this one")
+    ap.add_argument(
+        "--compiled",
+        type=Path,
+        default=ROOT / "build" / "speedups",
+        help="the compiled build (.ci/speedups DIR); skipped when absent",
+    )
     args = ap.parse_args()
-    here = Path(sys.executable).parent
-    wirelog = str(here / "wirelog") if (here / "wirelog").exists() else "wirelog"
+    builds = [("wirelog pure", ROOT)]
+    if is_compiled(args.compiled):
+        builds.append(("wirelog compiled", args.compiled))
+    else:
+        print(f"no compiled build in {args.compiled} (make one with .ci/speedups)")
+    if args.baseline:
+        builds.append((f"wirelog baseline {args.baseline.name}", args.baseline))
     tmp = args.keep or Path(tempfile.mkdtemp(prefix="wirelog-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
     small, big = tmp / "small.pcap", tmp / "big.pcap"
@@ -235,25 +285,26 @@ def main() -> None:
         f"{n_big} packets, {big.stat().st_size / 2**20:.0f} MiB "
         f"({time.perf_counter() - t0:.1f} s)"
     )
-    decode = [wirelog, "decode", "--format", "jsonl"]
-    rows = count_lines([*decode, str(small)])
-    print(f"wirelog decodes {rows} frames from {small.name}")
-    results: list[tuple[str, str, float, float, float]] = []
+    for label, tree in builds:
+        rows = count_lines([*DECODE, str(small)], tree_env(tree))
+        print(f"{label} decodes {rows} frames from {small.name}")
+    #: label -> capture name -> (wall, CPU, peak RSS)
+    results: dict[str, dict[str, tuple[float, float, float]]] = {}
     for path in (small, big):
-        wall, cpu, rss, code = run([*decode, str(path)])
-        assert code == 0, code
-        results.append(("wirelog decode --format jsonl", path.name, wall, cpu, rss))
+        for label, tree in builds:  # interleaved: a slow spell hits every build alike
+            wall, cpu, rss, code = run([*DECODE, str(path)], tree_env(tree))
+            assert code == 0, (label, code)
+            results.setdefault(label, {})[path.name] = (wall, cpu, rss)
+    tshark_full = tshark_min = None
     if shutil.which("tshark"):
         tshark = ["tshark", "-r", str(small), "-o", "tcp.reassemble_out_of_order:TRUE"]
         tshark += ["-d", f"tcp.port=={PORT},http", "-Y", "websocket", "-T", "fields"]
         tshark += ["-E", "occurrence=a"]
-        variants = (
-            (TSHARK_FULL, "tshark, same fields as wirelog's jsonl"),
-            (TSHARK_MINIMAL, "tshark minimal (stream, opcode, fin, length)"),
-        )
-        for fields, label in variants:
+        tshark_full = "tshark, same fields as wirelog's jsonl"
+        tshark_min = "tshark minimal (stream, opcode, fin, length)"
+        for fields, label in ((TSHARK_FULL, tshark_full), (TSHARK_MINIMAL, tshark_min)):
             wall, cpu, rss, _ = run([*tshark, *(a for f in fields for a in ("-e", f))])
-            results.append((label, small.name, wall, cpu, rss))
+            results[label] = {small.name: (wall, cpu, rss)}
     # scapy.all registers the link-layer dissectors: without it PcapReader
     # hands out undissected Raw packets, which is not the loop people write.
     loop = (
@@ -263,35 +314,40 @@ def main() -> None:
     )
     limit = args.scapy_limit or n_small + 10
     wall, cpu, rss, _ = run([sys.executable, "-c", loop, str(small), str(limit)])
-    label = "scapy PcapReader loop (dissect, take TCP payload)"
+    scapy = "scapy PcapReader loop (dissect, take TCP payload)"
     if args.scapy_limit and args.scapy_limit < n_small:
         wall, cpu = wall * n_small / args.scapy_limit, cpu * n_small / args.scapy_limit
-        label = f"scapy PcapReader loop (extrapolated from {args.scapy_limit} packets)"
-    results.append((label, small.name, wall, cpu, rss))
+        scapy = f"scapy PcapReader loop (extrapolated from {args.scapy_limit} packets)"
+    results[scapy] = {small.name: (wall, cpu, rss)}
 
     print()
     print(f"{'tool':<56} {'capture':<10} {'wall s':>7} {'CPU s':>7} {'peak RSS MiB':>13}")
-    for name, cap, wall, cpu, rss in results:
-        print(f"{name:<56} {cap:<10} {wall:>7.2f} {cpu:>7.2f} {rss:>13.0f}")
-    ours, ours_wall = results[0][3], results[0][2]
-    print()
-    for name, _cap, wall, cpu, _ in results[2:]:
-        if name.startswith("tshark"):
-            # The target is against the same fields; the minimal run is a floor.
-            note = "for reference" if "minimal" in name else "target <= 0.25"
-            print(
-                f"wirelog / {name}: {ours / cpu:.2f} of its CPU time, "
-                f"{ours_wall / wall:.2f} of its wall time ({note})"
-            )
-        else:
-            print(
-                f"scapy loop / wirelog: {cpu / ours:.1f}x the CPU time, "
-                f"{wall / ours_wall:.1f}x the wall time (target >= 20)"
-            )
-    print(
-        f"peak RSS: wirelog {results[0][4]:.0f} MiB at {args.frames} frames, "
-        f"{results[1][4]:.0f} MiB at {args.frames * args.big} frames"
-    )
+    for name, caps in results.items():
+        for cap, (wall, cpu, rss) in caps.items():
+            print(f"{name:<56} {cap:<10} {wall:>7.2f} {cpu:>7.2f} {rss:>13.0f}")
+    print("\nCPU time ratios, against issue 12's targets (issue 8: not slower than the baseline):")
+    base = results.get(f"wirelog baseline {args.baseline.name}") if args.baseline else None
+    for label, _tree in builds:
+        if label.startswith("wirelog baseline"):
+            continue
+        wall, ours, rss = results[label][small.name]
+        print(f"{label}: {ours:.2f} s CPU, {wall:.2f} s wall for {args.frames} frames")
+        if tshark_full and tshark_min:
+            full = results[tshark_full][small.name][1]
+            least = results[tshark_min][small.name][1]
+            target("/ tshark same fields", ours / full, "<= 0.10", ours / full <= 0.10)
+            target("/ tshark minimal", ours / least, "<= 0.33", ours / least <= 0.33)
+        slow = results[scapy][small.name][1]
+        target("scapy loop / this", slow / ours, ">= 20", slow / ours >= 20)
+        big_rss = results[label][big.name][2]
+        print(
+            f"  peak RSS: {rss:.0f} MiB at {args.frames} frames, {big_rss:.0f} MiB at "
+            f"{args.frames * args.big} ({verdict(big_rss <= rss * 1.1 + 4)}: flat)"
+        )
+        if base is not None:
+            old = base[small.name][1]
+            target("baseline / this", old / ours, ">= 1.5 (issue 12)", old / ours >= 1.5)
+            target("baseline / this", old / ours, ">= 1.0 (issue 8)", old / ours >= 1.0)
     if not args.keep:
         shutil.rmtree(tmp)
 

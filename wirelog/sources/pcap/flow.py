@@ -8,11 +8,14 @@ packet.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from wirelog.model import Connection
 from wirelog.sources.pcap.httpwatch import HttpWatch
 from wirelog.sources.pcap.tcp import HalfStream
-from wirelog.sources.tls.stream import TlsStream
+
+if TYPE_CHECKING:  # imported by the engine once a flow is TLS (cryptography is slow to load)
+    from wirelog.sources.tls.stream import TlsStream
 
 UNDECIDED = 0
 WEBSOCKET = 1

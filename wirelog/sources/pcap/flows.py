@@ -58,7 +58,6 @@ from wirelog.sources.share import shared
 from wirelog.sources.sink import Sink, Summary
 from wirelog.sources.tls.handshake import looks_like_client_hello
 from wirelog.sources.tls.keylog import KeyStore, from_environment
-from wirelog.sources.tls.stream import TlsStream
 
 #: Seconds of capture time after which a connection that ended (or was
 #: skipped) is forgotten; a segment on its 4-tuple after that starts a new
@@ -384,6 +383,9 @@ class Engine:
                     continue  # the other side of an HTTP connection, or nothing yet
                 if not looks_like_request(piece[1]):
                     if flow.tls is None and looks_like_client_hello(piece[1]):
+                        # Here, not at the top: cryptography takes 50 ms to
+                        # load, which a capture without TLS need not pay.
+                        from wirelog.sources.tls.stream import TlsStream
 
                         def report(line: str | None, flow: Flow = flow) -> None:
                             skipped.tls_report(self.sink, self.summary, flow, self.index, line)
