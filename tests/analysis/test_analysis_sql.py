@@ -154,7 +154,11 @@ def test_streamed_or_not_the_rows_are_the_materialised_ones(
     with sql.run_inputs([BASIC, MULTI], query) as res:
         got = res.arrow()
         streamed = res.streamed
-    assert got.equals(want) and want.num_rows > 0
+    assert want.num_rows > 0 and got.schema == want.schema
+    if "ORDER BY" in query or "LIMIT" in query:
+        assert got.equals(want)
+    else:  # SQL gives no order without ORDER BY (a GROUP BY's comes from a hash table)
+        assert sorted(got.to_pylist(), key=repr) == sorted(want.to_pylist(), key=repr)
     assert (streamed is not None) == (query in STREAMED)
     if streamed is not None and "LIMIT" not in query:
         level = sql.streamable(query)
