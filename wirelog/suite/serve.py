@@ -40,7 +40,7 @@ from wirelog.replay.fuzzer import FuzzerRunner
 from wirelog.replay.head import request_key
 from wirelog.replay.outcome import ReplayResult
 from wirelog.replay.transport import Wire
-from wirelog.suite.output import write_run
+from wirelog.suite.output import write_runs
 from wirelog.suite.run import (
     DEFAULT_CASE_TIMEOUT,
     CaseRun,
@@ -110,7 +110,10 @@ class Fuzzingserver:
             done = self.runs.get(agent, {}).get(str(case.connection.meta.get("case_id")))
             texts.append(json.dumps({"behavior": done.verdict.behavior if done else None}))
         elif path == "/updateReports":
-            self.report(agent)
+            update = asyncio.ensure_future(self._update(transport, head, agent, set(self.tasks)))
+            self.tasks.add(update)
+            update.add_done_callback(self.tasks.discard)
+            return
         elif path == "/stopServer":
             self.stop.set()
         elif path != "/updateReports":
@@ -118,6 +121,22 @@ class Fuzzingserver:
             transport.close()
             return
         _answer(transport, head, texts)
+        self.answered = [t for t in self.answered if not t.is_closing()] + [transport]
+
+    async def _update(
+        self,
+        transport: asyncio.Transport,
+        head: bytes,
+        agent: str,
+        running: set[asyncio.Task[None]],
+    ) -> None:
+        """``/updateReports`` once the cases still running have ended: a
+        driver asks right after its last case, whose connection may still be
+        closing on this side, and that case belongs in the index."""
+        if running:
+            await asyncio.wait(running, timeout=self.timeout + 5)
+        self.report(agent)
+        _answer(transport, head, [])
         self.answered = [t for t in self.answered if not t.is_closing()] + [transport]
 
     def _run(
@@ -148,10 +167,15 @@ class Fuzzingserver:
         task.add_done_callback(self.tasks.discard)
 
     def report(self, agent: str) -> str:
-        """Write ``agent``'s reports; the index.json path."""
-        run = SuiteRun(agent, list(self.runs.get(agent, {}).values()))
-        run.not_run = sorted(self.not_run.get(agent, {}).items())
-        return write_run(run, self.out)
+        """Write the reports of every agent seen so far (``agent`` among
+        them), as Autobahn's updateReports does: one driver after another
+        against the same server share one index; the index.json path."""
+        runs = []
+        for name in sorted({agent, *self.runs, *self.not_run}):
+            run = SuiteRun(name, list(self.runs.get(name, {}).values()))
+            run.not_run = sorted(self.not_run.get(name, {}).items())
+            runs.append(run)
+        return write_runs(runs, self.out)
 
 
 def _answer(transport: asyncio.Transport, head: bytes, texts: list[str], code: int = 1000) -> None:
