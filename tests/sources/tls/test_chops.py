@@ -9,24 +9,35 @@ tshark's decrypted frames (tests/sources/tls/test_stream.py)."""
 from __future__ import annotations
 
 import json
+import os
+import socket
+import ssl
 import subprocess
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
 from captures_util import HAVE_TSHARK
-from servers import have_tcpdump
+from servers import LoopbackServer, have_tcpdump, tcpdump
 from typer.testing import CliRunner
-from wss import Capture, captured
+from wss import Capture, captured, make_cert
 
 from wirelog import load
 from wirelog.cli import app
-from wirelog.model import Chunk, Direction, Marker, MarkerKind
+from wirelog.model import Chunk, Direction, Frame, Marker, MarkerKind
 from wirelog.pipeline import Options, read, stream
 from wirelog.stats import compute
 
 pytestmark = pytest.mark.skipif(
     not (HAVE_TSHARK and have_tcpdump()), reason="needs tshark and tcpdump as root"
+)
+
+#: tshark's segments with a payload, retransmissions left out (a chop is
+#: what the sender's stream held, retransmitted octets removed, as in a
+#: plain capture; loopback retransmits now and then).
+SEGMENTS = (
+    "tcp.len > 0 && !tcp.analysis.retransmission && !tcp.analysis.fast_retransmission"
+    " && !tcp.analysis.spurious_retransmission"
 )
 
 #: (conn, sender port) -> [(tcp.len, time in ns, tcp.payload in hex)]
@@ -44,7 +55,7 @@ def tshark_chops(cap: Capture) -> Chops:
     decodes that direction's HTTP message (the Upgrade, the 101) on."""
     cmd = ["tshark", "-r", str(cap.pcap), "-o", f"tls.keylog_file:{cap.keylog}"]
     cmd += ["-d", f"tcp.port=={cap.port},tls", "-d", f"tls.port=={cap.port},http"]
-    cmd += ["-Y", "tcp.len > 0", "-T", "fields", "-e", "tcp.stream", "-e", "tcp.srcport"]
+    cmd += ["-Y", SEGMENTS, "-T", "fields", "-e", "tcp.stream", "-e", "tcp.srcport"]
     cmd += ["-e", "tcp.len", "-e", "frame.time_epoch", "-e", "http.request.method"]
     cmd += ["-e", "http.response.code", "-e", "tcp.payload"]
     lines = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=60).stdout
@@ -143,3 +154,69 @@ def test_load_tables_and_counts(tmp_path: Path) -> None:
     for row in conns.itertuples():
         tx = sum(len(v) for (c, p), v in expected.items() if c == row.conn and p != cap.port)
         assert row.chops_tx == tx
+
+
+class RawTlsEcho(LoopbackServer):
+    """TLS 1.3 with WebSocket frames straight inside, no HTTP Upgrade (what
+    ``--ws-port`` is for): answers each frame with an unmasked copy."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__("raw")
+        cert, key = make_cert(folder)
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert, key)
+
+    def _handle(self, conn: socket.socket) -> None:
+        with self.context.wrap_socket(conn, server_side=True) as tls:
+            for _ in range(2):
+                head = tls.recv(2)
+                size = head[1] & 0x7F
+                mask, payload = tls.recv(4), tls.recv(size)
+                plain = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+                tls.sendall(bytes([head[0], size]) + plain)
+
+
+def test_ws_port_tls_without_http_decodes_its_plaintext(tmp_path: Path) -> None:
+    """A ``--ws-port`` TLS connection whose plaintext starts with frames: the
+    frames are the plaintext's (it is not fed to the TLS layer twice). Both
+    directions are WebSocket from the first application data on (there is
+    no Upgrade to wait for), so the chops are every segment from that one,
+    a TLS 1.3 NewSessionTicket after it included."""
+    keylog = tmp_path / "keys.log"
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client.check_hostname, client.verify_mode = False, ssl.CERT_NONE
+    client.keylog_filename = str(keylog)
+    sent = [b"hello over raw TLS", b"second"]
+    with (
+        RawTlsEcho(tmp_path) as server,
+        tcpdump(server.port, tail=1.0) as pcap,
+        socket.create_connection(("127.0.0.1", server.port)) as raw,
+        client.wrap_socket(raw) as tls,
+    ):
+        for text in sent:
+            mask = os.urandom(4)
+            masked = bytes(b ^ mask[i % 4] for i, b in enumerate(text))
+            tls.sendall(bytes([0x81, 0x80 | len(text)]) + mask + masked)
+            assert tls.recv(2 + len(text))[2:] == text
+    opts = Options(keylog=str(keylog), ws_ports=(server.port,))
+    items = list(stream(pcap, opts))
+    frames = [i for _, i in items if isinstance(i, Frame)]
+    assert [(f.direction, f.payload) for f in frames] == [
+        (d, t) for t in sent for d in (Direction.TX, Direction.RX)
+    ]
+    cmd = ["tshark", "-r", pcap, "-o", f"tls.keylog_file:{keylog}"]
+    cmd += ["-d", f"tcp.port=={server.port},tls", "-Y", SEGMENTS, "-T", "fields"]
+    cmd += ["-e", "tcp.srcport", "-e", "tcp.len", "-e", "tls.record.content_type"]
+    lines = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=60).stdout
+    expected: dict[bool, list[int]] = defaultdict(list)
+    started = False
+    for line in lines.splitlines():
+        sport, length, types = line.split("\t")
+        started = started or "23" in types.split(",")  # the first application data
+        if started:
+            expected[int(sport) != server.port].append(int(length))
+    got: dict[bool, list[int]] = defaultdict(list)
+    for _, item in items:
+        if isinstance(item, Marker):
+            got[item.direction is Direction.TX].append(int(item.value or 0))
+    assert got == expected and len(got[True]) >= 2
