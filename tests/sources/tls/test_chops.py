@@ -220,3 +220,15 @@ def test_ws_port_tls_without_http_decodes_its_plaintext(tmp_path: Path) -> None:
         if isinstance(item, Marker):
             got[item.direction is Direction.TX].append(int(item.value or 0))
     assert got == expected and len(got[True]) >= 2
+
+
+def test_follow_shows_messages_not_segments() -> None:
+    """``follow`` tells the conversation: the segments are chops, no events,
+    so none of them is a line, while every message still is."""
+    cap = captured("tls13-aes128gcm")
+    env = {"SSLKEYLOGFILE": str(cap.keylog)}
+    result = CliRunner().invoke(app, ["follow", "--conn", "0", str(cap.pcap)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "-- segment --" not in result.stdout
+    sent = [m for m in cap.sent[0] if isinstance(m, str) and m]
+    assert sent and all(m[:40] in result.stdout for m in sent)
