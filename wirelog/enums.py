@@ -192,3 +192,4 @@ class MarkerKind(enum.Enum):
     FIN = "fin"  # the sender half-closed TCP
     RST = "rst"  # TCP reset by the sender
     DROPPED = "dropped"  # Autobahn: TCP dropped (by ME = tx side, by PEER = rx side)
+    SEGMENT = "segment"  # TLS: a TCP segment, a chop (value = tcp.len, raw = its ciphertext)

@@ -48,6 +48,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from itertools import repeat
 
+from wirelog.enums import MarkerKind
 from wirelog.errors import InputError
 from wirelog.model import Chunk, Connection, Frame, Handshake, Marker, Message, Recording, Violation
 from wirelog.protocol.claims import reconcile
@@ -170,6 +171,9 @@ class Decoding:
                 out.extend(zip(repeat(conn), events))
 
     def marker(self, conn: Connection, marker: Marker) -> None:
+        if marker.kind is MarkerKind.SEGMENT:  # a TLS chop: for chop tables, not the decoder
+            self.out.append((conn, marker))
+            return
         dec = self._decoders[id(conn)]
         if dec is not None:
             events = dec.push(marker)
@@ -433,8 +437,8 @@ def decoded_events(dc: DecodedConnection) -> Iterator[tuple[Connection, StreamIt
     order, then handshake, frames, messages, the other violations."""
     conn = dc.connection
     for item in recorded(conn):
-        if type(item) is not Marker:
-            yield conn, item  # type: ignore[misc]
+        if type(item) is not Marker or item.kind is MarkerKind.SEGMENT:
+            yield conn, item
     if dc.handshake is not None:
         yield conn, dc.handshake
     for fr in dc.frames:

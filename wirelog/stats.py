@@ -4,7 +4,9 @@ Autobahn keeps four histograms per connection (its ``fuzzing.py``):
 octets by *chop size* (one entry per socket read or write, counted by size)
 and frames by opcode, each for rx and tx. wirelog derives the same four
 from any recording: a chunk is a chop, so a capture's chops are its TCP
-segments' payloads as sent.
+segments' payloads as sent. A decrypted TLS connection's chunks are its
+records' plaintexts, which no socket read or wrote: its chops are its TCP
+segments, pushed as ``SEGMENT`` markers beside them (:func:`chop`).
 
 Frame counts follow Autobahn's own rule where the input is an Autobahn log:
 tx counts every frame the fuzzer *sent* through ``sendFrame`` (its TF
@@ -23,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from wirelog.model import Chunk, ClaimedFrame, Connection, Direction, Frame
+from wirelog.model import Chunk, ClaimedFrame, Connection, Direction, Frame, Marker, MarkerKind
 
 STAT_KEYS = ("rxOctetStats", "txOctetStats", "rxFrameStats", "txFrameStats")
 
@@ -114,11 +116,24 @@ class StatsAccumulator:
             ] += 1
 
 
+def chop(item: object) -> tuple[Direction, int] | None:
+    """The direction and size of the chop ``item`` is, if it is one: a chunk
+    (not a TLS record's plaintext) or a TLS connection's ``SEGMENT`` marker."""
+    if isinstance(item, Chunk):
+        return None if item.record is not None else (item.direction, item.length)
+    if isinstance(item, Marker) and item.kind is MarkerKind.SEGMENT:
+        assert item.direction is not None
+        return item.direction, int(item.value or 0)
+    return None
+
+
 def compute(conn: Connection, frames: list[Frame]) -> WireStats:
     """Statistics of a materialized connection."""
     acc = StatsAccumulator()
-    for ch in conn.chunks:
-        acc.chunk(ch.direction, ch.length)
+    for item in (*conn.chunks, *conn.markers):
+        found = chop(item)
+        if found is not None:
+            acc.chunk(*found)
     if conn.claims:
         acc.claims(conn.claims)
     for f in frames:

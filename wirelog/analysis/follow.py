@@ -133,7 +133,7 @@ def render(dc: DecodedConnection, limit: int = 1024) -> str:
 
 
 def _marker(c: Connection, mk: Marker, start: float | None) -> str | None:
-    if mk.kind is MarkerKind.WIRELOG:
+    if mk.kind is MarkerKind.WIRELOG or mk.kind is MarkerKind.SEGMENT:  # TLS: chops, not events
         return None
     who = f"  {ARROW[c.sender(mk.direction)]}" if mk.direction is not None else ""
     what = _MARKERS.get(mk.kind, mk.kind.value)

@@ -18,7 +18,16 @@ from typing import Any
 
 from wirelog.analysis import table
 from wirelog.errors import InputError, PartialInputWarning
-from wirelog.model import Chunk, Connection, Frame, Handshake, Message, Recording, Violation
+from wirelog.model import (
+    Chunk,
+    Connection,
+    Frame,
+    Handshake,
+    Marker,
+    Message,
+    Recording,
+    Violation,
+)
 from wirelog.outputs import formats as output
 from wirelog.outputs.statsview import stats_entry
 from wirelog.pipeline import (
@@ -90,8 +99,12 @@ class Walk:
                 tally = tallies[id(conn)] = Tally(conn)
             if isinstance(item, Chunk):
                 tally.chunk(item)
-                chops.append((conn, item))
+                if item.record is None:  # TLS: the chops are the segments below
+                    chops.append((conn, item))
                 bar.advance(item.length)
+            elif isinstance(item, Marker):  # a TLS connection's TCP segment
+                tally.segment(item)
+                chops.append((conn, item))
             elif isinstance(item, Frame):
                 frames.append((conn, item))
                 _listed(viols, conn, tally.frame(item))

@@ -23,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 from wirelog.model import Chunk, Frame, Message
 from wirelog.outputs import formats, tableview
 from wirelog.pipeline import Options, Summary, detect, stream
+from wirelog.stats import chop
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -107,12 +108,13 @@ class Listing:
                     tune_for_bulk()
                 return write_frame_lines(path, self.out, self.options)
             kind, to_row = _KINDS[self.level], _ROWS[self.level]
+            chops = self.level == "chops"  # TLS: the TCP segments, not the plaintext
             s = stream(path, self.options)
             row = self.writer.row
             view = self.view
             for batch in s.batches():
                 for c, item in batch:
-                    if isinstance(item, kind):
+                    if chop(item) is not None if chops else isinstance(item, kind):
                         row(view.row(c, to_row(c, item)) if view else to_row(c, item))
                 if self.fmt != "table":  # the table keeps its batches for column widths
                     self.out.flush()

@@ -20,6 +20,7 @@ from wirelog.model import (
     Connection,
     Direction,
     Frame,
+    Marker,
     Message,
     Opcode,
     Role,
@@ -53,7 +54,11 @@ COLUMNS = {
 }
 
 
-def chunk_row(conn: Connection, ch: Chunk) -> dict[str, Any]:
+def chunk_row(conn: Connection, ch: Chunk | Marker) -> dict[str, Any]:
+    """A chop: a chunk, or a TLS connection's TCP segment (a ``SEGMENT``
+    marker: its ciphertext in ``data``, no record of its own)."""
+    if isinstance(ch, Marker):
+        return segment_row(conn, ch)
     return {
         "source": conn.source,
         "conn": conn.conn,
@@ -69,6 +74,28 @@ def chunk_row(conn: Connection, ch: Chunk) -> dict[str, Any]:
         "record": ch.record,
         "data": ch.data.hex(),
         **cells(conn, ch.ts_ns),
+    }
+
+
+def segment_row(conn: Connection, m: Marker) -> dict[str, Any]:
+    assert m.direction is not None
+    data = m.raw if isinstance(m.raw, bytes) else b""
+    length = int(m.value or 0)
+    return {
+        "source": conn.source,
+        "conn": conn.conn,
+        "dir": m.direction.value,
+        "sender": conn.sender(m.direction).value,
+        "index": m.index,
+        "ts": seconds_cell(m.ts_ns),
+        "length": length,
+        "present": len(data),
+        "complete": len(data) == length,
+        "sync": False,
+        "rebuilt": False,
+        "record": None,
+        "data": data.hex(),
+        **cells(conn, m.ts_ns),
     }
 
 

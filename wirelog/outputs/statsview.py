@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from wirelog.model import Chunk, Connection, Frame
+from wirelog.model import Chunk, Connection, Frame, Marker
 from wirelog.pipeline import ConnectionEnd, Options, stream
 from wirelog.stats import STAT_KEYS, WireStats, reported
 from wirelog.summary import Tally
@@ -28,6 +28,8 @@ def connection_stats(path: str, options: Options | None = None) -> Iterator[dict
             tally = tallies[id(conn)] = Tally(conn)
         if isinstance(item, Chunk):
             tally.chunk(item)
+        elif isinstance(item, Marker):  # a TLS connection's TCP segment
+            tally.segment(item)
         elif isinstance(item, Frame):
             tally.frame(item)
         elif isinstance(item, ConnectionEnd):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wirelog.model import Chunk, Frame, Handshake, Message, Violation
+from wirelog.model import Chunk, Frame, Handshake, Marker, Message, Violation
 
 Event = Frame | Message | Violation | Handshake
 """What the sans-I/O decoder derives from octets."""
@@ -15,4 +15,6 @@ class ConnectionEnd:
     """Every event of this connection has been yielded."""
 
 
-StreamItem = Event | Chunk | ConnectionEnd
+StreamItem = Event | Chunk | Marker | ConnectionEnd
+"""Markers in the stream are ``SEGMENT`` ones only: a TLS connection's chops
+(its TCP segments), beside the plaintext chunks the decoder reads."""

@@ -20,6 +20,7 @@ from wirelog.model import (
     Direction,
     Frame,
     Handshake,
+    Marker,
     Message,
     Opcode,
     Violation,
@@ -41,6 +42,7 @@ class Counts:
     chops: int = 0
     """Recorded writes/reads (Autobahn's chops, a capture's TCP payloads)."""
     octets: int = 0
+    """The chops' octets (TLS: the TCP payloads, ciphertext)."""
     frames: int = 0
     messages: int = 0
     """Messages and control frames (RFC 6455 §5.4-§5.5)."""
@@ -121,14 +123,23 @@ class Tally:
         self._violations = 0
 
     def chunk(self, ch: Chunk) -> None:
-        self._acc.chunk(ch.direction, ch.length)
-        c = self.counts[ch.direction]
+        if ch.record is None:  # a TLS record's plaintext is no chop: its segments are
+            self._chop(ch.direction, ch.length, ch.ts)
+
+    def segment(self, m: Marker) -> None:
+        """A TLS connection's chop: one TCP segment (a ``SEGMENT`` marker)."""
+        assert m.direction is not None
+        self._chop(m.direction, int(m.value or 0), m.ts)
+
+    def _chop(self, direction: Direction, length: int, ts: float | None) -> None:
+        self._acc.chunk(direction, length)
+        c = self.counts[direction]
         c.chops += 1
-        c.octets += ch.length
-        if ch.ts is not None:
+        c.octets += length
+        if ts is not None:
             if self._first_ts is None:
-                self._first_ts = ch.ts
-            self._last_ts = ch.ts
+                self._first_ts = ts
+            self._last_ts = ts
 
     def frame(self, f: Frame) -> list[Problem]:
         self._acc.frame(f)
@@ -153,6 +164,8 @@ class Tally:
         """Any stream item (the generic form of the methods above)."""
         if isinstance(item, Chunk):
             self.chunk(item)
+        elif isinstance(item, Marker):
+            self.segment(item)
         elif isinstance(item, Frame):
             return self.frame(item)
         elif isinstance(item, Message):

@@ -248,13 +248,16 @@ class Engine:
         )
         self.sink.opened(flow.connection)
 
-    def _headless(self, flow: Flow, from_a: bool, pieces: list[Piece]) -> None:
+    def _headless(
+        self, flow: Flow, from_a: bool, pieces: list[Piece], wire: list[Piece] | None
+    ) -> None:
         """A ``--ws-port`` connection whose capture starts after the Upgrade:
-        WebSocket frames from its first octet on (``pieces`` onwards)."""
+        WebSocket frames from its first octet on (``pieces`` onwards; TLS:
+        plaintext already, from the TCP segments ``wire``)."""
         flow.handshake = False
         flow.live_a = flow.live_b = True
         self._websocket(flow)
-        self._pieces_out(flow, from_a, pieces)
+        self._pieces_out(flow, from_a, pieces, plain=flow.tls is not None, wire=wire)
 
     def _ignore(self, flow: Flow, http: bool, start: bytes = b"", from_a: bool = True) -> None:
         """Skip a connection, counted by what its ``start`` (the first
@@ -341,19 +344,29 @@ class Engine:
         return i
 
     def _pieces_out(
-        self, flow: Flow, from_a: bool, pieces: list[Piece], plain: bool = False
+        self,
+        flow: Flow,
+        from_a: bool,
+        pieces: list[Piece],
+        plain: bool = False,
+        wire: list[Piece] | None = None,
     ) -> None:
         if flow.tls is not None and not plain:
+            wire = pieces  # TLS: the chops are these TCP segments, not the plaintext
             pieces = flow.tls.feed(from_a, pieces)
         if not (flow.live_a if from_a else flow.live_b):
             if flow.state == UNDECIDED or flow.state == WEBSOCKET:
-                self._watch(flow, from_a, pieces)
+                self._watch(flow, from_a, pieces, wire)
             return
         direction = self._dir(flow, from_a)
         conn = flow.connection
         assert conn is not None
         sink = self.sink
         tls = flow.tls is not None
+        for kind, data, length, ts, _ in wire or ():
+            if kind == DATA:
+                i = self._next_index()
+                sink.marker(conn, Marker(MarkerKind.SEGMENT, i, direction, ts, length, raw=data))
         for kind, data, length, ts, number in pieces:
             index = self._next_index()
             if kind == DATA and tls:  # a record's plaintext: ``number`` is the record's
@@ -374,8 +387,11 @@ class Engine:
             else:
                 sink.marker(conn, Marker(MarkerKind.FIN, index, direction, ts))
 
-    def _watch(self, flow: Flow, from_a: bool, pieces: list[Piece]) -> None:
-        """Walk HTTP until the Upgrade: only what follows it is WebSocket."""
+    def _watch(
+        self, flow: Flow, from_a: bool, pieces: list[Piece], wire: list[Piece] | None = None
+    ) -> None:
+        """Walk HTTP until the Upgrade: only what follows it is WebSocket
+        (TLS: ``wire`` the TCP segments whose records gave ``pieces``)."""
         for n, piece in enumerate(pieces):
             watch = flow.watch_a if from_a else flow.watch_b
             if watch is None:
@@ -395,7 +411,7 @@ class Engine:
                         return
                     if flow.ws_port and (flow.tls is not None or not sniff.tls_records(piece[1])):
                         # Frames from here (the plaintext, inside TLS); never ciphertext.
-                        self._headless(flow, from_a, pieces[n:])
+                        self._headless(flow, from_a, pieces[n:], wire)
                     else:
                         self._ignore(flow, http=False, start=piece[1], from_a=from_a)
                     return
@@ -427,6 +443,6 @@ class Engine:
             else:
                 flow.live_b = True
             rest = (released or []) + pieces[n + 1 :]
-            if rest:
-                self._pieces_out(flow, from_a, rest, plain=True)
+            if rest or wire:
+                self._pieces_out(flow, from_a, rest, plain=True, wire=wire)
             return
