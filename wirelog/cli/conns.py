@@ -15,16 +15,16 @@ from typing import Annotated, Any
 import typer
 
 from wirelog.cli.app import ReportFormat, app, each_input
-from wirelog.cli.opts import ConnOpt, InputsArg, PortOpt, WsPortOpt, options
+from wirelog.cli.opts import ConnOpt, InputsArg, KeylogOpt, PortOpt, WsPortOpt, options
 from wirelog.errors import PartialInputWarning
 
 
-def _decoded(path: str, port: list[int], ws_port: list[int]) -> Any:
+def _decoded(path: str, port: list[int], ws_port: list[int], keylog: str | None) -> Any:
     """Every connection of one input (no ``--conn`` filter, so that one that
     matches nothing can name those there are), and the loaded capture."""
     from wirelog.analysis.loaded import Capture
 
-    cap = Capture([path], options(port, ws_port, []))
+    cap = Capture([path], options(port, ws_port, [], keylog=keylog))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PartialInputWarning)
         return cap, cap.decoded()
@@ -39,6 +39,7 @@ def conns(
     conn: ConnOpt = [],  # noqa: B006 - typer reads the default, it is never mutated
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
+    keylog: KeylogOpt = None,
 ) -> None:
     """One row per connection: endpoints, start, path, extensions, counts, closing."""
     from wirelog.analysis import conns as facts
@@ -47,7 +48,7 @@ def conns(
     rows: list[dict[str, Any]] = []
 
     def body(path: str) -> None:
-        cap, dcs = _decoded(path, port, ws_port)
+        cap, dcs = _decoded(path, port, ws_port, keylog)
         rows.extend(facts.row(d) for d in facts.pick(dcs, conn, path))
         if cap.errors:
             raise cap.errors[0]
@@ -74,6 +75,7 @@ def follow(
     ] = 1024,
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
+    keylog: KeylogOpt = None,
 ) -> None:
     """The conversation of one connection: handshake, messages with time and
     direction (text as text, binary as hex), close, gaps, FIN/RST."""
@@ -81,7 +83,9 @@ def follow(
     from wirelog.analysis import follow as view
 
     def body(path: str) -> None:
-        cap, dcs = _decoded(path, port, ws_port)
+        cap, dcs = _decoded(path, port, ws_port, keylog)
+        if not dcs and cap.errors:  # why nothing decoded (say, TLS without its keys)
+            raise cap.errors[0]
         if not dcs:
             raise facts.no_such_connection(conn, [], path)
         if not conn and len(dcs) > 1:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from wirelog.cli.app import ExitCode, app, check_output, each_input, error
-from wirelog.cli.opts import ConnOpt, PortOpt, WsPortOpt, options
+from wirelog.cli.opts import ConnOpt, KeylogOpt, PortOpt, WsPortOpt, options
 from wirelog.errors import UsageError
 
 
@@ -18,6 +18,7 @@ def convert(
     conn: ConnOpt = [],  # noqa: B006 - typer reads the default, it is never mutated
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
+    keylog: KeylogOpt = None,
 ) -> None:
     """Write a recording as a pcapng capture (synthesized Ethernet/IP/TCP) Wireshark opens."""
     from wirelog.outputs.convert import convert as write
@@ -27,7 +28,7 @@ def convert(
     except UsageError as exc:
         error(str(exc))
         raise typer.Exit(ExitCode.ERROR) from None
-    opts = options(port, ws_port, conn)
+    opts = options(port, ws_port, conn, keylog=keylog)
 
     def body(path: str) -> None:
         write(path, output, opts)

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from wirelog.cli.app import ExitCode, app, error, report_exception
-from wirelog.cli.opts import ConnOpt, InputsArg, PortOpt, WsPortOpt, options
+from wirelog.cli.opts import ConnOpt, InputsArg, KeylogOpt, PortOpt, WsPortOpt, options
 from wirelog.errors import WirelogError
 
 
@@ -43,6 +43,7 @@ def export(
     conn: ConnOpt = [],  # noqa: B006 - typer reads the default, it is never mutated
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
+    keylog: KeylogOpt = None,
 ) -> None:
     """Write frames, messages, chops, connections and violations as Parquet, one file per input."""
     from wirelog.analysis.many import cluster
@@ -56,7 +57,7 @@ def export(
                 to,
                 client=client,
                 shares=shares,
-                options=options(port, ws_port, conn),
+                options=options(port, ws_port, conn, keylog=keylog),
                 replace=replace,
             )
     except WirelogError as exc:

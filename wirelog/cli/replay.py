@@ -218,6 +218,7 @@ def diff(
     conn_a: Annotated[int | None, typer.Option("--conn-a", help="Connection number in A.")] = None,
     conn_b: Annotated[int | None, typer.Option("--conn-b", help="Connection number in B.")] = None,
     fmt: Annotated[Fmt, typer.Option("--format", "-f", help="Output format.")] = Fmt.table,
+    keylog: KeylogOpt = None,
 ) -> None:
     """Compare two recordings at message, frame and closing level. Exit 1 if they differ."""
     from wirelog.pipeline import read
@@ -225,7 +226,8 @@ def diff(
     from wirelog.replay.render import render
 
     try:
-        v = diff_recordings(read(a), read(b), conn_a=conn_a, conn_b=conn_b)
+        opts = options([], [], [], keylog=keylog)
+        v = diff_recordings(read(a, opts), read(b, opts), conn_a=conn_a, conn_b=conn_b)
     except Exception as exc:
         report_exception(exc)
         raise typer.Exit(ExitCode.ERROR) from None

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from wirelog.cli.app import ExitCode, app, error, report_exception
-from wirelog.cli.opts import ConnOpt, InputsArg, PortOpt, WsPortOpt, options
+from wirelog.cli.opts import ConnOpt, InputsArg, KeylogOpt, PortOpt, WsPortOpt, options
 from wirelog.cli.output import atomic_path, atomic_text, pick_format
 from wirelog.errors import PartialInputWarning, WirelogError
 
@@ -48,6 +48,7 @@ def sql(
     conn: ConnOpt = [],  # noqa: B006 - typer reads the default, it is never mutated
     port: PortOpt = [],  # noqa: B006
     ws_port: WsPortOpt = [],  # noqa: B006
+    keylog: KeylogOpt = None,
 ) -> None:
     """Run a SQL query over frames, messages, chops, connections and violations."""
     from wirelog.analysis import sql as q
@@ -61,7 +62,7 @@ def sql(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PartialInputWarning)
-            res = q.run_inputs(inputs, query, options(port, ws_port, conn))
+            res = q.run_inputs(inputs, query, options(port, ws_port, conn, keylog=keylog))
             with res:
                 if chosen == "parquet":
                     assert output is not None
