@@ -26,6 +26,11 @@ as the case's own checks read them (:class:`~wirelog.suite.model.DataPhase`):
   binary octets of the same sizes; the case compares what comes back with
   what went out, so the verdict does not depend on the data.
 
+As the server (``suite serve``, :func:`generate_server`) the same messages
+go unmasked after the recorded 101, whose extension answer is fitted to the
+live client's offer (:mod:`wirelog.suite.offer`); the server's window is
+the one that answer leaves it.
+
 Every generated case says so in its report (:data:`GENERATED`).
 """
 
