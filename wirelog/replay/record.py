@@ -23,6 +23,7 @@ The closing facts (who closed, who dropped TCP, clean, codes) come from
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections import Counter
 from typing import Any
 
@@ -56,14 +57,16 @@ def to_autobahn(
     tf: dict[int, list[Frame]] = {}
     rf: dict[int, list[Frame]] = {}
     rx_chunks = [c for c in conn.chunks if c.direction is Direction.RX]
+    # The chunk completing a frame: the first whose end reaches the frame's
+    # (ends grow with the stream: a binary search, not a scan per frame).
+    rx_ends = [ends[(Direction.RX, c.index)] for c in rx_chunks]
     for f in dc.frames:
         if f.direction is Direction.TX and f.chunk is not None:
             tf.setdefault(f.chunk, []).append(f)
         elif f.direction is Direction.RX and f.offset is not None:
-            end = f.offset + f.header_length + f.length
-            done = next((c for c in rx_chunks if ends[(Direction.RX, c.index)] >= end), None)
-            if done is not None:
-                rf.setdefault(done.index, []).append(f)
+            at = bisect_left(rx_ends, f.offset + f.header_length + f.length)
+            if at < len(rx_chunks):
+                rf.setdefault(rx_chunks[at].index, []).append(f)
     items: list[LogItem] = []
     times: list[float | None] = []
     for it in iter_items(conn):
