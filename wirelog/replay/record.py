@@ -28,7 +28,7 @@ from collections import Counter
 from typing import Any
 
 from wirelog.model import Chunk, ClaimedFrame, Connection, Direction, Frame, Role
-from wirelog.protocol.connection import decode_connection, iter_items
+from wirelog.protocol.connection import DecodedConnection, decode_connection, iter_items
 from wirelog.replay.verdict import events_of
 
 # Re-exported: callers of the replay writer used its encoders from here.
@@ -48,9 +48,15 @@ def _ends(conn: Connection) -> dict[tuple[Direction, int], int]:
 
 
 def to_autobahn(
-    conn: Connection, *, agent: str = "replay", case_id: str = "replay"
+    conn: Connection,
+    *,
+    agent: str = "replay",
+    case_id: str = "replay",
+    decoded: DecodedConnection | None = None,
 ) -> dict[str, Any]:
-    dc = decode_connection(conn)
+    """``conn`` as Autobahn's case JSON; ``decoded``: ``conn`` decoded
+    already (a suite case judged first), not decoded again."""
+    dc = decoded if decoded is not None else decode_connection(conn)
     ends = _ends(conn)
     me = conn.recorder
     # TF before the chunk holding the header; RF after the chunk completing it.

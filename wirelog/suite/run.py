@@ -148,7 +148,7 @@ def judged_run(
     if sent is not None:
         seen = replace(seen, data=echoes(replayed, sent))
     verdict = judge(rc.case_id, rc.expectation, seen)
-    doc = to_autobahn(result.connection, agent=agent, case_id=rc.case_id)
+    doc = to_autobahn(result.connection, agent=agent, case_id=rc.case_id, decoded=replayed)
     expected, expected_close = rc.expectation.to_autobahn()
     meta = ref.connection.meta
     doc.update(
