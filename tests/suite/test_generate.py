@@ -22,7 +22,14 @@ from wirelog.model import Role
 from wirelog.pipeline import decode
 from wirelog.protocol.connection import decode_connection
 from wirelog.suite.cases import data_case
-from wirelog.suite.generate import GENERATED, _deflate, _fragments, echoes, generate
+from wirelog.suite.generate import (
+    GENERATED,
+    _deflate,
+    _fragments,
+    echoes,
+    generate,
+    generate_server,
+)
 from wirelog.suite.run import run_suite
 
 REFERENCE = str(REPORTS / "testing-a-server")
@@ -168,3 +175,38 @@ def test_echoes_without_their_payload_have_no_sha1(refs: dict[str, object]) -> N
     phase: no echo to read, so nothing is compared."""
     dc = refs["12.1.1"]
     assert echoes(decode_connection(dc.connection), ((False, b"x"),)).echoes == ()  # type: ignore[attr-defined]
+
+
+def test_the_server_side_sends_unmasked_compressed_as_answered() -> None:
+    # suite serve: the server-mode reference (the fuzzer was the server)
+    [ref] = [
+        dc
+        for dc in decode(str(REPORTS / "testing-a-client"))
+        if dc.connection.meta["case_id"] == "13.3.1"
+    ]
+    offer = (
+        b"GET / HTTP/1.1\r\n"
+        b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+    )
+    g = generate_server(ref, "13.3.1", data_case("13.3.1"), offer)  # type: ignore[arg-type]
+    head = g.plan.writes[0].data
+    assert b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=9\r\n" in head
+    assert g.plan.role is Role.SERVER and g.plan.writes[0].need.head  # after the request
+    for w, (_, payload) in zip(g.plan.writes[1:6], g.sent, strict=False):
+        assert w.data[0] & 0x40 and not w.data[1] & 0x80  # RSV1, no mask
+        body = w.data[2 : 2 + (w.data[1] & 0x7F)]
+        assert zlib.decompressobj(-15).decompress(body + b"\x00\x00\xff\xff") == payload
+    assert g.plan.writes[-1].data == b"\x88\x02\x03\xe8"  # the close, unmasked
+    with pytest.raises(PlanError, match="no server opening handshake"):
+        generate_server(refs_of(REFERENCE)["13.3.1"], "13.3.1", data_case("13.3.1"), offer)  # type: ignore[arg-type]
+
+
+def refs_of(folder: str) -> dict[str, object]:
+    return {str(dc.connection.meta["case_id"]): dc for dc in decode(folder)}
+
+
+def test_an_8_bit_window_gets_stored_blocks() -> None:
+    data = b"abcabcabc" * 100
+    z = _deflate(data, 8)
+    assert z[0] & 0x06 == 0  # BTYPE 00: stored, no back-references
+    assert zlib.decompressobj(-15).decompress(z + b"\x00\x00\xff\xff") == data

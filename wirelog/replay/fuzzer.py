@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import Any
 
 from wirelog.model import Opcode, Role
 from wirelog.protocol.frames import encode_frame
@@ -23,10 +24,24 @@ from wirelog.replay.session import Runner
 
 
 class FuzzerRunner(Runner):
-    """A :class:`Runner` that answers pings and closes (module docstring)."""
+    """A :class:`Runner` that answers pings and closes (module docstring).
+
+    An answer never goes inside one of its own frames: a peer that fails
+    the connection while the fuzzer writes a frame octet by octet (5.x,
+    6.x chop the frames) gets the answer once that frame is complete, as
+    Autobahn's send queue writes it. Inserted mid-frame, the close would be
+    read as payload: neither side would see it, nor drop TCP, and the case
+    would last until the kill timer and the end-of-session timeout.
+    """
 
     _answered_pings = 0
     _answered_close = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._held: list[bytes] = []
+        """Answers waiting for the end of the frame being written."""
+        self._held_close = False
 
     def _mask(self) -> bytes | None:
         return os.urandom(4) if self.plan.role is Role.CLIENT else None
@@ -34,31 +49,55 @@ class FuzzerRunner(Runner):
     def on_data(self, data: bytes) -> None:
         super().on_data(data)
         peer = self.progress
-        frames: list[bytes] = []
         while self._answered_pings < len(peer.pings):
             ping = peer.pings[self._answered_pings]
             self._answered_pings += 1
-            if not self.own.close_seen:
-                frames.append(encode_frame(Opcode.PONG, ping, mask=self._mask()))
+            if not self.own.close_seen and not self._answered_close:
+                self._held.append(encode_frame(Opcode.PONG, ping, mask=self._mask()))
+                self.outcome.notes.append("answered the peer's ping")
         if peer.close_seen and not self._answered_close and not self.own.close_seen:
-            self._answered_close = True
+            self._answered_close = self._held_close = True
             body = peer.close_payload or b""
             # Echo the code only: a reason from the peer is its own.
-            frames.append(encode_frame(Opcode.CLOSE, body[:2], mask=self._mask()))
-            self.abandoned = True
-            self.changed.set()
-        if frames:
-            self.outcome.notes.append(
-                "answered the peer's " + ("close" if self._answered_close else "ping")
-            )
-            self._tasks.append(asyncio.ensure_future(self._answer(b"".join(frames))))
-        elif peer.close_seen and self.own.close_seen:
+            self._held.append(encode_frame(Opcode.CLOSE, body[:2], mask=self._mask()))
+            self.outcome.notes.append("answered the peer's close")
+        if self._held and self._between_frames():
+            if self._held_close:
+                self.abandoned = True
+                self.changed.set()
+            self._tasks.append(asyncio.ensure_future(self._flush()))
+        elif not self._held and peer.close_seen and self.own.close_seen:
             self._closed()
 
-    async def _answer(self, data: bytes) -> None:
-        await self._send(data)
+    def _between_frames(self) -> bool:
+        """Our own stream ends on a whole frame or on our HTTP head (no
+        answer goes before the head: the peer could not read it)."""
+        return (self.own.head and self.own.extra == 0) or self.own.close_seen
+
+    async def _send(self, data: bytes) -> bool:
+        ok = await super()._send(data)
+        if ok and self._held and self._between_frames():
+            await self._flush()  # the frame the answers waited for is complete
+        return ok
+
+    async def _flush(self) -> None:
+        if not self._held:
+            return
+        if not self._between_frames() and not self.abandoned:
+            return  # a recorded write started a frame since: it sends them
+        data = b"".join(self._held)
+        self._held.clear()
+        if self._held_close:
+            # Like the fuzzer, CLOSING now: no more recorded frames.
+            self.abandoned = True
+            self.changed.set()
+        await super()._send(data)
         if self.progress.close_seen and self.own.close_seen:
             self._closed()
+
+    async def _end(self) -> None:
+        await self._flush()  # answers held when the writes stopped
+        await super()._end()
 
     def _closed(self) -> None:
         """Both closes went by: a server drops TCP now, as Autobahn's does

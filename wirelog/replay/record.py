@@ -23,11 +23,12 @@ The closing facts (who closed, who dropped TCP, clean, codes) come from
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections import Counter
 from typing import Any
 
 from wirelog.model import Chunk, ClaimedFrame, Connection, Direction, Frame, Role
-from wirelog.protocol.connection import decode_connection, iter_items
+from wirelog.protocol.connection import DecodedConnection, decode_connection, iter_items
 from wirelog.replay.verdict import events_of
 
 # Re-exported: callers of the replay writer used its encoders from here.
@@ -47,23 +48,31 @@ def _ends(conn: Connection) -> dict[tuple[Direction, int], int]:
 
 
 def to_autobahn(
-    conn: Connection, *, agent: str = "replay", case_id: str = "replay"
+    conn: Connection,
+    *,
+    agent: str = "replay",
+    case_id: str = "replay",
+    decoded: DecodedConnection | None = None,
 ) -> dict[str, Any]:
-    dc = decode_connection(conn)
+    """``conn`` as Autobahn's case JSON; ``decoded``: ``conn`` decoded
+    already (a suite case judged first), not decoded again."""
+    dc = decoded if decoded is not None else decode_connection(conn)
     ends = _ends(conn)
     me = conn.recorder
     # TF before the chunk holding the header; RF after the chunk completing it.
     tf: dict[int, list[Frame]] = {}
     rf: dict[int, list[Frame]] = {}
     rx_chunks = [c for c in conn.chunks if c.direction is Direction.RX]
+    # The chunk completing a frame: the first whose end reaches the frame's
+    # (ends grow with the stream: a binary search, not a scan per frame).
+    rx_ends = [ends[(Direction.RX, c.index)] for c in rx_chunks]
     for f in dc.frames:
         if f.direction is Direction.TX and f.chunk is not None:
             tf.setdefault(f.chunk, []).append(f)
         elif f.direction is Direction.RX and f.offset is not None:
-            end = f.offset + f.header_length + f.length
-            done = next((c for c in rx_chunks if ends[(Direction.RX, c.index)] >= end), None)
-            if done is not None:
-                rf.setdefault(done.index, []).append(f)
+            at = bisect_left(rx_ends, f.offset + f.header_length + f.length)
+            if at < len(rx_chunks):
+                rf.setdefault(rx_chunks[at].index, []).append(f)
     items: list[LogItem] = []
     times: list[float | None] = []
     for it in iter_items(conn):

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 
 from wirelog.model import Direction, MarkerKind, Opcode, Role
@@ -25,7 +26,8 @@ from wirelog.summary import closing_of
 
 
 def _position(dc: DecodedConnection) -> dict[tuple[Direction, int], int]:
-    """Each frame's position in the recording: the chunk completing it."""
+    """Each frame's position in the recording: the chunk completing it (the
+    first whose end reaches the frame's; ends grow: a binary search)."""
     ends: list[tuple[int, int]] = []
     pos = 0
     for c in dc.connection.chunks:
@@ -36,8 +38,8 @@ def _position(dc: DecodedConnection) -> dict[tuple[Direction, int], int]:
     for f in dc.frames_of(Direction.RX):
         if f.offset is None:
             continue
-        end = f.offset + f.header_length + f.length
-        out[(f.direction, f.index)] = next((i for e, i in ends if e >= end), 1 << 60)
+        at = bisect_left(ends, (f.offset + f.header_length + f.length, -1))
+        out[(f.direction, f.index)] = ends[at][1] if at < len(ends) else 1 << 60
     return out
 
 

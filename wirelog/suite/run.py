@@ -98,7 +98,7 @@ def fuzzer_plan(ref: DecodedConnection) -> Plan:
     if lacking or data_case(case_id) is not None:
         # Replaying a log with a hole would judge the hole, not the target.
         why = lacking or "its data phase is not in the wire log"
-        raise PlanError(f"{why}; it is generated in client mode (suite run) only")
+        raise PlanError(f"{why}; it is generated (wirelog.suite.generate)")
     # Payloads cut at 64 octets in the log are the prefix of a repeated
     # pattern in every case that has them ("*", "\\xfe", spec §4): repeated.
     return build_plan(
@@ -148,7 +148,7 @@ def judged_run(
     if sent is not None:
         seen = replace(seen, data=echoes(replayed, sent))
     verdict = judge(rc.case_id, rc.expectation, seen)
-    doc = to_autobahn(result.connection, agent=agent, case_id=rc.case_id)
+    doc = to_autobahn(result.connection, agent=agent, case_id=rc.case_id, decoded=replayed)
     expected, expected_close = rc.expectation.to_autobahn()
     meta = ref.connection.meta
     doc.update(

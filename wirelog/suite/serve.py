@@ -14,9 +14,13 @@ the fuzzingserver API is a WebSocket connection on one listening port.
   layout (:mod:`wirelog.suite.output`);
 * ``/stopServer``: stop.
 
-Cases are numbered 1..N in Autobahn's order of the selected cases. A case
-the reference cannot play (9.x, 12.x, 13.x) is answered with close 1011
-and listed as not run.
+Cases are numbered 1..N in Autobahn's order of the selected cases. The
+data-phase cases (9.x, 12.x, 13.x), whose messages the reference does not
+log, are generated from their definitions as the server sends them
+(:func:`wirelog.suite.generate.generate_server`: unmasked, 12.x/13.x
+compressed as the 101 answers the client's offer) and judged by their own
+checks; their reports say so. A case the reference cannot play otherwise
+is answered with close 1011 and listed as not run.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from wirelog.replay.fuzzer import FuzzerRunner
 from wirelog.replay.head import request_key
 from wirelog.replay.outcome import ReplayResult
 from wirelog.replay.transport import Wire
+from wirelog.suite.cases import data_case
+from wirelog.suite.generate import generate_server
 from wirelog.suite.output import write_runs
 from wirelog.suite.run import (
     DEFAULT_CASE_TIMEOUT,
@@ -110,48 +116,41 @@ class Fuzzingserver:
             done = self.runs.get(agent, {}).get(str(case.connection.meta.get("case_id")))
             texts.append(json.dumps({"behavior": done.verdict.behavior if done else None}))
         elif path == "/updateReports":
-            update = asyncio.ensure_future(self._update(transport, head, agent, set(self.tasks)))
-            self.tasks.add(update)
-            update.add_done_callback(self.tasks.discard)
+            self._track(asyncio.ensure_future(self._update(transport, head, agent)))
             return
         elif path == "/stopServer":
             self.stop.set()
-        elif path != "/updateReports":
+        else:
             transport.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
             transport.close()
             return
         _answer(transport, head, texts)
         self.answered = [t for t in self.answered if not t.is_closing()] + [transport]
 
-    async def _update(
-        self,
-        transport: asyncio.Transport,
-        head: bytes,
-        agent: str,
-        running: set[asyncio.Task[None]],
-    ) -> None:
-        """``/updateReports`` once the cases still running have ended: a
-        driver asks right after its last case, whose connection may still be
-        closing on this side, and that case belongs in the index."""
-        if running:
-            await asyncio.wait(running, timeout=self.timeout + 5)
-        self.report(agent)
-        _answer(transport, head, [])
-        self.answered = [t for t in self.answered if not t.is_closing()] + [transport]
-
     def _run(
         self, transport: asyncio.Transport, case: DecodedConnection, agent: str, data: bytes
     ) -> None:
         case_id = str(case.connection.meta.get("case_id"))
+        head = data[: data.find(b"\r\n\r\n") + 4]
+        definition = data_case(case_id)
+        sent: tuple[tuple[bool, bytes], ...] | None = None
+        timeout = self.timeout
         try:
-            plan = fuzzer_plan(case)
+            if definition is not None:
+                # The data phase is not in the reference: generated, as the
+                # server, answering this client's offer (wirelog.suite.offer).
+                gen = generate_server(case, case_id, definition, head)
+                plan, sent = gen.plan, gen.sent
+                timeout += definition.wait
+            else:
+                plan = fuzzer_plan(case)
             if self.chop is not None:
                 plan = rechop(plan, self.chop)
         except PlanError as exc:
             self.not_run.setdefault(agent, {})[case_id] = str(exc)
-            _answer(transport, data[: data.find(b"\r\n\r\n") + 4], [], code=1011)
+            _answer(transport, head, [], code=1011)
             return
-        runner = FuzzerRunner(plan, timeout=self.timeout, label=f"suite:{case_id}", fit_accept=True)
+        runner = FuzzerRunner(plan, timeout=timeout, label=f"suite:{case_id}", fit_accept=True)
         wire = Wire(runner)
         transport.set_protocol(wire)
         wire.connection_made(transport)
@@ -160,11 +159,26 @@ class Fuzzingserver:
         async def play() -> None:
             await runner.run()
             result = ReplayResult(plan, runner.conn, runner.outcome, agent)
-            self.runs.setdefault(agent, {})[case_id] = judged_run(case, result, agent)
+            done = judged_run(case, result, agent, sent=sent)
+            self.runs.setdefault(agent, {})[case_id] = done
 
-        task = asyncio.ensure_future(play())
+        self._track(asyncio.ensure_future(play()))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    async def _update(self, transport: asyncio.Transport, head: bytes, agent: str) -> None:
+        """``/updateReports``: once the cases still being judged are, the
+        reports written off the loop (a 12.x case's HTML takes most of a
+        second), then the answer, as Autobahn answers once they are written."""
+        me = asyncio.current_task()
+        pending = [t for t in self.tasks if t is not me]
+        if pending:
+            await asyncio.wait(pending, timeout=self.timeout * 3)
+        await asyncio.to_thread(self.report, agent)
+        _answer(transport, head, [])
+        self.answered = [t for t in self.answered if not t.is_closing()] + [transport]
 
     def report(self, agent: str) -> str:
         """Write the reports of every agent seen so far (``agent`` among
