@@ -6,8 +6,9 @@ import dataclasses
 
 import pytest
 
+from wirelog import builders, model
 from wirelog.builders import new_chunk
-from wirelog.model import Chunk, Direction
+from wirelog.model import Chunk, Direction, Role
 
 
 def test_new_chunk_is_a_chunk() -> None:
@@ -25,3 +26,16 @@ def test_new_chunk_is_a_chunk() -> None:
     assert dataclasses.replace(made, length=3).complete
     assert made.ts == 1.25 and new_chunk(Direction.TX, b"", 0, 0).ts is None  # derived seconds
     assert new_chunk(Direction.TX, b"", 0, 0) == Chunk(Direction.TX, b"", 0, 0)
+
+
+def test_builders_take_the_path_of_the_build() -> None:
+    """Native (compiled) model classes cannot change ``__class__``: the
+    builders must know which build they are in, and say so only when the
+    model really is compiled (``.ci/run`` runs this file against both)."""
+    compiled = not (model.__file__ or "").endswith(".py")
+    assert builders.NATIVE is compiled
+    assert (builders.__file__ or "").endswith(".py") is not compiled  # compiled together
+    # The frame the decoder records its TLS record in, in place (protocol/records.py).
+    frame = builders.new_frame(Direction.TX, Role.CLIENT, 0, True, 0, 1, False, None, 0, b"", 2, 0)
+    object.__setattr__(frame, "record", 7)
+    assert frame.record == 7 and frame == dataclasses.replace(frame)

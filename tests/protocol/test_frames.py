@@ -238,7 +238,7 @@ def test_offsets_indices_and_header_lengths() -> None:
 def test_new_frame_is_a_frame() -> None:
     """Decoders make frames with ``new_frame``: what it returns must be an
     ordinary frozen Frame, equal to the one the constructor makes."""
-    args = (TX, Role.CLIENT, 3, True, 0, 1, True, MASK, 2, b"hi", 6, 10, 1.5, 4)
+    args = (TX, Role.CLIENT, 3, True, 0, 1, True, MASK, 2, b"hi", 6, 10, 1_500_000_000, 4)
     made = new_frame(*args, (V.RESERVED_OPCODE,))
     ref = Frame(*args, (V.RESERVED_OPCODE,))
     assert type(made) is Frame and made == ref and hash(made) == hash(ref)

@@ -198,7 +198,8 @@ def frame_line(conn: Connection, f: Frame) -> str:
         t = "null"
         when = ',"time":null,"t":null,"ts_ns":null}\n'
     else:
-        t = repr(ts / 1_000_000_000)  # repr is what json writes for a float
+        ns: Any = ts  # Any: divided exactly when compiled too (times.seconds_cell)
+        t = repr(ns / 1_000_000_000)  # repr is what json writes for a float
         when = json_tail(ts, entry[2])
         memo[0] = ts
         memo[1] = conn

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from wirelog.enums import NS
 from wirelog.model import Connection
@@ -49,12 +50,19 @@ def since(ts_ns: int | None, start_ns: int | None) -> float | None:
     the nearest float to the exact decimal (0.4 - 0.1 is 0.3)."""
     if ts_ns is None or start_ns is None:
         return None
-    return (ts_ns - start_ns) / NS
+    ns: Any = ts_ns - start_ns  # Any: see seconds_cell
+    return ns / NS  # type: ignore[no-any-return]
 
 
 def seconds_cell(ts_ns: int | None) -> float | None:
     """The ``ts`` cell: float epoch seconds (what ``Frame.ts`` gives)."""
-    return None if ts_ns is None else ts_ns / NS
+    if ts_ns is None:
+        return None
+    # Typed Any so that the compiled build (mypyc) divides as Python does,
+    # exactly: with two ints it would round both to doubles first, and
+    # epoch nanoseconds have more digits than a double holds.
+    ns: Any = ts_ns
+    return ns / NS  # type: ignore[no-any-return]
 
 
 def cells(conn: Connection, ts_ns: int | None) -> dict[str, float | str | int | None]:
@@ -67,7 +75,8 @@ def json_tail(ts_ns: int | None, start_ns: int | None) -> str:
     encoder prints for those three cells (the frame lines' fast path)."""
     if ts_ns is None:
         return ',"time":null,"t":null,"ts_ns":null}\n'
-    t = "null" if start_ns is None else repr((ts_ns - start_ns) / NS)
+    ns: Any = 0 if start_ns is None else ts_ns - start_ns  # Any: see seconds_cell
+    t = "null" if start_ns is None else repr(ns / NS)
     if -_CALENDAR < ts_ns < _CALENDAR:  # utc_time, inline: once per segment of a capture
         sec, frac = divmod((ts_ns + 500) // 1000, 1_000_000)
         day = second_text(sec)

@@ -174,16 +174,16 @@ _fallback_cache: dict[int, Callable[[bytes], Any]] = {}
 
 def fallback_segment(linktype: int, pkt: bytes) -> linklayer.Segment:
     """Ask scapy's dissector for ``linktype`` where the IP packet is."""
-    cls = _fallback_cache.get(linktype)
+    cls: Callable[[bytes], Any] | None = _fallback_cache.get(linktype)
     if cls is None:
         logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
         import scapy.layers.all  # noqa: F401 - registers every link-type dissector
         from scapy.config import conf
 
-        cls = conf.l2types.get(linktype)  # type: ignore[assignment]
-        if cls is None:
+        found: Any = conf.l2types.get(linktype)
+        if found is None:
             raise NotTcp(f"unknown link type {linktype}")
-        _fallback_cache[linktype] = cls
+        cls = _fallback_cache[linktype] = found
     from scapy.layers.inet import IP
     from scapy.layers.inet6 import IPv6
 
