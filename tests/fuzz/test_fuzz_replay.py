@@ -31,7 +31,7 @@ def _take(stream: bytes, cuts: list[int]) -> Window:
     pos = 0
     for cut in [*sorted(c % (len(stream) + 1) for c in cuts), len(stream)]:
         if cut > pos:
-            w.take(stream[pos:cut], 0.0)
+            w.take(stream[pos:cut], 0)
             pos = cut
     return w
 

@@ -23,7 +23,7 @@ def _window() -> tuple[Window, list[str]]:
     notes: list[str] = []
     conn = Connection(conn=1, source="live", recorder=Role.CLIENT)
     w = Window(plan, Progress(Role.SERVER), conn, Positions(), notes)
-    assert w.take(SEED_RESPONSE, 0.0) == SEED_RESPONSE
+    assert w.take(SEED_RESPONSE, 0) == SEED_RESPONSE
     return w, notes
 
 
@@ -100,5 +100,5 @@ def test_the_head_is_kept_apart_from_the_window() -> None:
     head = b"GET / HTTP/1.1\r\nCookie: " + b"c" * 40000 + b"\r\n\r\n"
     assert w.octets < len(head)
     frame = encode_frame(2, bytes(w.octets + 100), mask=b"abcd")
-    assert w.take(head + frame, 0.0) == head + frame[: w.octets]
+    assert w.take(head + frame, 0) == head + frame[: w.octets]
     assert w.progress.upgraded
