@@ -18,6 +18,7 @@ child process itself.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import os
@@ -487,3 +488,32 @@ if __name__ == "__main__":
         "websockets-tls": _child_websockets_tls,
         "autobahn": _child_autobahn,
     }[sys.argv[1]]()
+
+
+@contextlib.contextmanager
+def websockets_in_thread(handler: Any) -> Iterator[str]:
+    """A ``websockets`` asyncio server running ``handler`` on 127.0.0.1 in a
+    thread of its own (for tests that need a server with odd behaviour
+    written in a few lines); its URL, the server stopped after the block."""
+    from websockets.asyncio.server import serve
+
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    stop = asyncio.Event()
+    where: list[int] = []
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", 0, max_size=None) as server:
+            where.append(server.sockets[0].getsockname()[1])
+            ready.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    assert ready.wait(10), "the websockets server did not start"
+    try:
+        yield f"ws://127.0.0.1:{where[0]}/"
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()

@@ -4,17 +4,15 @@ its first ``n`` messages, then reads on and answers the close."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-from servers import SAMPLES, Misbehaving
+from servers import SAMPLES, Misbehaving, websockets_in_thread
 from typer.testing import CliRunner
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 
 from wirelog.cli import app
 from wirelog.pipeline import read
@@ -29,10 +27,6 @@ BASIC = os.path.join(SAMPLES, "ws_basic.pcap")
 def echoes_only(n: int) -> Iterator[str]:
     """A websockets server (in a thread) that echoes the first ``n``
     messages of each connection and only reads the rest."""
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    stop = asyncio.Event()
-    where: list[int] = []
 
     async def handler(ws: ServerConnection) -> None:
         seen = 0
@@ -41,21 +35,8 @@ def echoes_only(n: int) -> Iterator[str]:
             if seen <= n:
                 await ws.send(msg)
 
-    async def main() -> None:
-        async with serve(handler, "127.0.0.1", 0, max_size=None) as server:
-            where.append(server.sockets[0].getsockname()[1])
-            ready.set()
-            await stop.wait()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    try:
-        yield f"ws://127.0.0.1:{where[0]}/"
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        loop.close()
+    with websockets_in_thread(handler) as url:
+        yield url
 
 
 @pytest.mark.parametrize("n", [0, 2])

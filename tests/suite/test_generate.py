@@ -6,16 +6,14 @@ contents and fails; 9.x, like Autobahn's, checks only type and length)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import threading
 import zlib
 from collections.abc import Iterator
 
 import pytest
-from servers import Server, ws_echo  # noqa: F401
+from servers import Server, websockets_in_thread, ws_echo  # noqa: F401
 from suite_data import REPORTS
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 
 from wirelog.errors import PlanError
 from wirelog.model import Role
@@ -137,28 +135,13 @@ def test_a_compliant_server_passes_the_generated_cases(
 def reversing_echo() -> Iterator[str]:
     """A websockets server (permessage-deflate on, as by default) that
     echoes every message reversed: same type and length, other contents."""
-    loop = asyncio.new_event_loop()
-    ready, stop, where = threading.Event(), asyncio.Event(), []
 
     async def handler(ws: ServerConnection) -> None:
         async for msg in ws:
             await ws.send(msg[::-1])
 
-    async def main() -> None:
-        async with serve(handler, "127.0.0.1", 0, max_size=None) as server:
-            where.append(server.sockets[0].getsockname()[1])
-            ready.set()
-            await stop.wait()
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    try:
-        yield f"ws://127.0.0.1:{where[0]}/"
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
-        loop.close()
+    with websockets_in_thread(handler) as url:
+        yield url
 
 
 def test_wrong_contents_fail_where_autobahn_compares_them() -> None:
