@@ -77,6 +77,10 @@ class Verdict:
         }
 
 
+_RESET = " (reset)"
+"""How a closing row marks that the side dropping TCP reset it."""
+
+
 def events_of(dc: DecodedConnection, role: Role) -> list[tuple[Any, ...]]:
     """What ``role`` received, as Autobahn lists it (spec §1.6): messages and
     pongs from the other side."""
@@ -258,11 +262,16 @@ def compare(
     # A reference that does not know who dropped TCP (a capture that stopped
     # early) cannot disagree about it.
     unknown = {"droppedBy"} if v.a_closing.dropped_by is None else set()
-    lines = [
-        f"{k}: {x} → {y}"
-        for (k, x), (_, y) in zip(v.a_closing.rows(), v.b_closing.rows(), strict=True)
-        if x != y and k not in unknown
-    ]
+    lines = []
+    for (k, x), (_, y) in zip(v.a_closing.rows(), v.b_closing.rows(), strict=True):
+        if x == y or k in unknown:
+            continue
+        if k == "droppedBy" and str(x).removesuffix(_RESET) == str(y).removesuffix(_RESET):
+            # The same side dropped TCP, by FIN here and RST there: Autobahn's
+            # closing keys (droppedByMe, wasClean) do not tell them apart.
+            v.notes.append(f"closing: {k}: {x} → {y}")
+            continue
+        lines.append(f"{k}: {x} → {y}")
     if lines:
         v.differences.append(Difference("closing", lines))
     # Events as the client saw them (Autobahn's "Observed"), or the server when
