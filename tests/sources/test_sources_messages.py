@@ -5,6 +5,7 @@ from __future__ import annotations
 from wirelog.model import Direction, Frame, Handshake, Message, Violation
 from wirelog.pipeline import ConnectionEnd, Decoding
 from wirelog.sources.messages import Recorded, Socket, head, push_sockets, server_of
+from wirelog.sources.share import share_of
 
 REQUEST = [
     ("Host", "a"),
@@ -70,3 +71,33 @@ def test_a_socket_without_a_start_starts_at_its_first_message() -> None:
         pass
     conn, _ = sink.out[0]
     assert conn.start_ts_ns == 7_000_000_123  # every line's t counts from it
+
+
+def test_shares_of_sockets_are_the_whole_input_split_by_connection() -> None:
+    """A HAR or a flow file shares out its connections as a capture does
+    (``Options.share``): each socket in exactly one share, numbered as in
+    the whole, the shares' frames together the whole input's."""
+    request, _ = head("GET /chat HTTP/1.1", REQUEST)
+    response, _ = head("HTTP/1.1 101 Switching Protocols", RESPONSE)
+    socks = [
+        Socket(f"ws://a/{n}", request, response, n, [Recorded(Direction.TX, 1, b"m%d" % n, n + 1)])
+        for n in range(12)
+    ]
+
+    def frames(share: tuple[int, int] | None) -> tuple[list[tuple[int, bytes]], int]:
+        sink = Decoding()
+        for _ in push_sockets("mem", "a test", socks, sink, share=share):
+            pass
+        assert sink.summary is not None
+        got = [(c.conn, i.payload) for c, i in sink.out if isinstance(i, Frame)]
+        return got, sink.summary.websocket
+
+    whole, counted = frames(None)
+    assert counted == 12 and len(whole) == 12
+    for n in (2, 3):
+        parts = [frames((i, n)) for i in range(n)]
+        assert all(c == 12 for _, c in parts)  # every share counts the input's connections
+        kept = [{conn for conn, _ in got} for got, _ in parts]
+        assert all(share_of(conn, n) == i for i, k in enumerate(kept) for conn in k)
+        assert all(kept)  # 12 connections: none of the shares is empty
+        assert sorted(f for got, _ in parts for f in got) == sorted(whole)

@@ -78,8 +78,10 @@ def plan(
     ``workers``): six equal captures on two workers stay whole, one big
     capture on two workers is cut in two. Autobahn reports (a file or a
     folder of them) are cut alike, by connection. Standard input (a pipe
-    read once), HARs, mitmproxy flows and folders of those are never cut:
-    their readers do not know shares."""
+    read once) is never cut, nor are HARs, mitmproxy flows and folders of
+    those: their readers share too (``Options.share``), but a share would
+    parse the whole file to decode a few messages, the parse being most of
+    their cost."""
     if shares is not None and shares < 1:
         raise UsageError(f"shares must be at least 1, not {shares}")
     opts = options or Options()

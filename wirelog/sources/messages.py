@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from wirelog.model import Chunk, Connection, Direction, Role, Violation, ViolationKind
 from wirelog.protocol.frames import encode_frame
+from wirelog.sources.share import shared
 from wirelog.sources.sink import Sink, Summary
 
 #: The masking key a rebuilt client frame carries: XOR with zeros keeps the
@@ -88,11 +89,18 @@ def server_of(url: str) -> str | None:
 
 
 def push_sockets(
-    source: str, what: str, sockets: Iterable[Socket], sink: Sink, conns: tuple[int, ...] = ()
+    source: str,
+    what: str,
+    sockets: Iterable[Socket],
+    sink: Sink,
+    conns: tuple[int, ...] = (),
+    share: tuple[int, int] | None = None,
 ) -> Iterator[None]:
-    """Push each socket (only ``conns``, when given) as a connection,
-    yielding after each; ``sink.done`` ends it. ``what`` names the
-    recorder in the finding ("a HAR", "a mitmproxy flow")."""
+    """Push each socket (only ``conns``, when given; only those of ``share``,
+    as a capture's connections, :mod:`wirelog.sources.share`) as a
+    connection, yielding after each; ``sink.done`` ends it. ``what`` names
+    the recorder in the finding ("a HAR", "a mitmproxy flow")."""
+    sink = shared(sink, share)
     pushed = 0
     for number, sock in enumerate(sockets):
         if conns and number not in conns:

@@ -38,7 +38,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 def push(path: str, options: Options, sink: Sink) -> Iterator[None]:
     """Push the HAR's WebSocket entries into ``sink``, one connection each."""
     sockets = parse(path)
-    return push_sockets(path, "a HAR", sockets, sink, options.conns)
+    return push_sockets(path, "a HAR", sockets, sink, options.conns, options.share)
 
 
 def parse(path: str) -> list[Socket]:

@@ -86,7 +86,7 @@ except OSError as exc:
 def push(path: str, options: Options, sink: Sink) -> Iterator[None]:
     """Push the flow file's WebSocket connections into ``sink``."""
     sockets = parse(path)
-    return push_sockets(path, "a mitmproxy flow", sockets, sink, options.conns)
+    return push_sockets(path, "a mitmproxy flow", sockets, sink, options.conns, options.share)
 
 
 def mitmdump() -> str:
