@@ -17,8 +17,11 @@ from servers import SAMPLES
 
 #: numpy and cryptography too: a small capture's masked frames do not pay
 #: for numpy (``wirelog.protocol.masking.NUMPY_AFTER``), a capture without
-#: TLS not for cryptography (``wirelog.sources.pcap.flows``).
-HEAVY = ("pandas", "matplotlib", "scapy", "pyarrow", "duckdb", "numpy", "cryptography")
+#: TLS not for cryptography (``wirelog.sources.pcap.flows``); pydantic, which
+#: typer 0.29 imports to coerce every option (pyproject.toml pins typer below it).
+HEAVY = (
+    "pandas", "matplotlib", "scapy", "pyarrow", "duckdb", "numpy", "cryptography", "pydantic",
+)  # fmt: skip
 
 RUN = (
     "import json, sys\n"

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -29,50 +29,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-def _flags_take_no_value() -> None:
-    """typer 0.29 prints a type beside every option, ``<bool>`` beside
-    flags too (``--asap <bool>``, ``--help <bool>``), which reads as if the
-    flag wanted a value: flags get no type column."""
-    from typer.core import TyperOption
-
-    shown = TyperOption.display_type_rich
-    if getattr(shown, "wirelog", False):
-        return
-
-    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
-        return None if self.is_flag and self.metavar is None else shown(self, ctx)
-
-    display_type_rich.wirelog = True  # type: ignore[attr-defined]
-    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
-
-
-_flags_take_no_value()
-
-
-def _lists_show_their_item() -> None:
-    """typer 0.29 prints the Python type of a repeatable option or a
-    variadic argument (``--conn <list[int]>``, ``inputs... <list[str]>``),
-    which reads as if one value were a list: the help shows the item type,
-    and says "(repeatable)" or "..." as before."""
-    from typer.core import _TyperParameter
-
-    shown = _TyperParameter.display_type
-    if getattr(shown, "wirelog", False):
-        return
-
-    def display_type(self: _TyperParameter, ctx: Any) -> str:
-        text = shown(self, ctx)
-        if text.startswith("<list[") and text.endswith("]>"):
-            return "<" + text[len("<list[") : -len("]>")] + ">"
-        return text
-
-    display_type.wirelog = True  # type: ignore[attr-defined]
-    _TyperParameter.display_type = display_type  # type: ignore[method-assign]
-
-
-_lists_show_their_item()
 
 
 def _version(value: bool) -> None:
