@@ -134,7 +134,7 @@ def test_fallback_dissects_rare_link_types_or_says_why_not() -> None:
     _, packets = read_pcap(BASIC)
     ip = packets[3].data[14:]  # Ethernet -> the IP packet
     seg = fallback_segment(1, packets[3].data)  # Ethernet, through scapy
-    assert seg[7] == files.linklayer.ip_segment(ip, 0, len(ip))[7]
+    assert seg == files.linklayer.ip_segment(ip, 0, len(ip))
     with pytest.raises(NotTcp, match="unknown link type"):
         fallback_segment(64999, b"x")
     with pytest.raises(NotTcp, match="not IP"):
