@@ -116,6 +116,10 @@ def test_lengths_the_capture_cut_or_left_zero() -> None:
     cut = v4()[:-1]  # the snap length took the last octet
     seg = seg_of(linklayer.RAW, cut)
     assert (seg[3], seg[4]) == (b"h", 2)  # present octets, wire length
+    eth_cut = ETH + b"\x08\x00" + cut
+    assert seg_of(linklayer.ETHERNET, eth_cut) == (A4 + B4 + b"\x00\x01\x00\x02", 3, 0x18, b"h", 2)
+    padded = ETH + b"\x08\x00" + v4() + bytes(6)  # Ethernet's padding is no payload
+    assert seg_of(linklayer.ETHERNET, padded)[3:] == (b"hi", 2)
     tso = v4(total=0)  # segmentation offload: IPv4 total length 0
     assert seg_of(linklayer.RAW, tso)[3] == b"hi"
     eth_tso = ETH + b"\x08\x00" + v4(total=0)

@@ -50,10 +50,11 @@ class Flow:
     ws_port: bool = False
     """On a ``--ws-port`` port: frames without a handshake, unless it starts with one."""
     connection: Connection | None = None
-    lane_a: tuple[Connection, Direction] | None = None
-    """Where ``a``'s in-order octets go as chunks, straight from the packet:
-    set by :meth:`lanes` while the flow is WebSocket, ``a`` live and not TLS."""
-    lane_b: tuple[Connection, Direction] | None = None
+    lane_a: tuple[HalfStream, Connection, Direction] | None = None
+    """How ``a``'s in-order octets go as chunks straight from the packet
+    (its half, the connection, the direction): set by :meth:`lanes` while
+    the flow is WebSocket, ``a`` live and not TLS, None otherwise."""
+    lane_b: tuple[HalfStream, Connection, Direction] | None = None
     ended: bool = False
     reset: bool = False
     last: int = 0
@@ -71,5 +72,6 @@ class Flow:
             self.lane_a = self.lane_b = None
             return
         a_tx = self.client_is_a is not False
-        self.lane_a = (conn, Direction.TX if a_tx else Direction.RX) if self.live_a else None
-        self.lane_b = (conn, Direction.RX if a_tx else Direction.TX) if self.live_b else None
+        tx, rx = (Direction.TX, Direction.RX) if a_tx else (Direction.RX, Direction.TX)
+        self.lane_a = (self.ha, conn, tx) if self.live_a else None
+        self.lane_b = (self.hb, conn, rx) if self.live_b else None

@@ -111,21 +111,23 @@ class Engine:
         sweep = self.sweep_every - 1
         push = self.sink.chunk
         comments = self.comments
+        control = SYN | RST | FIN
         count = 0
         try:
             for number, linktype, ts, buf, start, end in recs:
                 count += 1
                 try:
                     if linktype in fast:
-                        seg = segment(linktype, buf, start, end)
+                        key, seq, flags, payload, wire = segment(linktype, buf, start, end)
                     else:
-                        seg = fallback_segment(linktype, bytes(buf[start:end]))
+                        key, seq, flags, payload, wire = fallback_segment(
+                            linktype, bytes(buf[start:end])
+                        )
                 except NotTcp as why:
                     summary.not_tcp += 1
                     reason = str(why)
                     summary.reasons[reason] = summary.reasons.get(reason, 0) + 1
                     continue
-                key, seq, flags, payload, wire = seg
                 found = flows.get(key)
                 if found is None or (
                     flags & SYN
@@ -145,21 +147,21 @@ class Engine:
                     skipped.comment(self.sink, summary, flow, direction, self.index, note)
                 if not number & sweep:
                     self._forget(ts)
+                if wire and not flags & control:
+                    lane = flow.lane_a if from_a else flow.lane_b
+                    if lane is not None and lane[0].take_in_order(seq, wire):
+                        # The next octets of a WebSocket stream, in order,
+                        # nothing waiting: one chunk, straight to the sink.
+                        index = self.index
+                        self.index = index + 1
+                        push(lane[1], new_chunk(lane[2], payload, wire, index, ts))
+                        continue
                 state = flow.state
                 if state >= IGNORED:
                     if flags & (FIN | RST) and state != CLOSED:
                         flow.reset = flow.reset or bool(flags & RST)
                     continue
                 half = flow.ha if from_a else flow.hb
-                if wire and not flags & (SYN | RST | FIN):
-                    lane = flow.lane_a if from_a else flow.lane_b
-                    if lane is not None and half.take_in_order(seq, wire):
-                        # The next octets of a WebSocket stream, in order,
-                        # nothing waiting: one chunk, straight to the sink.
-                        index = self.index
-                        self.index = index + 1
-                        push(lane[0], new_chunk(lane[1], payload, wire, index, ts))
-                        continue
                 if flags & SYN:
                     if from_a:
                         flow.syn_seq_a = seq

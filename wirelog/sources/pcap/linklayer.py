@@ -46,9 +46,9 @@ _IPV6_EXT = frozenset(
 _TCP = struct.Struct("!4xI4xBB")
 #: Ethernet + option-less IPv4 + the TCP fields reassembly needs, from the
 #: first octet of the frame: ethertype/version/IHL/TOS as one word, total
-#: length, fragment field/TTL/protocol as one word, seq, data offset,
-#: flags (the addresses and ports are the key: one slice, see Segment).
-_ETH_IP4_TCP = struct.Struct("!12xIH2xI14xI4xBB")
+#: length, fragment field/TTL/protocol as one word, the key (addresses and
+#: ports, side by side here; see Segment), seq, data offset, flags.
+_ETH_IP4_TCP = struct.Struct("!12xIH2xI2x12sI4xBB")
 
 #: (key, seq, flags, payload, wire length of the payload). ``key`` is the
 #: source address, the destination address, the source port and the
@@ -117,16 +117,14 @@ def segment(linktype: int, pkt: bytes, start: int, n: int) -> Segment:
         # Most packets of most captures: Ethernet, IPv4 without options, not
         # a fragment. One ``unpack_from`` instead of a walk byte by byte
         # (a third of the per-packet cost); anything else takes the walk.
-        head, total, frag, seq, doff, flags = _ETH_IP4_TCP.unpack_from(pkt, start)
+        head, total, frag, key, seq, doff, flags = _ETH_IP4_TCP.unpack_from(pkt, start)
         # 0x0800 IPv4, version 4 and IHL 5; no fragment, protocol 6 (TCP).
         if head >> 8 == 0x080045 and frag & 0x3FFF00FF == 6:
             end = start + 14 + total if total else n
             body = start + 34 + (doff >> 4) * 4
             wire = end - body
-            if wire >= 0:
-                stop = end if end < n else n
-                payload = pkt[body:stop] if stop > body else b""
-                return pkt[start + 26 : start + 38], seq, flags, payload, wire
+            if wire >= 0:  # a slice that ends before it starts is b"": no test for it
+                return key, seq, flags, pkt[body:end] if end <= n else pkt[body:n], wire
     off = ip_offset(linktype, pkt, start, n)
     if off < 0:
         raise NotTcp("not IP")
