@@ -144,15 +144,18 @@ def _pcap_records(path: str, w: Window) -> Iterator[Record]:
                 start = pos + 16
             sec, frac, incl = unpack_from(buf, pos)
             number += 1
-            if incl > limit:
-                raise InputError(
-                    path,
-                    f"corrupt record header: packet {number} claims {incl} captured octets "
-                    f"(at byte {w.at()})",
-                    f"packet {number}",
-                )
             end = start + incl
             if end > size:
+                # Here only: the window never holds more than ``limit`` + 16
+                # octets (a read is at most READ_SIZE, or what a record
+                # lacks), so a record past the limit always ends past it.
+                if incl > limit:
+                    raise InputError(
+                        path,
+                        f"corrupt record header: packet {number} claims {incl} captured octets "
+                        f"(at byte {w.at()})",
+                        f"packet {number}",
+                    )
                 if not _need(path, w, 16 + incl, number - 1):
                     raise TruncatedInputError(
                         path,

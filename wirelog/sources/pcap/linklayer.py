@@ -49,6 +49,7 @@ _TCP = struct.Struct("!4xI4xBB")
 #: length, fragment field/TTL/protocol as one word, the key (addresses and
 #: ports, side by side here; see Segment), seq, data offset, flags.
 _ETH_IP4_TCP = struct.Struct("!12xIH2xI2x12sI4xBB")
+_unpack_eth_ip4_tcp = _ETH_IP4_TCP.unpack_from
 
 #: (key, seq, flags, payload, wire length of the payload). ``key`` is the
 #: source address, the destination address, the source port and the
@@ -117,7 +118,7 @@ def segment(linktype: int, pkt: bytes, start: int, n: int) -> Segment:
         # Most packets of most captures: Ethernet, IPv4 without options, not
         # a fragment. One ``unpack_from`` instead of a walk byte by byte
         # (a third of the per-packet cost); anything else takes the walk.
-        head, total, frag, key, seq, doff, flags = _ETH_IP4_TCP.unpack_from(pkt, start)
+        head, total, frag, key, seq, doff, flags = _unpack_eth_ip4_tcp(pkt, start)
         # 0x0800 IPv4, version 4 and IHL 5; no fragment, protocol 6 (TCP).
         if head >> 8 == 0x080045 and frag & 0x3FFF00FF == 6:
             end = start + 14 + total if total else n
