@@ -198,3 +198,18 @@ def test_a_record_past_the_limit_is_corrupt_even_when_its_octets_follow(tmp_path
         for rec in records(str(path)):
             got.append(rec[5] - rec[4])
     assert got == [big]
+
+
+@pytest.mark.parametrize(("magic", "unit"), [(0xA1B2C3D4, 1000), (0xA1B23C4D, 1)])
+def test_record_times_are_exact_nanoseconds_across_seconds(
+    tmp_path: Path, magic: int, unit: int
+) -> None:
+    """Microsecond and nanosecond pcaps; the same second twice, the next,
+    and a step back in time (clocks do that)."""
+    times = [(1_700_000_005, 1), (1_700_000_005, 2), (1_700_000_006, 0), (1_700_000_005, 3)]
+    out = struct.pack("<IHHiIII", magic, 2, 4, 0, 0, 0, 1)
+    for sec, frac in times:
+        out += struct.pack("<IIII", sec, frac, 1, 1) + b"x"
+    path = tmp_path / "times.pcap"
+    path.write_bytes(out)
+    assert [rec[2] for rec in records(str(path))] == [s * 10**9 + f * unit for s, f in times]

@@ -128,6 +128,9 @@ def _pcap_records(path: str, w: Window) -> Iterator[Record]:
         # past the buffer's end goes back to the window for more.
         buf, pos = w.buf, w.pos
         size = len(buf)
+        # A timestamp is integer nanoseconds: seconds * 10**9 is a product
+        # of two-digit integers, made once a second rather than once a packet.
+        second = base = -1
         while True:
             start = pos + 16
             if start > size:
@@ -167,7 +170,9 @@ def _pcap_records(path: str, w: Window) -> Iterator[Record]:
                 start = pos + 16
                 end = start + incl
             w.pos = pos = end
-            yield number, linktype, sec * 1_000_000_000 + frac * scale, buf, start, end
+            if sec != second:
+                second, base = sec, sec * 1_000_000_000
+            yield number, linktype, base + frac * scale, buf, start, end
     finally:
         w.src.close()
 
