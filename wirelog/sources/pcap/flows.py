@@ -128,18 +128,18 @@ class Engine:
                     reason = str(why)
                     summary.reasons[reason] = summary.reasons.get(reason, 0) + 1
                     continue
-                found = flows.get(key)
-                if found is None or (
-                    flags & SYN
-                    and not flags & ACK
-                    and (found[0].syn_seq_a if found[1] else found[0].syn_seq_b) != seq
-                ):
-                    if found is not None:
-                        self._close(found[0])
-                    flow = self._new_flow(key, ts)
-                    from_a = True
+                try:
+                    flow, from_a = flows[key]
+                except KeyError:  # once a connection: cheaper than a get per packet
+                    flow, from_a = self._new_flow(key, ts), True
                 else:
-                    flow, from_a = found
+                    if (
+                        flags & SYN
+                        and not flags & ACK
+                        and (flow.syn_seq_a if from_a else flow.syn_seq_b) != seq
+                    ):
+                        self._close(flow)  # a new connection on the 4-tuple
+                        flow, from_a = self._new_flow(key, ts), True
                 flow.last = ts
                 if comments and number in comments:
                     note = f"packet {number}: {comments.pop(number)}"
