@@ -18,6 +18,7 @@ from wirelog.errors import InputError, TruncatedInputError
 from wirelog.sources.pcap import files
 from wirelog.sources.pcap.files import fallback_segment, records
 from wirelog.sources.pcap.linklayer import NotTcp
+from wirelog.sources.pcap.streams import READ_SIZE
 
 BASIC = SAMPLES / MANIFEST["ws_basic"]["file"]
 
@@ -134,7 +135,7 @@ def test_fallback_dissects_rare_link_types_or_says_why_not() -> None:
     _, packets = read_pcap(BASIC)
     ip = packets[3].data[14:]  # Ethernet -> the IP packet
     seg = fallback_segment(1, packets[3].data)  # Ethernet, through scapy
-    assert seg[7] == files.linklayer.ip_segment(ip, 0, len(ip))[7]
+    assert seg == files.linklayer.ip_segment(ip, 0, len(ip))
     with pytest.raises(NotTcp, match="unknown link type"):
         fallback_segment(64999, b"x")
     with pytest.raises(NotTcp, match="not IP"):
@@ -178,3 +179,37 @@ def test_a_big_record_read_in_steps_from_a_slow_source(tmp_path: Path) -> None:
     path = tmp_path / "big.pcap"
     path.write_bytes(out)
     assert datas(path) == [data]
+
+
+def test_a_record_past_the_limit_is_corrupt_even_when_its_octets_follow(tmp_path: Path) -> None:
+    """The limit is checked only for a record that ends past the buffer:
+    right after a record of the largest size (the fullest the window gets),
+    one octet more is still refused, not read."""
+    assert files.MAX_RECORD >= READ_SIZE  # what lets the check wait for the buffer's end
+    linktype, _ = read_pcap(BASIC)
+    out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 0, linktype)
+    big = files.MAX_RECORD
+    out += struct.pack("<IIII", 1, 0, big, big) + bytes(big)
+    out += struct.pack("<IIII", 2, 0, big + 1, big + 1) + bytes(big + 1)
+    path = tmp_path / "past.pcap"
+    path.write_bytes(out)
+    got = []
+    with pytest.raises(InputError, match=f"packet 2 claims {big + 1} captured octets"):
+        for rec in records(str(path)):
+            got.append(rec[5] - rec[4])
+    assert got == [big]
+
+
+@pytest.mark.parametrize(("magic", "unit"), [(0xA1B2C3D4, 1000), (0xA1B23C4D, 1)])
+def test_record_times_are_exact_nanoseconds_across_seconds(
+    tmp_path: Path, magic: int, unit: int
+) -> None:
+    """Microsecond and nanosecond pcaps; the same second twice, the next,
+    and a step back in time (clocks do that)."""
+    times = [(1_700_000_005, 1), (1_700_000_005, 2), (1_700_000_006, 0), (1_700_000_005, 3)]
+    out = struct.pack("<IHHiIII", magic, 2, 4, 0, 0, 0, 1)
+    for sec, frac in times:
+        out += struct.pack("<IIII", sec, frac, 1, 1) + b"x"
+    path = tmp_path / "times.pcap"
+    path.write_bytes(out)
+    assert [rec[2] for rec in records(str(path))] == [s * 10**9 + f * unit for s, f in times]

@@ -9,6 +9,7 @@ import zlib
 
 import pytest
 
+from wirelog.sources.pcap import streams
 from wirelog.sources.pcap.streams import Gunzip as _Gunzip
 
 
@@ -48,3 +49,50 @@ def test_gunzip_ignores_the_zeros_a_file_is_padded_with() -> None:
     assert junk.read(len(data)) == data
     with pytest.raises(zlib.error):
         junk.read(10)
+
+
+class _Reads:
+    """A file's octets through ``read1``, every request recorded."""
+
+    def __init__(self, data: bytes) -> None:
+        self.fh = io.BytesIO(data)
+        self.asked: list[int] = []
+        self.given: list[bytes] = []
+
+    def read1(self, n: int, /) -> bytes:
+        self.asked.append(n)
+        out = self.fh.read1(n)
+        self.given.append(out)
+        return out
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def test_window_reads_what_a_straddling_record_lacks_then_whole_reads() -> None:
+    size = streams.READ_SIZE
+    data = bytes(range(256)) * (2 * size // 256 + 64)
+    src = _Reads(data)
+    w = streams.Window(src)
+    assert w.need(10)
+    assert w.buf is src.given[0]  # an empty window takes the read as it came
+    w.pos = size - 6  # a record of 100 octets starts 6 before the read's end
+    assert w.need(100)
+    assert src.asked == [size, 94]  # only what that record lacks
+    assert w.buf == data[size - 6 : size + 94] and w.at() == size - 6
+    w.pos = 100
+    assert w.need(1)
+    assert src.asked[-1] == size and w.buf is src.given[-1] and w.at() == size + 94
+    w.pos = len(w.buf)
+    rest = data[2 * size + 94 :]
+    assert w.need(len(rest))  # the rest: the last read is cut short by the end
+    assert w.buf == rest and not w.need(len(rest) + 1) and w.eof
+
+
+def test_window_never_asks_a_read_larger_than_read_size() -> None:
+    big = streams.READ_SIZE * 3
+    src = _Reads(bytes(big - 5))
+    w = streams.Window(src)
+    assert w.need(1)
+    assert not w.need(big)  # more than the source holds: False, what came kept
+    assert max(src.asked) == streams.READ_SIZE and w.avail() == big - 5

@@ -92,3 +92,52 @@ def test_fin_after_all_data_even_when_reordered() -> None:
     half.segment(1, b"abcd", 4, False, 0.0, 2, out)
     assert [p[0] for p in out] == [DATA, DATA, FIN]
     assert half.finished
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.binary(min_size=1, max_size=2000),
+    cuts=st.lists(st.integers(0, 2000), max_size=10),
+    seed=st.integers(0, 2**32 - 1),
+    isn=st.integers(0, 2**32 - 1),
+    fin=st.booleans(),
+)
+def test_take_in_order_takes_exactly_what_segment_would_give_whole(
+    data: bytes, cuts: list[int], seed: int, isn: int, fin: bool
+) -> None:
+    """The engine's per-packet shortcut: wherever ``take_in_order`` says
+    yes, ``segment`` would have given that segment whole as one DATA
+    piece; wherever it says no, ``segment`` runs. Either way the stream,
+    its gaps and its FIN come out the same."""
+    rng = random.Random(seed)
+    bounds = sorted({0, len(data), *(c % len(data) for c in cuts)})
+    segs = [(a, data[a:b]) for a, b in itertools.pairwise(bounds)]
+    segs += rng.sample(segs, k=len(segs) // 3)  # duplicates
+    rng.shuffle(segs)
+    segs = segs[: max(1, len(segs) - rng.randrange(2))]  # sometimes one lost
+    plain, fast = HalfStream(), HalfStream()
+    want: list[Piece] = []
+    got: list[Piece] = []
+    for h in (plain, fast):
+        h.syn(isn)
+    taken = 0
+    for n, (off, chunk) in enumerate(segs):
+        seq = (isn + 1 + off) & 0xFFFFFFFF
+        plain.segment(seq, chunk, len(chunk), False, n, n + 1, want)
+        if fast.take_in_order(seq, len(chunk)):
+            got.append((DATA, chunk, len(chunk), n, n + 1))
+            taken += 1
+            assert want[-1] == got[-1]  # the whole segment, as segment gave it
+        else:
+            fast.segment(seq, chunk, len(chunk), False, n, n + 1, got)
+        assert got == want
+    end = (isn + 1 + len(data)) & 0xFFFFFFFF
+    if fin:
+        plain.segment(end, b"", 0, True, 99, 99, want)
+        fast.segment(end, b"", 0, True, 99, 99, got)
+        assert not fast.take_in_order(end, 1)  # a FIN is known: never a take
+    for h, out in ((plain, want), (fast, got)):
+        h.flush(out)
+    assert got == want
+    if segs[0][0] == 0:
+        assert taken >= 1  # the first segment, in order with nothing waiting: a take

@@ -119,38 +119,60 @@ def _pcap_records(path: str, w: Window) -> Iterator[Record]:
         # The upper bits of the link type field carry FCS information (pcap-ng draft).
         linktype = linktype_field & 0x0FFFFFFF
         limit = max(MAX_RECORD, snaplen if snaplen < 1 << 30 else 0)
-        unpack_from = struct.Struct(endian + "IIII").unpack_from
+        # The original length is not needed: skipped, one object less a packet.
+        unpack_from = struct.Struct(endian + "III4x").unpack_from
         number = 0
+        # The buffer and the position are locals while the records lie whole
+        # in the buffer (the window's ``pos`` is set before each yield, for
+        # :meth:`Records.ready` and error offsets); only a record that runs
+        # past the buffer's end goes back to the window for more.
+        buf, pos = w.buf, w.pos
+        size = len(buf)
+        # A timestamp is integer nanoseconds: seconds * 10**9 is a product
+        # of two-digit integers, made once a second rather than once a packet.
+        second = base = -1
         while True:
-            if w.avail() < 16 and not _need(path, w, 16, number):
-                if w.avail() == 0:
-                    return
-                raise TruncatedInputError(
-                    path,
-                    f"capture ends inside the header of packet {number + 1}",
-                    f"packet {number + 1}",
-                )
-            buf, pos = w.buf, w.pos
-            sec, frac, incl, _orig = unpack_from(buf, pos)
+            start = pos + 16
+            if start > size:
+                if not _need(path, w, 16, number):
+                    if w.avail() == 0:
+                        return
+                    raise TruncatedInputError(
+                        path,
+                        f"capture ends inside the header of packet {number + 1}",
+                        f"packet {number + 1}",
+                    )
+                buf, pos = w.buf, w.pos
+                size = len(buf)
+                start = pos + 16
+            sec, frac, incl = unpack_from(buf, pos)
             number += 1
-            if incl > limit:
-                raise InputError(
-                    path,
-                    f"corrupt record header: packet {number} claims {incl} captured octets "
-                    f"(at byte {w.at()})",
-                    f"packet {number}",
-                )
-            end = 16 + incl
-            if len(buf) - pos < end:
-                if not _need(path, w, end, number - 1):
+            end = start + incl
+            if end > size:
+                # Here only: the window never holds more than ``limit`` + 16
+                # octets (a read is at most READ_SIZE, or what a record
+                # lacks), so a record past the limit always ends past it.
+                if incl > limit:
+                    raise InputError(
+                        path,
+                        f"corrupt record header: packet {number} claims {incl} captured octets "
+                        f"(at byte {w.at()})",
+                        f"packet {number}",
+                    )
+                if not _need(path, w, 16 + incl, number - 1):
                     raise TruncatedInputError(
                         path,
                         f"capture ends inside packet {number} ({w.avail() - 16} of {incl} octets)",
                         f"packet {number}",
                     )
                 buf, pos = w.buf, w.pos
-            w.pos = pos + end
-            yield number, linktype, sec * 1_000_000_000 + frac * scale, buf, pos + 16, pos + end
+                size = len(buf)
+                start = pos + 16
+                end = start + incl
+            w.pos = pos = end
+            if sec != second:
+                second, base = sec, sec * 1_000_000_000
+            yield number, linktype, base + frac * scale, buf, start, end
     finally:
         w.src.close()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from wirelog.model import Connection
+from wirelog.model import Connection, Direction
 from wirelog.sources.pcap.httpwatch import HttpWatch
 from wirelog.sources.pcap.tcp import HalfStream
 
@@ -34,7 +34,8 @@ class Flow:
     b: tuple[bytes, int]
     ha: HalfStream
     hb: HalfStream
-    keys: tuple[tuple[bytes, int, bytes, int], ...]
+    keys: tuple[bytes, bytes]
+    """Its two keys in the engine's table (:data:`~wirelog.sources.pcap.linklayer.Segment`)."""
     ts: int
     state: int = UNDECIDED
     client_is_a: bool | None = None
@@ -49,11 +50,28 @@ class Flow:
     ws_port: bool = False
     """On a ``--ws-port`` port: frames without a handshake, unless it starts with one."""
     connection: Connection | None = None
+    lane_a: tuple[HalfStream, Connection, Direction] | None = None
+    """How ``a``'s in-order octets go as chunks straight from the packet
+    (its half, the connection, the direction): set by :meth:`lanes` while
+    the flow is WebSocket, ``a`` live and not TLS, None otherwise."""
+    lane_b: tuple[HalfStream, Connection, Direction] | None = None
     ended: bool = False
     reset: bool = False
-    packets: int = 0
     last: int = 0
     """Capture time of the latest packet."""
     idle_since: int = 0
     tls: TlsStream | None = None
     """A TLS connection: its pieces are decrypted before anything else sees them."""
+
+    def lanes(self) -> None:
+        """Set :attr:`lane_a` and :attr:`lane_b` from what they depend on;
+        called wherever the state, a side's liveness or TLS changes, so the
+        engine asks one attribute per packet instead of four."""
+        conn = self.connection
+        if self.state != WEBSOCKET or self.tls is not None or conn is None:
+            self.lane_a = self.lane_b = None
+            return
+        a_tx = self.client_is_a is not False
+        tx, rx = (Direction.TX, Direction.RX) if a_tx else (Direction.RX, Direction.TX)
+        self.lane_a = (self.ha, conn, tx) if self.live_a else None
+        self.lane_b = (self.hb, conn, rx) if self.live_b else None

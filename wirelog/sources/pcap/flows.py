@@ -84,7 +84,7 @@ class Engine:
         # TLS secrets: the key log, and the capture's own (pcapng DSBs).
         self.keys = KeyStore(from_environment(options.keylog), secrets)
         self.sink = shared(sink, options.share)
-        self.flows: dict[tuple[bytes, int, bytes, int], tuple[Flow, bool]] = {}
+        self.flows: dict[bytes, tuple[Flow, bool]] = {}
         self.open: dict[int, Flow] = {}
         self.next_conn = 0
         self.index = 0
@@ -111,87 +111,84 @@ class Engine:
         sweep = self.sweep_every - 1
         push = self.sink.chunk
         comments = self.comments
-        for number, linktype, ts, buf, start, end in recs:
-            summary.packets += 1
-            try:
-                if linktype in fast:
-                    seg = segment(linktype, buf, start, end)
+        control = SYN | RST | FIN
+        count = 0
+        try:
+            for number, linktype, ts, buf, start, end in recs:
+                count += 1
+                try:
+                    if linktype in fast:
+                        key, seq, flags, payload, wire = segment(linktype, buf, start, end)
+                    else:
+                        key, seq, flags, payload, wire = fallback_segment(
+                            linktype, bytes(buf[start:end])
+                        )
+                except NotTcp as why:
+                    summary.not_tcp += 1
+                    reason = str(why)
+                    summary.reasons[reason] = summary.reasons.get(reason, 0) + 1
+                    continue
+                try:
+                    flow, from_a = flows[key]
+                except KeyError:  # once a connection: cheaper than a get per packet
+                    flow, from_a = self._new_flow(key, ts), True
                 else:
-                    seg = fallback_segment(linktype, bytes(buf[start:end]))
-            except NotTcp as why:
-                summary.not_tcp += 1
-                reason = str(why)
-                summary.reasons[reason] = summary.reasons.get(reason, 0) + 1
-                continue
-            src, sport, dst, dport, seq, _ack, flags, payload, wire = seg
-            found = flows.get((src, sport, dst, dport))
-            if found is None or (
-                flags & SYN
-                and not flags & ACK
-                and (found[0].syn_seq_a if found[1] else found[0].syn_seq_b) != seq
-            ):
-                if found is not None:
-                    self._close(found[0])
-                flow = self._new_flow(src, sport, dst, dport, ts)
-                from_a = True
-            else:
-                flow, from_a = found
-            flow.last = ts
-            if comments and number in comments:
-                note = f"packet {number}: {comments.pop(number)}"
-                skipped.comment(
-                    self.sink, self.summary, flow, self._dir(flow, from_a), self.index, note
-                )
-            if not number & sweep:
-                self._forget(ts)
-            state = flow.state
-            if state >= IGNORED:
-                if flags & (FIN | RST) and state != CLOSED:
-                    flow.reset = flow.reset or bool(flags & RST)
-                continue
-            flow.packets += 1
-            half = flow.ha if from_a else flow.hb
-            if (
-                wire
-                and not flags & (SYN | RST | FIN)
-                and state == WEBSOCKET
-                and (flow.live_a if from_a else flow.live_b)
-                and flow.tls is None
-                and half.take_in_order(seq, wire, ts, number)
-            ):
-                # The next octets of a WebSocket stream, in order, nothing
-                # waiting: one chunk, straight to the sink.
-                index = self.index
-                self.index = index + 1
-                tx = from_a == (flow.client_is_a is not False)
-                conn = flow.connection
-                assert conn is not None
-                push(conn, new_chunk(_TX if tx else _RX, payload, wire, index, ts))
-                continue
-            if flags & SYN:
-                if from_a:
-                    flow.syn_seq_a = seq
-                else:
-                    flow.syn_seq_b = seq
-                half.syn(seq)
-                if flow.client_is_a is None:
-                    flow.client_is_a = from_a if not flags & ACK else not from_a
-                seq = (seq + 1) & 0xFFFFFFFF
-            if flags & RST:
-                self._reset(flow, from_a, ts)
-                continue
-            if wire or flags & FIN:
-                half.segment(seq, payload, wire, bool(flags & FIN), ts, number, pieces)
-                if pieces:
-                    self._pieces_out(flow, from_a, pieces)
-                    pieces.clear()
                     if (
-                        flow.ha.fin_at is not None
-                        and flow.hb.fin_at is not None
-                        and flow.ha.finished
-                        and flow.hb.finished
+                        flags & SYN
+                        and not flags & ACK
+                        and (flow.syn_seq_a if from_a else flow.syn_seq_b) != seq
                     ):
-                        self._close(flow)
+                        self._close(flow)  # a new connection on the 4-tuple
+                        flow, from_a = self._new_flow(key, ts), True
+                flow.last = ts
+                if comments and number in comments:
+                    note = f"packet {number}: {comments.pop(number)}"
+                    direction = self._dir(flow, from_a)
+                    skipped.comment(self.sink, summary, flow, direction, self.index, note)
+                if not number & sweep:
+                    self._forget(ts)
+                if wire and not flags & control:
+                    lane = flow.lane_a if from_a else flow.lane_b
+                    if lane is not None and lane[0].take_in_order(seq, wire):
+                        # The next octets of a WebSocket stream, in order,
+                        # nothing waiting: one chunk, straight to the sink.
+                        index = self.index
+                        self.index = index + 1
+                        push(lane[1], new_chunk(lane[2], payload, wire, index, ts))
+                        continue
+                state = flow.state
+                if state >= IGNORED:
+                    if flags & (FIN | RST) and state != CLOSED:
+                        flow.reset = flow.reset or bool(flags & RST)
+                    continue
+                half = flow.ha if from_a else flow.hb
+                if flags & SYN:
+                    if from_a:
+                        flow.syn_seq_a = seq
+                    else:
+                        flow.syn_seq_b = seq
+                    half.syn(seq)
+                    if flow.client_is_a is None:
+                        flow.client_is_a = from_a if not flags & ACK else not from_a
+                        flow.lanes()
+                    seq = (seq + 1) & 0xFFFFFFFF
+                if flags & RST:
+                    self._reset(flow, from_a, ts)
+                    continue
+                if wire or flags & FIN:
+                    half.segment(seq, payload, wire, bool(flags & FIN), ts, number, pieces)
+                    if pieces:
+                        self._pieces_out(flow, from_a, pieces)
+                        pieces.clear()
+                        if (
+                            flow.ha.fin_at is not None
+                            and flow.hb.fin_at is not None
+                            and flow.ha.finished
+                            and flow.hb.finished
+                        ):
+                            self._close(flow)
+        finally:
+            summary.packets += count
 
     def finish(self) -> None:
         """End of capture (or of what could be read of it): release every
@@ -202,16 +199,17 @@ class Engine:
 
     # -- connection life ---------------------------------------------------
 
-    def _new_flow(self, src: bytes, sport: int, dst: bytes, dport: int, ts: int) -> Flow:
+    def _new_flow(self, key: bytes, ts: int) -> Flow:
         conn = self.next_conn
         self.next_conn += 1
         self.summary.tcp_connections += 1
-        k1 = (src, sport, dst, dport)
-        k2 = (dst, dport, src, sport)
-        flow = Flow(conn, (src, sport), (dst, dport), HalfStream(), HalfStream(), (k1, k2), ts)
+        back = linklayer.reverse(key)
+        a, b = linklayer.endpoints(key)
+        flow = Flow(conn, a, b, HalfStream(), HalfStream(), (key, back), ts)
         flow.last = ts
-        self.flows[k1] = (flow, True)
-        self.flows[k2] = (flow, False)
+        self.flows[key] = (flow, True)
+        self.flows[back] = (flow, False)
+        sport, dport = a[1], b[1]
         if (self._conns and conn not in self._conns) or (
             self._ports and sport not in self._ports and dport not in self._ports
         ):
@@ -246,6 +244,7 @@ class Engine:
             meta={} if flow.handshake else {"handshake": False},
             tls=flow.tls.info() if flow.tls is not None else None,
         )
+        flow.lanes()
         self.sink.opened(flow.connection)
 
     def _headless(
@@ -263,6 +262,7 @@ class Engine:
         """Skip a connection, counted by what its ``start`` (the first
         octets one side sent) looks like, so that the summary can say why."""
         flow.state = IGNORED
+        flow.lanes()
         flow.watch_a = flow.watch_b = None
         self.open.pop(flow.conn, None)
         self._idle(flow)
@@ -287,6 +287,7 @@ class Engine:
                 self.sink.closed(flow.connection)
         self.open.pop(flow.conn, None)
         flow.state = CLOSED
+        flow.lanes()
         flow.watch_a = flow.watch_b = None
         self._idle(flow)
         # The flow stays in the table as a tombstone so that late
@@ -442,6 +443,7 @@ class Engine:
                 flow.live_a = True
             else:
                 flow.live_b = True
+            flow.lanes()
             rest = (released or []) + pieces[n + 1 :]
             if rest or wire:
                 self._pieces_out(flow, from_a, rest, plain=True, wire=wire)

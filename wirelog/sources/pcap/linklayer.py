@@ -43,17 +43,35 @@ _IPV6_EXT = frozenset(
     {0, 43, 60, 135, 139, 140}
 )  # hop-by-hop, routing, dest opts, mobility, HIP, shim6
 
-_TCP = struct.Struct("!HHIIBB")
+_TCP = struct.Struct("!4xI4xBB")
 #: Ethernet + option-less IPv4 + the TCP fields reassembly needs, from the
-#: first octet of the frame: ethertype, version/IHL, total length, fragment
-#: field, protocol, addresses, ports, seq, ack, data offset, flags.
-_ETH_IP4_TCP = struct.Struct("!12xHBxH2xHxB2x4s4sHHIIBB")
-_U16 = struct.Struct("!H")
+#: first octet of the frame: ethertype/version/IHL/TOS as one word, total
+#: length, fragment field/TTL/protocol as one word, the key (addresses and
+#: ports, side by side here; see Segment), seq, data offset, flags.
+_ETH_IP4_TCP = struct.Struct("!12xIH2xI2x12sI4xBB")
+_unpack_eth_ip4_tcp = _ETH_IP4_TCP.unpack_from
 
-#: (src address, src port, dst address, dst port, seq, ack, flags, payload,
-#: wire length of the payload). ``payload`` may be shorter than the wire
-#: length when the capture's snap length cut the packet.
-Segment = tuple[bytes, int, bytes, int, int, int, int, bytes, int]
+#: (key, seq, flags, payload, wire length of the payload). ``key`` is the
+#: source address, the destination address, the source port and the
+#: destination port, as they lie on the wire (12 octets over IPv4, 36 over
+#: IPv6): the flow engine's one object to hash per packet, and over
+#: Ethernet/IPv4 one slice of the frame, where the four fields are side by
+#: side. ``payload`` may be shorter than the wire length when the capture's
+#: snap length cut the packet.
+Segment = tuple[bytes, int, int, bytes, int]
+
+
+def endpoints(key: bytes) -> tuple[tuple[bytes, int], tuple[bytes, int]]:
+    """The (address, port) of the sender and of the receiver in ``key``."""
+    n = (len(key) - 4) // 2
+    ports = key[2 * n :]
+    return (key[:n], (ports[0] << 8) | ports[1]), (key[n : 2 * n], (ports[2] << 8) | ports[3])
+
+
+def reverse(key: bytes) -> bytes:
+    """The key of the packets going the other way."""
+    n = (len(key) - 4) // 2
+    return key[n : 2 * n] + key[:n] + key[-2:] + key[-4:-2]
 
 
 class NotTcp(Exception):
@@ -93,26 +111,21 @@ def ip_offset(linktype: int, pkt: bytes, start: int, n: int) -> int:
     return start  # raw IP link types
 
 
-def segment(linktype: int, pkt: bytes, start: int = 0, n: int | None = None) -> Segment:
+def segment(linktype: int, pkt: bytes, start: int, n: int) -> Segment:
     """The TCP segment inside the captured frame ``pkt[start:n]`` of a fast
     link type (a slice of a larger read buffer is never copied)."""
-    if n is None:
-        n = len(pkt)
     if linktype == ETHERNET and n - start >= 54:
         # Most packets of most captures: Ethernet, IPv4 without options, not
         # a fragment. One ``unpack_from`` instead of a walk byte by byte
         # (a third of the per-packet cost); anything else takes the walk.
-        etype, vihl, total, frag, proto, src, dst, sport, dport, seq, ack, doff, flags = (
-            _ETH_IP4_TCP.unpack_from(pkt, start)
-        )
-        if etype == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF:
+        head, total, frag, key, seq, doff, flags = _unpack_eth_ip4_tcp(pkt, start)
+        # 0x0800 IPv4, version 4 and IHL 5; no fragment, protocol 6 (TCP).
+        if head >> 8 == 0x080045 and frag & 0x3FFF00FF == 6:
             end = start + 14 + total if total else n
             body = start + 34 + (doff >> 4) * 4
             wire = end - body
-            if wire >= 0:
-                stop = end if end < n else n
-                payload = pkt[body:stop] if stop > body else b""
-                return src, sport, dst, dport, seq, ack, flags, payload, wire
+            if wire >= 0:  # a slice that ends before it starts is b"": no test for it
+                return key, seq, flags, pkt[body:end] if end <= n else pkt[body:n], wire
     off = ip_offset(linktype, pkt, start, n)
     if off < 0:
         raise NotTcp("not IP")
@@ -137,8 +150,7 @@ def ip_segment(pkt: bytes, off: int, n: int | None = None) -> Segment:
             # More-fragments flag or a fragment offset: wirelog does not
             # reassemble IP fragments (TCP stacks avoid them with PMTU discovery).
             raise NotTcp("IP fragment")
-        src = pkt[off + 12 : off + 16]
-        dst = pkt[off + 16 : off + 20]
+        addresses = pkt[off + 12 : off + 20]
         if total == 0:  # TCP segmentation offload captures leave it 0
             total = n - off
         end = off + total
@@ -148,8 +160,7 @@ def ip_segment(pkt: bytes, off: int, n: int | None = None) -> Segment:
             raise NotTcp("cut inside the IPv6 header")
         plen = (pkt[off + 4] << 8) | pkt[off + 5]
         nxt = pkt[off + 6]
-        src = pkt[off + 8 : off + 24]
-        dst = pkt[off + 24 : off + 40]
+        addresses = pkt[off + 8 : off + 40]
         tcp = off + 40
         end = tcp + plen if plen else n  # jumbograms: trust the capture
         while nxt != 6:
@@ -174,14 +185,14 @@ def ip_segment(pkt: bytes, off: int, n: int | None = None) -> Segment:
         raise NotTcp("not IP")
     if n < tcp + 20:
         raise NotTcp("cut inside the TCP header")
-    sport, dport, seq, ack, doff, flags = _TCP.unpack_from(pkt, tcp)
+    seq, doff, flags = _TCP.unpack_from(pkt, tcp)
     start = tcp + (doff >> 4) * 4
     wire = end - start
     if wire < 0:
         raise NotTcp("bad TCP header length")
     stop = end if end < n else n
     payload = pkt[start:stop] if stop > start else b""
-    return src, sport, dst, dport, seq, ack, flags, payload, wire
+    return addresses + pkt[tcp : tcp + 4], seq, flags, payload, wire
 
 
 def format_endpoint(addr: bytes, port: int) -> str:

@@ -165,17 +165,23 @@ class Window:
     def need(self, n: int) -> bool:
         """Make ``n`` octets available from ``pos``; False at the end of the
         source (what did arrive stays in the buffer). Reads only what
-        arrives: never allocates ``n`` octets ahead of them."""
+        arrives: never allocates ``n`` octets ahead of them.
+
+        An empty window takes one read as its buffer, as it came (no copy);
+        a window still holding the start of a record reads only what that
+        record lacks, so the record is the only copy made and the next read
+        starts at a record boundary (joining the rest of a buffer to each
+        ``READ_SIZE`` read copied every octet of a capture once more)."""
         have = len(self.buf) - self.pos
         if have >= n:
             return True
         if self.eof:
             return False
-        parts = [self.buf[self.pos :]]
+        parts = [self.buf[self.pos :]] if have else []
         read1 = self.src.read1
         while have < n:
             try:
-                chunk = read1(READ_SIZE)
+                chunk = read1(min(n - have, READ_SIZE) if have else READ_SIZE)
             except READ_ERRORS as exc:
                 self.error = exc
                 chunk = b""

@@ -49,6 +49,7 @@ class HalfStream:
     __slots__ = (
         "_heap",
         "_pending",
+        "clear",
         "fin_at",
         "last_packet",
         "last_ts",
@@ -69,12 +70,18 @@ class HalfStream:
         self.next = 0
         """Unwrapped sequence number of the next octet expected."""
         self.started = False
+        self.clear = False
+        """Started, nothing waits behind a hole and no FIN is known: what
+        :meth:`take_in_order` asks, kept as one flag because it asks per
+        packet (set again wherever one of the three changes)."""
         self.fin_at: int | None = None
         """Unwrapped sequence number of the FIN, once seen."""
         self.retransmitted = 0
         """Octets dropped as already seen."""
         self.pending_bytes = 0
         self.last_ts = 0
+        """Time and packet of the latest :meth:`segment` (what its gaps and
+        FIN are dated with; :meth:`take_in_order` is never followed by one)."""
         self.last_packet = 0
         self.max_bytes = max_bytes
         self.max_segments = max_segments
@@ -93,6 +100,7 @@ class HalfStream:
         if not self.started:
             self.next = seq + 1
             self.started = True
+            self.clear = not self._pending and self.fin_at is None
 
     @property
     def finished(self) -> bool:
@@ -132,6 +140,7 @@ class HalfStream:
                 self.next = nxt + length
             if self.fin_at is not None and self.next >= self.fin_at:
                 self._fin(ts, packet, out)
+            self.clear = self.fin_at is None
             return
         if length and off + length > nxt:
             if off < nxt:
@@ -153,19 +162,20 @@ class HalfStream:
             self.pending_bytes > self.max_bytes or len(self._pending) > self.max_segments
         ):
             self.flush(out, until=self._heap[0] + 1)
+        self.clear = not self._pending and self.fin_at is None
 
-    def take_in_order(self, seq: int, length: int, ts: int, packet: int) -> bool:
+    def take_in_order(self, seq: int, length: int) -> bool:
         """The common case of :meth:`segment`, without pieces: when a data
         segment (no FIN) of ``length`` > 0 octets is exactly the next in
         order, nothing waits and no FIN is known, take it and return True;
         its octets are then the caller's to deliver. Otherwise change
-        nothing and return False (call :meth:`segment`)."""
+        nothing and return False (call :meth:`segment`). Its time and
+        packet are not kept: only a later :meth:`segment` can leave a gap
+        or a FIN to date, and it brings its own."""
         nxt = self.next
-        if (seq - nxt) & 0xFFFFFFFF or self._pending or self.fin_at is not None or not self.started:
+        if not self.clear or (seq - nxt) & 0xFFFFFFFF:
             return False
         self.next = nxt + length
-        self.last_ts = ts
-        self.last_packet = packet
         return True
 
     def flush(self, out: list[Piece], until: int | None = None) -> None:
@@ -184,6 +194,7 @@ class HalfStream:
             out.append((GAP, b"", self.fin_at - self.next, self.last_ts, self.last_packet))
             self.next = self.fin_at
             self._fin(self.last_ts, self.last_packet, out)
+        self.clear = self.started and not self._pending and self.fin_at is None
 
     def _drain(self, ts: int, packet: int, out: list[Piece]) -> None:
         heap = self._heap
