@@ -33,8 +33,7 @@ def unmask(data: bytes, mask: bytes) -> bytes:
         if n >= NUMPY_NOW or _spent[0] >= NUMPY_AFTER or "numpy" in sys.modules:
             return _unmask_numpy(data, mask)
         _spent[0] += n
-    if not n:
-        return b""
+    # (No case for an empty payload: the formula gives b"" for it.)
     key = (mask * ((n >> 2) + 1))[:n]
     return (int.from_bytes(data, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
 
