@@ -200,9 +200,10 @@ class FrameDecoder:
         raw = data if type(data) is bytes else bytes(data)
         base = self.offset
         head = self._head
-        earlier = len(head)
+        earlier = 0
         if head:
             # A header split across feeds: parse it whole, from its first octet.
+            earlier = len(head)
             raw = head + raw
             n += earlier
             base -= earlier
@@ -252,11 +253,10 @@ class FrameDecoder:
                     b0, b1 >= 0x80, plen, length, self._allowed_rsv, self._expect_masked,
                     self._closed,
                 )  # fmt: skip
-            start = pos
-            pos += hlen
-            mask = raw[pos - 4 : pos] if b1 >= 0x80 else None
-            end = pos + length
-            if start >= earlier:
+            body = pos + hlen
+            mask = raw[body - 4 : body] if b1 >= 0x80 else None
+            end = body + length
+            if pos >= earlier:
                 first_chunk = chunk
                 first_ts = last_ts = ts
             else:
@@ -267,14 +267,14 @@ class FrameDecoder:
                 last_ts = ts if ts is not None else first_ts
             if end <= n:
                 events.append(self._frame(
-                    b0, mask, length, raw[pos:end], hlen, base + start, last_ts, first_chunk,
+                    b0, mask, length, raw[body:end], hlen, base + pos, last_ts, first_chunk,
                     violations,
                 ))  # fmt: skip
                 pos = end
             else:
                 cur = _Partial(
-                    b0, mask, length, hlen, base + start, first_chunk, first_ts, violations,
-                    end - n, [raw[pos:]],
+                    b0, mask, length, hlen, base + pos, first_chunk, first_ts, violations,
+                    end - n, [raw[body:]],
                 )  # fmt: skip
                 pos = n
         self._cur = cur
