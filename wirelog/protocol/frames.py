@@ -82,7 +82,8 @@ def header_violations(
     length; ``closed``: this direction already sent a Close frame.
 
     A pure function of its arguments: :class:`FrameDecoder` remembers its
-    answers for short headers, whose two octets hold all of them.
+    answers by the header's two octets and the few facts a longer length
+    field adds (below 126, above 125, at most 16 bits, top bit set).
     """
     found: list[ViolationKind] = []
     if plen == 126:
