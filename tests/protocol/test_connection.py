@@ -306,6 +306,23 @@ def test_a_refused_side_takes_nothing_more_and_an_empty_connection_has_no_handsh
     assert empty.finish() == [] and empty.handshake is None
 
 
+def test_a_frames_only_side_refused_after_its_head_takes_nothing_more() -> None:
+    """Without a message layer a side past its head takes chunks straight
+    to the frame decoder; a refused upgrade must end that for both sides,
+    whichever entry (push or feed) the next octets come through."""
+    dec = ConnectionDecoder(Role.CLIENT, messages=False)
+    sent = [
+        (TX, REQ + encode_frame(1, b"early", mask=MASK)),
+        (RX, b"HTTP/1.1 403 Forbidden\r\n\r\n"),
+        (TX, encode_frame(1, b"late", mask=MASK)),
+        (RX, encode_frame(1, b"x")),
+    ]
+    out = [dec.push(Chunk(d, b, len(b), i)) for i, (d, b) in enumerate(sent)]
+    assert [type(e) for e in out[0]] == [Frame]  # the client's side already took frames
+    assert [type(e) for e in out[1]] == [Handshake, Violation] and out[2] == out[3] == []
+    assert dec.feed(TX, sent[2][1]) == []
+
+
 def test_frames_only_decoder_after_the_handshake() -> None:
     dec = ConnectionDecoder(Role.CLIENT, messages=False)
     out = dec.feed(TX, REQ) + dec.feed(RX, response() + encode_frame(1, b"a", fin=False))

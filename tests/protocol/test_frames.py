@@ -77,6 +77,37 @@ def test_header_rules_apply_to_every_frame_whatever_its_shape() -> None:
     assert f.violations == expected
 
 
+def test_remembered_rules_tell_apart_every_length_fact() -> None:
+    """The decoder remembers the rules by a header's two octets and what a
+    longer length field adds: frames that share those two octets but not
+    the facts (minimal or not, control length, top bit) get their own rules,
+    in whatever order they come, and a Close changes them for what follows
+    in the same feed."""
+    shapes = [
+        (9, 5, 16), (9, 200, 16), (9, 5, 64), (9, 200, 64), (9, 70_000, 64),
+        (2, 5, 16), (2, 300, 16), (2, 5, 64), (2, 300, 64), (2, 70_000, 64),
+        (8, 2, 7), (2, 300, 16), (2, 5, 64), (9, 200, 64), (2, (1 << 63) + 1, 64),
+    ]  # fmt: skip
+    # Each declares its length and carries it (the last cannot: it ends the stream).
+    wire = b"".join(
+        encode_frame(op, bytes(min(length, 9)) if length >> 63 else bytes(length), length=length,
+                     width=width)
+        for op, length, width in shapes
+    )  # fmt: skip
+    dec = FrameDecoder(RX, Role.SERVER)
+    got = [f.violations for f in frames_of(dec.feed(wire) + dec.eof())]
+    closed = False
+    for (op, length, width), rules in zip(shapes, got, strict=True):
+        plen = {7: length, 16: 126, 64: 127}[width]
+        expected = header_violations(0x80 | op, False, plen, length, 0, False, closed)
+        assert rules[: len(expected)] == expected, (op, length, width)  # then TRUNCATED, if cut
+        closed = closed or op == 8
+    assert V.NON_MINIMAL_LENGTH in got[0] and V.NON_MINIMAL_LENGTH not in got[1]
+    assert V.CONTROL_FRAME_TOO_LONG in got[1] and V.CONTROL_FRAME_TOO_LONG not in got[2]
+    assert V.LENGTH_MSB_SET in got[14] and V.FRAME_AFTER_CLOSE in got[11]
+    assert V.FRAME_AFTER_CLOSE not in got[6] and got[11] == (*got[6], V.FRAME_AFTER_CLOSE)
+
+
 def test_absurd_length_allocates_nothing_and_reports_truncation() -> None:
     wire = encode_frame(2, b"abc", length=(1 << 63) + 5, width=64)
     events = decode_frames(wire, RX, Role.SERVER)

@@ -37,9 +37,8 @@ from wirelog.protocol.messages import MessageAssembler
 
 _TX = Direction.TX  # a module global: ten times faster to look up than an Enum member
 
-#: A hook that merges frames decoded from octets with frames a log claims
-#: (see :mod:`wirelog.protocol.claims`). It returns the final frames of one direction
-#: plus any findings.
+#: A hook that merges frames decoded from octets with frames a log claims (see
+#: :mod:`wirelog.protocol.claims`): the final frames of one direction, and findings.
 Reconciler = Callable[
     [Connection, Direction, list[Frame], list[ClaimedFrame], bool],
     tuple[list[Frame], list[Violation]],
@@ -106,9 +105,15 @@ class ConnectionDecoder:
             side.head_len = len(known) if known is not None else None
             side.in_head = handshake
             self.sides[direction] = side
-        # Enum hashing runs Python code; the hot path picks a side by identity.
-        self._tx = self.sides[Direction.TX]
-        self._rx = self.sides[Direction.RX]
+        self._plain_tx: FrameDecoder | None = None
+        self._plain_rx: FrameDecoder | None = None
+        self._settle()
+
+    def _settle(self) -> None:
+        """Which sides take chunks straight: past the head, alive, frames only."""
+        tx, rx = self.sides[Direction.TX], self.sides[Direction.RX]
+        self._plain_tx = tx.frames if tx.messages is None and not (tx.in_head or tx.dead) else None
+        self._plain_rx = rx.frames if rx.messages is None and not (rx.in_head or rx.dead) else None
 
     # -- feeding -------------------------------------------------------------
 
@@ -122,15 +127,11 @@ class ConnectionDecoder:
         index: int | None = None,
     ) -> list[Event]:
         """``data`` arrived at ``ts`` (epoch ns); ``length`` > len(data): its tail is missing."""
-        side = self._tx if direction is _TX else self._rx
-        if (
-            side.messages is None
-            and not side.in_head
-            and not side.dead
-            and (length is None or length == len(data))
-        ):
+        plain = self._plain_tx if direction is _TX else self._plain_rx
+        if plain is not None and (length is None or length == len(data)):
             # Frames only, past the handshake, nothing missing: the common case.
-            return side.frames.feed(data, ts, index)  # type: ignore[return-value]
+            return plain.feed(data, ts, index)  # type: ignore[return-value]
+        side = self.sides[direction]
         events: list[Event] = []
         total = len(data) if length is None else length
         if side.dead:
@@ -162,15 +163,10 @@ class ConnectionDecoder:
         """
         if type(item) is Chunk:
             data = item.data
-            side = self._tx if item.direction is _TX else self._rx
-            if (
-                side.messages is None
-                and not side.in_head
-                and not side.dead
-                and item.length == len(data)
-            ):
+            plain = self._plain_tx if item.direction is _TX else self._plain_rx
+            if plain is not None and item.length == len(data):
                 # What :meth:`feed` does first, without its keyword layer.
-                return side.frames.feed(data, item.ts_ns, item.index)  # type: ignore[return-value]
+                return plain.feed(data, item.ts_ns, item.index)  # type: ignore[return-value]
             length, ts, index = item.length, item.ts_ns, item.index
             return self.feed(item.direction, data, length=length, ts=ts, index=index)
         assert isinstance(item, Marker)
@@ -243,6 +239,7 @@ class ConnectionDecoder:
                     )
                 )
                 side.dead = True
+                self._settle()
                 return
             # The head is known from elsewhere: octets missing inside it cost nothing.
             take = min(missing, side.head_len - len(side.head))
@@ -287,6 +284,7 @@ class ConnectionDecoder:
                     )
                 )
                 side.dead = True
+                self._settle()
             return b""
         end = found + len(HEAD_END)
         used = end - side.head_before
@@ -303,6 +301,7 @@ class ConnectionDecoder:
             self._response = head
         if self._response is not None and side.sender is Role.SERVER:
             self._emit_handshake(events)
+        self._settle()
 
     def _emit_handshake(self, events: list[Event]) -> None:
         """Once: when the response head is complete, or at the end."""
@@ -320,6 +319,7 @@ class ConnectionDecoder:
         if hs.status is not None and hs.status != 101:
             for side in self.sides.values():
                 side.dead = True
+            self._settle()
             return
         if hs.deflate is not None and self._deflate is None:
             self._deflate = hs.deflate

@@ -32,6 +32,11 @@ KNOWN_OPCODES = frozenset(int(o) for o in Opcode)
 _U16 = struct.Struct("!H")
 _U64 = struct.Struct("!Q")
 _CLOSE = int(Opcode.CLOSE)
+#: A header's length (7-, 16- or 64-bit length field, a mask or none) by its second octet.
+_HEADER_LENGTH = tuple(
+    (2 if b & 0x7F < 126 else 4 if b & 0x7F == 126 else 10) + (4 if b & 0x80 else 0)
+    for b in range(256)
+)
 
 
 def encode_frame(
@@ -77,7 +82,8 @@ def header_violations(
     length; ``closed``: this direction already sent a Close frame.
 
     A pure function of its arguments: :class:`FrameDecoder` remembers its
-    answers for short headers, whose two octets hold all of them.
+    answers by the header's two octets and the few facts a longer length
+    field adds (below 126, above 125, at most 16 bits, top bit set).
     """
     found: list[ViolationKind] = []
     if plen == 126:
@@ -111,8 +117,8 @@ class _Partial:
 
     b0: int
     """The header's first octet: FIN, RSV and opcode."""
-    masked: bool
     mask: bytes | None
+    """The masking key, None for an unmasked frame."""
     length: int
     header_length: int
     offset: int
@@ -154,8 +160,10 @@ class FrameDecoder:
         self._closed = False
         self._expect_masked = sender is Role.CLIENT
         self._rules: dict[int, tuple[ViolationKind, ...]] = {}
-        """:func:`header_violations` of 7- and 16-bit headers, by their two
-        octets and the closed flag (everything else it reads is fixed per decoder)."""
+        """:func:`header_violations` by a key of the header's two octets and
+        what its longer length field tells them (everything else they read is
+        fixed until a Close frame or a change of :attr:`allowed_rsv`, which
+        start a new dict)."""
 
     @property
     def allowed_rsv(self) -> int:
@@ -180,27 +188,27 @@ class FrameDecoder:
         frames it completed, and findings."""
         events: list[Frame | Violation] = []
         n = len(data)
-        if (
-            self.lost
-            and self.boundaries
-            and n
-            and whole_frames(data, self._expect_masked, self._allowed_rsv)
-        ):
+        if self.lost:
+            if not (
+                self.boundaries and n and whole_frames(data, self._expect_masked, self._allowed_rsv)
+            ):
+                self.offset += n
+                return events
             self.resync()
-        if self.lost or not n:
-            self.offset += n
+        if not n:
             return events
         # Payloads and masks are slices of this: bytes, never views.
         raw = data if type(data) is bytes else bytes(data)
         base = self.offset
-        earlier = len(self._head)
-        if earlier:
+        head = self._head
+        earlier = 0
+        if head:
             # A header split across feeds: parse it whole, from its first octet.
-            raw = self._head + raw
+            earlier = len(head)
+            raw = head + raw
             n += earlier
             base -= earlier
             self._head = b""
-        rules = self._rules
         pos = 0
         cur = self._cur
         while pos < n:
@@ -223,61 +231,51 @@ class FrameDecoder:
                 break
             b0 = raw[pos]
             b1 = raw[pos + 1]
-            plen = b1 & 0x7F
-            masked = b1 >= 0x80
-            hlen = (2 if plen < 126 else 4 if plen == 126 else 10) + (4 if masked else 0)
+            hlen = _HEADER_LENGTH[b1]
             if avail < hlen:
                 self._keep_head(raw[pos:], pos < earlier, chunk, ts)
                 break
+            plen = b1 & 0x7F
+            # The key holds every fact the rules read (see :func:`header_violations`).
             if plen < 126:
                 length = plen
-                key = b0 << 9 | b1 << 1 | self._closed
+                key = b0 << 8 | b1
             elif plen == 126:
-                # The rules read a 16-bit length only as below 126 or not.
                 length = (raw[pos + 2] << 8) | raw[pos + 3]
-                key = b0 << 9 | b1 << 1 | self._closed | (length < 126) << 17
+                key = b0 << 8 | b1 | (length < 126) << 16
             else:
                 length = _U64.unpack_from(raw, pos + 2)[0]
-                key = -1
-            violations = rules.get(key) if key >= 0 else None
-            if violations is None:
-                violations = header_violations(
-                    b0, masked, plen, length, self._allowed_rsv, self._expect_masked, self._closed
-                )
-                if key >= 0:
-                    rules[key] = violations
-            start = pos
-            pos += hlen
-            mask = raw[pos - 4 : pos] if masked else None
-            end = pos + length
-            if start < earlier:
+                key = b0 << 8 | b1 | (length >> 63) << 16 | (length <= 0xFFFF) << 17
+                key |= (length > 125) << 18
+            try:
+                violations = self._rules[key]
+            except KeyError:
+                violations = self._rules[key] = header_violations(
+                    b0, b1 >= 0x80, plen, length, self._allowed_rsv, self._expect_masked,
+                    self._closed,
+                )  # fmt: skip
+            body = pos + hlen
+            mask = raw[body - 4 : body] if b1 >= 0x80 else None
+            end = body + length
+            if pos >= earlier:
+                first_chunk = chunk
+                first_ts = last_ts = ts
+            else:
                 # The header began in an earlier feed, which holds the frame's
                 # first octet (and gives it a time if this feed has none).
                 first_chunk = self._head_chunk
                 first_ts = self._head_ts
-            else:
-                first_chunk = chunk
-                first_ts = ts
+                last_ts = ts if ts is not None else first_ts
             if end <= n:
-                events.append(
-                    self._frame(
-                        b0,
-                        masked,
-                        mask,
-                        length,
-                        raw[pos:end],
-                        hlen,
-                        base + start,
-                        ts if ts is not None else first_ts,
-                        first_chunk,
-                        violations,
-                    )
-                )
+                events.append(self._frame(
+                    b0, mask, length, raw[body:end], hlen, base + pos, last_ts, first_chunk,
+                    violations,
+                ))  # fmt: skip
                 pos = end
             else:
                 cur = _Partial(
-                    b0, masked, mask, length, hlen, base + start, first_chunk, first_ts,
-                    violations, end - n, [raw[pos:]],
+                    b0, mask, length, hlen, base + pos, first_chunk, first_ts, violations,
+                    end - n, [raw[body:]],
                 )  # fmt: skip
                 pos = n
         self._cur = cur
@@ -381,7 +379,6 @@ class FrameDecoder:
         ts = ts if ts is not None else cur.ts
         return self._frame(
             cur.b0,
-            cur.masked,
             cur.mask,
             cur.length,
             payload,
@@ -395,7 +392,6 @@ class FrameDecoder:
     def _frame(
         self,
         b0: int,
-        masked: bool,
         mask: bytes | None,
         length: int,
         payload: bytes,
@@ -406,11 +402,12 @@ class FrameDecoder:
         violations: tuple[ViolationKind, ...],
     ) -> Frame:
         """Every frame ends here: unmasked, counted, made."""
-        if mask is not None and payload:
+        if mask is not None:
             payload = unmask(payload, mask)
         opcode = b0 & 0x0F
-        if opcode == _CLOSE:
+        if opcode == _CLOSE and not self._closed:
             self._closed = True
+            self._rules = {}
         index = self.count
         self.count = index + 1
         return new_frame(
@@ -420,7 +417,7 @@ class FrameDecoder:
             b0 >= 0x80,
             (b0 >> 4) & 7,
             opcode,
-            masked,
+            mask is not None,
             mask,
             length,
             payload,

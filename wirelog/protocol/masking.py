@@ -17,6 +17,8 @@ NUMPY_NOW = 1 << 20
 #: Octets of large payloads unmasked without numpy so far (one process-wide
 #: count: the import it decides on is process-wide too).
 _spent = [0]
+#: ``int.from_bytes`` looked up once: a class method, which each lookup binds anew.
+_from_bytes = int.from_bytes
 
 
 def unmask(data: bytes, mask: bytes) -> bytes:
@@ -33,10 +35,9 @@ def unmask(data: bytes, mask: bytes) -> bytes:
         if n >= NUMPY_NOW or _spent[0] >= NUMPY_AFTER or "numpy" in sys.modules:
             return _unmask_numpy(data, mask)
         _spent[0] += n
-    if not n:
-        return b""
+    # (No case for an empty payload: the formula gives b"" for it.)
     key = (mask * ((n >> 2) + 1))[:n]
-    return (int.from_bytes(data, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
+    return (_from_bytes(data, "little") ^ _from_bytes(key, "little")).to_bytes(n, "little")
 
 
 def _unmask_numpy(data: bytes, mask: bytes) -> bytes:
