@@ -26,6 +26,7 @@ from wirelog.model import (
     Role,
     Violation,
 )
+from wirelog.outputs.hexcells import NUMPY_FROM, hex_text
 from wirelog.outputs.times import cells, json_tail, seconds_cell
 
 FRAME_COLUMNS = (
@@ -72,7 +73,7 @@ def chunk_row(conn: Connection, ch: Chunk | Marker) -> dict[str, Any]:
         "sync": ch.sync,
         "rebuilt": ch.rebuilt,
         "record": ch.record,
-        "data": ch.data.hex(),
+        "data": hex_text(ch.data),
         **cells(conn, ch.ts_ns),
     }
 
@@ -94,7 +95,7 @@ def segment_row(conn: Connection, m: Marker) -> dict[str, Any]:
         "sync": False,
         "rebuilt": False,
         "record": None,
-        "data": data.hex(),
+        "data": hex_text(data),
         **cells(conn, m.ts_ns),
     }
 
@@ -125,7 +126,7 @@ def frame_row(conn: Connection, f: Frame) -> dict[str, Any]:
         "offset": f.offset,
         "chunk": f.chunk,
         "record": f.record,
-        "payload": payload.hex(),
+        "payload": hex_text(payload),
         "complete": len(payload) == f.length,
         "from_log": f.from_log,
         "violations": [v.value for v in f.violations] if f.violations else [],
@@ -215,7 +216,9 @@ def frame_line(conn: Connection, f: Frame) -> str:
     record = f.record
     payload = f.payload
     length = f.length
-    complete = len(payload) == length
+    present = len(payload)
+    complete = present == length
+    hx = payload.hex() if present < NUMPY_FROM else hex_text(payload)  # the common case inline
     violations = f.violations
     if complete and not violations and not f.from_log:
         tail = _PLAIN_TAIL
@@ -239,7 +242,7 @@ def frame_line(conn: Connection, f: Frame) -> str:
         f',"length":{length},"header_length":{f.header_length}'
         f',"offset":{"null" if offset is None else offset}'
         f',"chunk":{"null" if chunk is None else chunk}'
-        f',"record":{"null" if record is None else record},"payload":"{payload.hex()}"{tail}{when}'
+        f',"record":{"null" if record is None else record},"payload":"{hx}"{tail}{when}'
     )
 
 
@@ -261,7 +264,7 @@ def message_row(conn: Connection, m: Message) -> dict[str, Any]:
         "compressed": m.compressed,
         "complete": m.complete,
         "text": m.text if is_text else None,
-        "data": None if is_text else m.data.hex(),
+        "data": None if is_text else hex_text(m.data),
         "code": m.close_code,
         "reason": m.close_reason,
         "violations": [v.value for v in m.violations],
