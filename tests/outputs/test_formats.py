@@ -123,6 +123,11 @@ def test_frame_lines_of_odd_frames_and_many_connections() -> None:
         assert json.loads(out.frame_line(c, f))["conn"] == c.conn
     odd = replace(f, opcode=16 + 3, rsv=9)  # no such header bits: still what frame_row says
     assert out.frame_line(conns[0], odd) == generic(conns[0], odd)
+    for bits in ({"rsv": -1}, {"opcode": -2}, {"rsv": 7, "opcode": 15, "fin": False}):
+        odd = replace(
+            f, masked=not f.masked, mask=None if f.masked else b"\x01\x02\x03\x04", **bits
+        )
+        assert out.frame_line(conns[1], odd) == generic(conns[1], odd)
 
 
 @pytest.mark.parametrize("size", [8191, 8192, 30000, 65536, 65537, 200000])

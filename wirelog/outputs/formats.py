@@ -147,14 +147,16 @@ def _flags_cell(fin: bool, rsv: int, opcode: int, masked: bool) -> str:
     )
 
 
-#: The cells every frame line has one of 2 * 8 * 16 * 2 ways, made once.
-_FLAGS = {
-    (fin, rsv, op, masked): _flags_cell(fin, rsv, op, masked)
-    for fin in (False, True)
-    for rsv in range(8)
-    for op in range(16)
+#: The cells every frame line has one of 2 * 2 * 8 * 16 ways, made once, by
+#: masked and fin (bools index tuples), rsv and opcode (dicts: a missing key
+#: is a frame made by hand): no key tuple to make and hash per frame.
+_FLAGS = tuple(
+    tuple(
+        {rsv: {op: _flags_cell(fin, rsv, op, masked) for op in range(16)} for rsv in range(8)}
+        for fin in (False, True)
+    )
     for masked in (False, True)
-}
+)
 
 #: Per connection object, its first cells (source, conn, dir, sender) in
 #: the four combinations of dir and sender, and its start (nanoseconds).
@@ -206,8 +208,9 @@ def frame_line(conn: Connection, f: Frame) -> str:
         memo[1] = conn
         memo[2] = t
         memo[3] = when
-    flags = _FLAGS.get((f.fin, f.rsv, f.opcode, f.masked))
-    if flags is None:
+    try:
+        flags = _FLAGS[f.masked][f.fin][f.rsv][f.opcode]
+    except (KeyError, TypeError):  # not a header's bits: a frame made by hand
         flags = _flags_cell(f.fin, f.rsv, f.opcode, f.masked)
     mask = f.mask
     m = "null" if mask is None else f'"{mask.hex()}"'
