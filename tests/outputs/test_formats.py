@@ -123,6 +123,28 @@ def test_frame_lines_of_odd_frames_and_many_connections() -> None:
         assert json.loads(out.frame_line(c, f))["conn"] == c.conn
     odd = replace(f, opcode=16 + 3, rsv=9)  # no such header bits: still what frame_row says
     assert out.frame_line(conns[0], odd) == generic(conns[0], odd)
+    for bits in ({"rsv": -1}, {"opcode": -2}, {"rsv": 7, "opcode": 15, "fin": False}):
+        odd = replace(
+            f, masked=not f.masked, mask=None if f.masked else b"\x01\x02\x03\x04", **bits
+        )
+        assert out.frame_line(conns[1], odd) == generic(conns[1], odd)
+
+
+@pytest.mark.parametrize("size", [8191, 8192, 30000, 65536, 65537, 200000])
+def test_frame_lines_of_large_payloads(size: int) -> None:
+    """Large payloads' hex is numpy's (outputs.hexcells) for some sizes:
+    the line is still the generic row's, complete or cut short."""
+    import numpy  # noqa: F401  (as the unmasking of large payloads imports it)
+
+    conn, f = next((c, i) for c, i in stream(sample("ws_basic")) if isinstance(i, Frame))
+    data = bytes(range(256)) * (size // 256 + 1)
+    for big in (
+        replace(f, payload=data[:size], length=size),
+        replace(f, payload=data[:size], length=size + 9),
+    ):
+        line = out.frame_line(conn, big)
+        assert line == generic(conn, big)
+        assert json.loads(line)["payload"] == data[:size].hex()
 
 
 def test_long_hex_cells_are_spliced_and_rows_stay_json() -> None:

@@ -59,6 +59,9 @@ def write_frame_lines(path: str, out: IO[str], options: Options | None = None) -
     line = formats.frame_line
     flush = out.flush
     for batch in s.batches():
+        # One write per batch: ``writelines`` saves the join's copy but makes
+        # a system call per line of a redirected stdout (measured: 50,000
+        # writes for 50,000 frames, against 132).
         write("".join([line(c, f) for c, f in batch if type(f) is Frame]))
         flush()  # a live pipe gets each batch as it is decoded
     return s.summary

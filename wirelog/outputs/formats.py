@@ -26,6 +26,7 @@ from wirelog.model import (
     Role,
     Violation,
 )
+from wirelog.outputs.hexcells import NUMPY_FROM, hex_text
 from wirelog.outputs.times import cells, json_tail, seconds_cell
 
 FRAME_COLUMNS = (
@@ -72,7 +73,7 @@ def chunk_row(conn: Connection, ch: Chunk | Marker) -> dict[str, Any]:
         "sync": ch.sync,
         "rebuilt": ch.rebuilt,
         "record": ch.record,
-        "data": ch.data.hex(),
+        "data": hex_text(ch.data),
         **cells(conn, ch.ts_ns),
     }
 
@@ -94,7 +95,7 @@ def segment_row(conn: Connection, m: Marker) -> dict[str, Any]:
         "sync": False,
         "rebuilt": False,
         "record": None,
-        "data": data.hex(),
+        "data": hex_text(data),
         **cells(conn, m.ts_ns),
     }
 
@@ -125,7 +126,7 @@ def frame_row(conn: Connection, f: Frame) -> dict[str, Any]:
         "offset": f.offset,
         "chunk": f.chunk,
         "record": f.record,
-        "payload": payload.hex(),
+        "payload": hex_text(payload),
         "complete": len(payload) == f.length,
         "from_log": f.from_log,
         "violations": [v.value for v in f.violations] if f.violations else [],
@@ -146,14 +147,16 @@ def _flags_cell(fin: bool, rsv: int, opcode: int, masked: bool) -> str:
     )
 
 
-#: The cells every frame line has one of 2 * 8 * 16 * 2 ways, made once.
-_FLAGS = {
-    (fin, rsv, op, masked): _flags_cell(fin, rsv, op, masked)
-    for fin in (False, True)
-    for rsv in range(8)
-    for op in range(16)
+#: The cells every frame line has one of 2 * 2 * 8 * 16 ways, made once, by
+#: masked and fin (bools index tuples), rsv and opcode (dicts: a missing key
+#: is a frame made by hand): no key tuple to make and hash per frame.
+_FLAGS = tuple(
+    tuple(
+        {rsv: {op: _flags_cell(fin, rsv, op, masked) for op in range(16)} for rsv in range(8)}
+        for fin in (False, True)
+    )
     for masked in (False, True)
-}
+)
 
 #: Per connection object, its first cells (source, conn, dir, sender) in
 #: the four combinations of dir and sender, and its start (nanoseconds).
@@ -205,8 +208,9 @@ def frame_line(conn: Connection, f: Frame) -> str:
         memo[1] = conn
         memo[2] = t
         memo[3] = when
-    flags = _FLAGS.get((f.fin, f.rsv, f.opcode, f.masked))
-    if flags is None:
+    try:
+        flags = _FLAGS[f.masked][f.fin][f.rsv][f.opcode]
+    except (KeyError, TypeError):  # not a header's bits: a frame made by hand
         flags = _flags_cell(f.fin, f.rsv, f.opcode, f.masked)
     mask = f.mask
     m = "null" if mask is None else f'"{mask.hex()}"'
@@ -215,7 +219,9 @@ def frame_line(conn: Connection, f: Frame) -> str:
     record = f.record
     payload = f.payload
     length = f.length
-    complete = len(payload) == length
+    present = len(payload)
+    complete = present == length
+    hx = payload.hex() if present < NUMPY_FROM else hex_text(payload)  # the common case inline
     violations = f.violations
     if complete and not violations and not f.from_log:
         tail = _PLAIN_TAIL
@@ -225,14 +231,21 @@ def frame_line(conn: Connection, f: Frame) -> str:
             f',"complete":{"true" if complete else "false"}'
             f',"from_log":{"true" if f.from_log else "false"},"violations":[{v}]'
         )
+    # Identity tests and constant indexes: a bool shifted and or-ed goes
+    # through the generic number protocol (-3 M instructions per 20,000 frames).
+    heads = entry[1]
+    if f.direction is _TX:
+        head = heads[3] if f.sender is _CLIENT else heads[2]
+    else:
+        head = heads[1] if f.sender is _CLIENT else heads[0]
     # One f-string (a single BUILD_STRING): a third faster than a join.
     return (
-        f"{entry[1][(f.direction is _TX) << 1 | (f.sender is _CLIENT)]}{f.index}"
+        f"{head}{f.index}"
         f',"ts":{t}{flags}{m}'
         f',"length":{length},"header_length":{f.header_length}'
         f',"offset":{"null" if offset is None else offset}'
         f',"chunk":{"null" if chunk is None else chunk}'
-        f',"record":{"null" if record is None else record},"payload":"{payload.hex()}"{tail}{when}'
+        f',"record":{"null" if record is None else record},"payload":"{hx}"{tail}{when}'
     )
 
 
@@ -254,7 +267,7 @@ def message_row(conn: Connection, m: Message) -> dict[str, Any]:
         "compressed": m.compressed,
         "complete": m.complete,
         "text": m.text if is_text else None,
-        "data": None if is_text else m.data.hex(),
+        "data": None if is_text else hex_text(m.data),
         "code": m.close_code,
         "reason": m.close_reason,
         "violations": [v.value for v in m.violations],
