@@ -42,18 +42,23 @@ def test_layers_follow_the_level() -> None:
 
 def test_tune_for_bulk(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    before = gc.get_threshold()
     try:
         export.tune_for_bulk()
         assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
         assert gc.get_freeze_count() > 0
+        # the young generation is collected rarely, the collector still on
+        assert gc.get_threshold()[0] == 100_000 and gc.isenabled()
     finally:
         gc.unfreeze()
+        gc.set_threshold(*before)
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
     try:
         export.tune_for_bulk()
         assert os.environ["OPENBLAS_NUM_THREADS"] == "4"  # the user's setting wins
     finally:
         gc.unfreeze()
+        gc.set_threshold(*before)
 
 
 @pytest.mark.parametrize("path", [BASIC, SEED], ids=["capture", "report"])

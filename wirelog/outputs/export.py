@@ -46,9 +46,13 @@ def tune_for_bulk() -> None:
     process never uses (50 ms of CPU on a 2-core machine): one thread,
     unless the user said otherwise. The decode makes no reference cycles,
     but the garbage collector would still walk every object imported so far
-    at each full pass: ``gc.freeze`` sets them aside."""
+    at each full pass: ``gc.freeze`` sets them aside. And it would walk the
+    batch in flight (frames, pairs) every 700 allocations: every 100,000
+    still collects any cycle, for 27 M instructions less per 20,000 frames
+    (callgrind; the same as with the collector off)."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     gc.freeze()
+    gc.set_threshold(100_000)
 
 
 def write_frame_lines(path: str, out: IO[str], options: Options | None = None) -> Summary | None:

@@ -5,7 +5,10 @@ and the large payloads of a capture are most of its octets. numpy's
 vectorised integer operations make the same text in about 6 an octet plus
 about 35,000 a call, so between :data:`NUMPY_FROM` and :data:`NUMPY_UPTO`
 octets they win (measured: 0.58 of the instructions and of the time at
-64 KiB). Beyond, numpy's fresh scratch arrays cost page faults each call
+64 KiB; in time, best of 7, numpy took 1.20 of ``bytes.hex`` at 8 KiB,
+1.02 at 16 KiB, 0.71 at 30,000 octets and 0.60 at 64 KiB, so the
+threshold is where time, not instructions, says numpy wins). Beyond,
+numpy's fresh scratch arrays cost page faults each call
 (three times ``bytes.hex``'s time at 128 KiB on this project's machines),
 so the text is ``bytes.hex``'s again. numpy is used only when something
 else imported it (the unmasking of large payloads does, see
@@ -18,7 +21,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-NUMPY_FROM = 8192
+NUMPY_FROM = 20_000
 NUMPY_UPTO = 1 << 16
 
 #: numpy's constants, made at the first call (uint16 zero-dimensional
