@@ -9,9 +9,11 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wirelog.model import Connection, Role
-from wirelog.outputs.times import cells, json_tail, seconds_cell, since, utc_time
+from wirelog.outputs.times import cells, json_tail, line_times, seconds_cell, since, utc_time
 
 
 @pytest.mark.parametrize(
@@ -63,3 +65,30 @@ def test_the_json_tail_is_what_a_json_encoder_prints_for_the_cells() -> None:
         assert row["ts_ns"] == ns
     assert json_tail(7, None) == ',"time":"1970-01-01T00:00:00.000000Z","t":null,"ts_ns":7}\n'
     assert seconds_cell(None) is None and seconds_cell(1_500_000_000) == 1.5
+
+
+@given(st.integers(min_value=-(10**19), max_value=10**19), st.integers(0, 10**19))
+def test_the_line_times_are_the_repr_and_the_tail(ns: int, start: int) -> None:
+    """The ``ts`` text equals the float's repr (what a JSON encoder writes),
+    whichever way it was made; the rest equals json_tail."""
+    ts, tail = line_times(ns, start)
+    assert ts == repr(ns / 10**9)
+    assert tail == json_tail(ns, start)
+    assert line_times(ns, None)[1].startswith(',"time":')
+
+
+@given(st.integers(min_value=-10, max_value=2**32 * 10**6 + 10))
+def test_the_ts_of_whole_microseconds_is_the_repr(us: int) -> None:
+    """Whole microseconds take the digits' way (the hypothesis above seldom
+    draws them): the repr of every one, at the edges too."""
+    assert line_times(us * 1000, 0)[0] == repr(us * 1000 / 10**9)
+
+
+@pytest.mark.parametrize(
+    "ns",
+    [0, 1000, 99_000, 100_000, 101_000, 10**9, 1700000000_000078000, 1700000000_000000000,
+     1700000000_100000000, 2**32 * 10**9 - 1000, 2**32 * 10**9, 2**32 * 10**9 + 1000,
+     1700000000_000078001, -1000, -1, 10**30],
+)  # fmt: skip
+def test_the_ts_at_the_edges(ns: int) -> None:
+    assert line_times(ns, 5)[0] == repr(ns / 10**9)

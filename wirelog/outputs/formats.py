@@ -27,7 +27,7 @@ from wirelog.model import (
     Violation,
 )
 from wirelog.outputs.hexcells import NUMPY_FROM, hex_text
-from wirelog.outputs.times import cells, json_tail, seconds_cell
+from wirelog.outputs.times import cells, line_times, seconds_cell
 
 FRAME_COLUMNS = (
     "source", "conn", "dir", "sender", "index", "ts", "fin", "rsv", "opcode", "opcode_name",
@@ -201,9 +201,7 @@ def frame_line(conn: Connection, f: Frame) -> str:
         t = "null"
         when = ',"time":null,"t":null,"ts_ns":null}\n'
     else:
-        ns: Any = ts  # Any: divided exactly when compiled too (times.seconds_cell)
-        t = repr(ns / 1_000_000_000)  # repr is what json writes for a float
-        when = json_tail(ts, entry[2])
+        t, when = line_times(ts, entry[2])
         memo[0] = ts
         memo[1] = conn
         memo[2] = t

@@ -72,14 +72,53 @@ def cells(conn: Connection, ts_ns: int | None) -> dict[str, float | str | int | 
 
 def json_tail(ts_ns: int | None, start_ns: int | None) -> str:
     """The end of a JSON line from :func:`cells` on: equal to what a JSON
-    encoder prints for those three cells (the frame lines' fast path)."""
+    encoder prints for those three cells."""
     if ts_ns is None:
         return ',"time":null,"t":null,"ts_ns":null}\n'
+    return line_times(ts_ns, start_ns)[1]
+
+
+#: Whole microseconds from 0.0001 s (below, repr writes an exponent) to
+#: 2**32 s (below, a double's spacing is under a microsecond): see line_times.
+_PLAIN_FROM = 100_000
+_EXACT_BELOW = 2**32 * NS
+
+
+@lru_cache(maxsize=256)
+def _digits(sec: int) -> str:
+    return str(sec)
+
+
+def line_times(ts_ns: int, start_ns: int | None) -> tuple[str, str]:
+    """A frame line's ``ts`` cell (the text a JSON encoder writes for
+    :func:`seconds_cell`) and its end from ``time`` on (:func:`json_tail`),
+    made together once per captured segment.
+
+    Why together: the ``ts`` float's shortest repr was the costliest cell of
+    a line (bignum arithmetic in the float-to-text algorithm), and for a
+    whole number of microseconds it is known without it. Between 0.0001 s
+    and 2**32 s, the double nearest such a value is nearer to it than to any
+    other decimal of six or fewer fractional digits (those lie a microsecond
+    apart, more than the double's spacing there), so the repr is the value's
+    own digits, trailing zeros dropped: the second and the six digits the
+    ``time`` cell writes anyway. Other values (nanosecond digits, times
+    before 1970 or beyond the calendar) take repr; tests hold both equal."""
     ns: Any = 0 if start_ns is None else ts_ns - start_ns  # Any: see seconds_cell
     t = "null" if start_ns is None else repr(ns / NS)
     if -_CALENDAR < ts_ns < _CALENDAR:  # utc_time, inline: once per segment of a capture
-        sec, frac = divmod((ts_ns + 500) // 1000, 1_000_000)
+        us = (ts_ns + 500) // 1000
+        sec, frac = divmod(us, 1_000_000)
         day = second_text(sec)
         if day is not None:
-            return f',"time":"{day}{frac:06d}Z","t":{t},"ts_ns":{ts_ns}}}\n'
-    return f',"time":null,"t":{t},"ts_ns":{ts_ns}}}\n'
+            six = f"{frac:06d}"
+            if us * 1000 == ts_ns and _PLAIN_FROM <= ts_ns < _EXACT_BELOW:
+                ts = f"{_digits(sec)}.{six.rstrip('0') or '0'}"
+            else:
+                ts = _repr_seconds(ts_ns)
+            return ts, f',"time":"{day}{six}Z","t":{t},"ts_ns":{ts_ns}}}\n'
+    return _repr_seconds(ts_ns), f',"time":null,"t":{t},"ts_ns":{ts_ns}}}\n'
+
+
+def _repr_seconds(ts_ns: int) -> str:
+    x: Any = ts_ns  # Any: see seconds_cell
+    return repr(x / NS)
