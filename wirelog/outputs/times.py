@@ -84,11 +84,6 @@ _PLAIN_FROM = 100_000
 _EXACT_BELOW = 2**32 * NS
 
 
-@lru_cache(maxsize=256)
-def _digits(sec: int) -> str:
-    return str(sec)
-
-
 def line_times(ts_ns: int, start_ns: int | None) -> tuple[str, str]:
     """A frame line's ``ts`` cell (the text a JSON encoder writes for
     :func:`seconds_cell`) and its end from ``time`` on (:func:`json_tail`),
@@ -103,8 +98,7 @@ def line_times(ts_ns: int, start_ns: int | None) -> tuple[str, str]:
     own digits, trailing zeros dropped: the second and the six digits the
     ``time`` cell writes anyway. Other values (nanosecond digits, times
     before 1970 or beyond the calendar) take repr; tests hold both equal."""
-    ns: Any = 0 if start_ns is None else ts_ns - start_ns  # Any: see seconds_cell
-    t = "null" if start_ns is None else repr(ns / NS)
+    t = "null" if start_ns is None else repr(since(ts_ns, start_ns))
     if -_CALENDAR < ts_ns < _CALENDAR:  # utc_time, inline: once per segment of a capture
         us = (ts_ns + 500) // 1000
         sec, frac = divmod(us, 1_000_000)
@@ -112,13 +106,8 @@ def line_times(ts_ns: int, start_ns: int | None) -> tuple[str, str]:
         if day is not None:
             six = f"{frac:06d}"
             if us * 1000 == ts_ns and _PLAIN_FROM <= ts_ns < _EXACT_BELOW:
-                ts = f"{_digits(sec)}.{six.rstrip('0') or '0'}"
+                ts = f"{sec}.{six.rstrip('0') or '0'}"
             else:
-                ts = _repr_seconds(ts_ns)
+                ts = repr(seconds_cell(ts_ns))
             return ts, f',"time":"{day}{six}Z","t":{t},"ts_ns":{ts_ns}}}\n'
-    return _repr_seconds(ts_ns), f',"time":null,"t":{t},"ts_ns":{ts_ns}}}\n'
-
-
-def _repr_seconds(ts_ns: int) -> str:
-    x: Any = ts_ns  # Any: see seconds_cell
-    return repr(x / NS)
+    return repr(seconds_cell(ts_ns)), f',"time":null,"t":{t},"ts_ns":{ts_ns}}}\n'
