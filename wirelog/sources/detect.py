@@ -1,19 +1,28 @@
 """What an input is, from its content, never its name.
 
 Every source registers nothing: this one function looks at the first
-octets (through gzip when the file is compressed) and names the reader.
+octets (decompressed when the file is compressed: gzip, zstd, lz4, xz,
+bzip2) and names the reader.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
-import zlib
 
 from wirelog.errors import InputError, UnknownFormatError
-from wirelog.sources.pcap.streams import STDIN, Source, held_kind, hold, is_stream, read_head
+from wirelog.sources.pcap.inflate import Codec, CorruptData, Inflate, codec_of
+from wirelog.sources.pcap.streams import (
+    READ_ERRORS,
+    STDIN,
+    Prefixed,
+    Source,
+    held_kind,
+    hold,
+    is_stream,
+    read_head,
+)
 
 #: How much of an input detection reads.
 HEAD = 4096
@@ -50,8 +59,9 @@ def detect(path: str) -> str:
     head, fh = read_head(path, HEAD, 4 if once else HEAD)
     try:
         plain = head
-        if head[:2] == b"\x1f\x8b":
-            head, plain = _plain_head(path, head, fh, once)
+        codec = codec_of(head)
+        if codec is not None:
+            head, plain = _plain_head(path, codec, head, fh, once)
         kind = _kind(path, plain, once)
     except BaseException:
         fh.close()
@@ -81,24 +91,35 @@ def _folder_kind(path: str) -> str:
 _CASE_NAME = re.compile(r"_case_\d", re.IGNORECASE)
 
 
-def _plain_head(path: str, head: bytes, fh: Source, once: bool) -> tuple[bytes, bytes]:
-    """The octets read and the first ones inside a gzip input (for a
-    stream, from the octets read so far, reading on until four are inflated)."""
+class _Seen:
+    """A source that remembers the octets it handed out (a stream's, which
+    the reader must get again)."""
+
+    def __init__(self, head: bytes, fh: Source) -> None:
+        self.src = Prefixed(head, fh)
+        self.parts: list[bytes] = []
+
+    def read1(self, n: int, /) -> bytes:
+        out = self.src.read1(n)
+        self.parts.append(out)
+        return out
+
+    def close(self) -> None:
+        self.src.close()
+
+
+def _plain_head(
+    path: str, codec: Codec, head: bytes, fh: Source, once: bool
+) -> tuple[bytes, bytes]:
+    """The octets read and the first ones inside a compressed input (for a
+    stream, reading on only until four are decompressed)."""
+    seen = _Seen(head, fh)
     try:
-        if not once:
-            with gzip.open(path, "rb") as gz:
-                return head, gz.read(HEAD)
-        z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        plain = z.decompress(head, HEAD)
-        while len(plain) < 4 and not z.eof:
-            more = fh.read1(1 << 16)
-            if not more:
-                break
-            head += more
-            plain += z.decompress(z.unconsumed_tail + more, HEAD)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(path, f"corrupt gzip data ({exc})") from None
-    return head, plain
+        plain = Inflate(seen, codec).read(4 if once else HEAD)
+    except READ_ERRORS as exc:
+        why = str(exc) if isinstance(exc, CorruptData) else f"corrupt {codec.name} data ({exc})"
+        raise InputError(path, why) from None
+    return b"".join(seen.parts), plain
 
 
 def _kind(path: str, head: bytes, once: bool) -> str:

@@ -1,4 +1,4 @@
-"""Octets of an input as they arrive: files, stdin, FIFOs, gzip, never a seek.
+"""Octets of an input as they arrive: files, stdin, FIFOs, compressed, never a seek.
 
 A capture may come through a pipe (``tcpdump -U -w - | wirelog decode -``,
 ``<(zcat x.pcap.gz)``): it can be read once, and only forwards. So the
@@ -18,10 +18,10 @@ import os
 import select
 import stat
 import sys
-import zlib
 from typing import Protocol, cast
 
 from wirelog.errors import InputError
+from wirelog.sources.pcap.inflate import MAGIC_LENGTH, CorruptData, Inflate, codec_of
 
 #: The path that names standard input.
 STDIN = "-"
@@ -34,9 +34,9 @@ READ_SIZE = 4 * 1024 * 1024
 #: timestamp is integer nanoseconds since the epoch.
 Record = tuple[int, int, int, bytes, int, int]
 
-#: The exceptions a read of a damaged input may raise (gzip says EOFError
-#: for a cut stream, zlib.error for corrupt deflate).
-READ_ERRORS = (OSError, EOFError, zlib.error)
+#: The exceptions a read of a damaged input may raise (a decompressor says
+#: EOFError for a cut stream, CorruptData for corrupt data).
+READ_ERRORS = (OSError, EOFError, CorruptData)
 
 
 class Source(Protocol):
@@ -63,78 +63,6 @@ class Prefixed:
 
     def close(self) -> None:
         self.rest.close()
-
-
-class Gunzip:
-    """gzip decompression that hands out every octet before a truncation.
-
-    ``gzip.GzipFile.read(n)`` raises ``EOFError`` on a cut file and drops
-    what it had decompressed for that call; a capture reader must deliver
-    everything up to the cut, then say where it was. Members joined
-    (``cat a.gz b.gz``) are one stream; the output of each call is bounded
-    by the request, so a small deflate bomb cannot fill memory.
-    """
-
-    def __init__(self, raw: Source) -> None:
-        self.raw = raw
-        self.z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        self.pending = b""
-        self.truncated = False
-
-    def read(self, n: int) -> bytes:
-        """Exactly ``n`` octets, fewer only at the end."""
-        parts: list[bytes] = []
-        have = 0
-        while have < n:
-            try:
-                part = self.read1(n - have)
-            except EOFError:
-                if parts:
-                    break  # raised again by the next call
-                raise
-            if not part:
-                break
-            parts.append(part)
-            have += len(part)
-        return b"".join(parts)
-
-    def read1(self, n: int, /) -> bytes:
-        """At most ``n`` octets, at least one unless the stream has ended:
-        as much as one read of the compressed source gives."""
-        if self.pending:
-            out, self.pending = self.pending[:n], self.pending[n:]
-            return out
-        while True:
-            if self.z.eof:
-                # A member ended; what follows it is the next one, or the
-                # zeros some writers pad a file with (gzip(1) ignores them).
-                src = self.z.unused_data or self.raw.read1(1 << 20)
-                while src and not src.strip(b"\x00"):
-                    src = self.raw.read1(1 << 20)
-                if not src:
-                    return b""
-                src = src.lstrip(b"\x00")
-                self.z = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            else:
-                src = self.z.unconsumed_tail or self.raw.read1(1 << 20)
-                if not src:
-                    tail = self.z.flush()  # what zlib still holds (bounded by its window)
-                    self.truncated = not self.z.eof
-                    if tail:
-                        out, self.pending = tail[:n], tail[n:]
-                        return out
-                    if self.truncated:
-                        raise EOFError("compressed data ends before the end-of-stream marker")
-                    return b""
-            data = self.z.decompress(src, n)
-            if data:
-                return data
-
-    def seek(self, pos: int) -> None:
-        raise OSError("not seekable")
-
-    def close(self) -> None:
-        self.raw.close()
 
 
 class Window:
@@ -278,9 +206,9 @@ def read_head(path: str, size: int, enough: int) -> tuple[bytes, Source]:
 
 
 def _head_is_enough(head: bytes) -> bool:
-    """A capture's magic or a gzip header is enough to name the kind;
+    """A capture's magic or a compressed stream's is enough to name the kind;
     waiting for 4 KiB of a live capture would hold its first packets back."""
-    return head[:2] == b"\x1f\x8b" or head[:4] in _MAGICS
+    return head[:4] in _MAGICS or codec_of(head) is not None
 
 
 _MAGICS = {
@@ -313,15 +241,14 @@ def open_raw(path: str) -> Source:
 
 
 def open_input(path: str) -> tuple[Source, bytes]:
-    """The octets of ``path``, through gzip when they are compressed, and
-    their first four (read already, handed out again by the source)."""
+    """The octets of ``path``, decompressed when they are compressed
+    (:mod:`~wirelog.sources.pcap.inflate`), and their first four (read
+    already, handed out again by the source)."""
     raw = open_raw(path)
     try:
-        head = _first(raw, 2)
-        if head == b"\x1f\x8b":
-            src: Source = Gunzip(Prefixed(head, raw))
-        else:
-            src = Prefixed(head, raw)
+        head = _first(raw, MAGIC_LENGTH)
+        codec = codec_of(head)
+        src: Source = Prefixed(head, raw) if codec is None else Inflate(Prefixed(head, raw), codec)
         magic = _first(src, 4)
     except READ_ERRORS as exc:
         raw.close()
@@ -330,7 +257,7 @@ def open_input(path: str) -> tuple[Source, bytes]:
 
 
 def read_all(path: str) -> bytes:
-    """The whole input (a file, ``-``, a FIFO; through gzip when it is
+    """The whole input (a file, ``-``, a FIFO; decompressed when it is
     compressed), for the formats parsed whole: JSON and HTML reports, HARs."""
     src, _ = open_input(path)
     parts = []
