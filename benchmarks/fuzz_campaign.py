@@ -85,6 +85,23 @@ def _decode_file(_: bytes, path: str) -> None:
     decode(path)
 
 
+def _compressed_seeds() -> list[bytes]:
+    """The sample captures in each compressed format wirelog reads (the
+    mutations land in the compressed octets: headers, block sizes, checksums)."""
+    import bz2
+    import gzip
+    import lzma
+
+    import lz4.frame
+
+    from wirelog.sources.pcap.inflate import _zstd_module
+
+    zstd = _zstd_module()
+    packs = (gzip.compress, zstd.compress, lz4.frame.compress, lzma.compress, bz2.compress)
+    plain = [p.read_bytes() for p in sorted(SAMPLES.glob("*.pcap"))[:3]]
+    return [pack(p) for p in plain for pack in packs]
+
+
 def _commands(_: bytes, path: str) -> None:
     """What ``check``, ``stats`` and ``report`` (text and html) call."""
     from wirelog.analysis.loaded import Capture
@@ -199,6 +216,7 @@ TARGETS: dict[str, Target] = {
         TEXT_TOKENS,
     ),
     "capture": Target(lambda: _files("*.pcap*", 8, SAMPLES), _decode_file, ".pcap"),
+    "compressed": Target(_compressed_seeds, _decode_file, ".pcap.z"),
     "handshake": Target(_head_seeds, _handshake, ".txt", HEAD_TOKENS),
     "deflate-params": Target(
         lambda: [b"permessage-deflate; server_max_window_bits=10; client_no_context_takeover"],

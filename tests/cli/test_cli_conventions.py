@@ -31,6 +31,21 @@ def test_version_and_short_help() -> None:
     assert code == 0 and "Usage: wirelog" in out and "--version" in out
 
 
+def test_the_command_list_gives_each_summary_whole_on_one_line() -> None:
+    """Each summary is its docstring's first paragraph, its line breaks and
+    literal backticks gone: on a wide terminal, a row of the list."""
+    r = CliRunner(env={"WIRELOG_PROGRESS": "0", "COLUMNS": "300"}).invoke(app, ["--help"])
+    rows = [" ".join(line.strip("│ ").split()) for line in r.stdout.splitlines()]
+    for info in app.registered_commands:
+        assert info.callback is not None and info.callback.__doc__
+        summary = info.short_help or ""
+        assert "\n" not in summary and "``" not in summary and len(summary) > 20
+        first = info.callback.__doc__.split("\n\n")[0].replace("``", "")
+        assert summary == " ".join(first.split())
+        name = info.name or info.callback.__name__
+        assert f"{name} {summary}" in rows, summary
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_help_of_every_command(command: str) -> None:
     code, out = invoke(command, "-h")

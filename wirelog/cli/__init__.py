@@ -9,7 +9,9 @@ package, so the core never depends on the command line.
 from __future__ import annotations
 
 from wirelog.cli import analysis, conns, convert, core, export, replay, sql, suite
-from wirelog.cli.app import app, main
+from wirelog.cli.app import app, main, one_line_summaries
+
+one_line_summaries(app)  # every command module above has registered its commands
 
 __all__ = [
     "analysis",

@@ -10,6 +10,7 @@ independent: a bad one is reported and the others are still processed.
 from __future__ import annotations
 
 import enum
+import inspect
 import os
 import signal
 import sys
@@ -22,8 +23,8 @@ from wirelog.errors import InputError, UsageError, WirelogError
 
 app = typer.Typer(
     name="wirelog",
-    help="Decode, measure, draw and replay WebSocket traffic "
-    "(Autobahn Testsuite reports and pcap/pcapng captures).",
+    help="Decode, measure, draw and replay WebSocket traffic (Autobahn Testsuite reports, "
+    "pcap/pcapng captures, live capture, HARs and mitmproxy flows).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -53,7 +54,7 @@ def _root(
     ] = False,
 ) -> None:
     """Decode, measure, draw and replay WebSocket traffic (Autobahn Testsuite
-    reports and pcap/pcapng captures)."""
+    reports, pcap/pcapng captures, live capture, HARs and mitmproxy flows)."""
 
 
 class ExitCode(enum.IntEnum):
@@ -166,6 +167,23 @@ def _pipe_closed() -> None:
     except (OSError, ValueError):  # pragma: no cover - stdout without a descriptor
         pass
     sys.exit(ExitCode.OK)
+
+
+def one_line_summaries(root: typer.Typer) -> None:
+    """Give every command of ``root`` (and of its groups) its docstring's
+    first paragraph, on one line, as the summary the command list shows.
+
+    Why: in that list typer's rich mode keeps the paragraph's line breaks,
+    so summaries broke mid-sentence, and the docstrings' ``literals``
+    showed their backticks. A command's own ``--help`` is unchanged."""
+    for info in root.registered_commands:
+        doc = info.callback.__doc__ if info.callback is not None else None
+        if info.short_help is None and doc:
+            first = inspect.cleandoc(doc).split("\n\n")[0]
+            info.short_help = " ".join(first.replace("``", "").split())
+    for group in root.registered_groups:
+        if group.typer_instance is not None:
+            one_line_summaries(group.typer_instance)
 
 
 def main() -> None:

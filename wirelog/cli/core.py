@@ -41,7 +41,10 @@ from wirelog.sources.options import Options
 def decode(
     inputs: Annotated[
         list[str] | None,
-        typer.Argument(help="Report files/folders or pcap/pcapng captures ('-': stdin)."),
+        typer.Argument(
+            help="Autobahn reports or folders, pcap/pcapng captures, HARs, mitmproxy flows "
+            "(any of them compressed; '-': stdin)."
+        ),
     ] = None,
     format_: Annotated[
         DecodeFormat | None,

@@ -33,7 +33,11 @@ def parse_size(text: str | int) -> int:
 
 
 InputsArg = Annotated[
-    list[str], typer.Argument(help="Report files/folders or pcap/pcapng captures.")
+    list[str],
+    typer.Argument(
+        help="Autobahn reports or folders, pcap/pcapng captures, HARs, mitmproxy flows "
+        "(any of them compressed; '-': stdin)."
+    ),
 ]
 ConnOpt = Annotated[
     list[int], typer.Option("--conn", help="Only this connection number (repeatable).")

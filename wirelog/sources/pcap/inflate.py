@@ -41,12 +41,17 @@ def _gzip() -> Any:
     return zlib.decompressobj(16 + zlib.MAX_WBITS)
 
 
-def _zstd() -> Any:
+def _zstd_module() -> Any:
+    """The standard library's zstd (Python 3.14), else PEP 784's backport of it."""
     try:
         from compression import zstd  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # before Python 3.14: PEP 784's backport, the same module
+    except ImportError:
         from backports import zstd  # type: ignore[no-redef,unused-ignore]
-    return zstd.ZstdDecompressor()
+    return zstd
+
+
+def _zstd() -> Any:
+    return _zstd_module().ZstdDecompressor()
 
 
 def _lz4() -> Any:
@@ -73,11 +78,7 @@ def _bzip2() -> Any:
 
 
 def _zstd_errors() -> tuple[type[BaseException], ...]:
-    try:
-        from compression import zstd  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        from backports import zstd  # type: ignore[no-redef,unused-ignore]
-    return (zstd.ZstdError,)
+    return (_zstd_module().ZstdError,)
 
 
 @dataclass(frozen=True, slots=True)
