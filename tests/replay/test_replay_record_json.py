@@ -7,7 +7,7 @@ import json
 import os
 from dataclasses import replace
 
-from sessions import CLOSE, PING, PONG, echo_session
+from sessions import CLOSE, PING, PONG, TX, echo_session
 
 from wirelog.enums import nanoseconds
 from wirelog.pipeline import read
@@ -35,3 +35,20 @@ def test_recorded_json_reads_back_octet_for_octet(tmp_path: os.PathLike[str]) ->
         (c.direction, c.data) for c in conn.chunks
     ]
     assert compare(decode_connection(conn), decode_connection(back)).equivalent
+
+
+def test_close_reasons_and_clean_are_the_report_rules() -> None:
+    """Codes and reasons of both close frames, ``wasClean`` and why not:
+    the keys every report derives (summary.closing), not ``None`` for the
+    reasons and a text Autobahn never writes."""
+    bye = b"\x08\x0f\xa0" + "done, ✓".encode()  # 4000, a UTF-8 reason
+    ok = b"\x08\x03\xe8ok"
+    doc = to_autobahn(echo_session([PING, bye], [PONG, ok]), agent="t")
+    assert doc["localCloseCode"] == 4000 and doc["localCloseReason"] == "done, ✓"
+    assert doc["remoteCloseCode"] == 1000 and doc["remoteCloseReason"] == "ok"
+    assert doc["closedByMe"] and doc["wasClean"] and doc["wasNotCleanReason"] is None
+    # the client never gets its close answered and drops TCP itself
+    unanswered = to_autobahn(echo_session([PING, bye], [PONG, b""], dropped=TX), agent="t")
+    assert unanswered["remoteCloseCode"] is unanswered["remoteCloseReason"] is None
+    assert unanswered["droppedByMe"] and unanswered["wasClean"] is False
+    assert unanswered["wasNotCleanReason"] == "peer did not respond (in time) in closing handshake"

@@ -129,3 +129,23 @@ def test_chopped_autobahn_case_with_fill(ws_echo: Server) -> None:  # noqa: F811
     dc = decode_connection(report.result.connection)
     (echo,) = [m for m in dc.messages if m.direction is Direction.RX and m.opcode == 1]
     assert echo.data == b"*" * 65536
+
+
+def test_the_reports_close_reason_is_the_servers(ws_echo: Server) -> None:  # noqa: F811
+    """websockets answers a close with the same code and reason: the
+    replay's report carries the reason the server's close frame holds."""
+    from sessions import PING, PONG, echo_session
+
+    from wirelog.model import Recording
+    from wirelog.protocol.connection import decode_connection
+    from wirelog.replay.record import to_autobahn
+
+    bye = b"\x08\x0f\xa0" + b"wirelog: bye"
+    rec = Recording(source="s", kind="test", connections=[echo_session([PING, bye], [PONG, bye])])
+    report = run.replay(rec, ws_echo.url, run.Options(asap=True))
+    replayed = decode_connection(report.result.connection)
+    doc = to_autobahn(report.result.connection, decoded=replayed)
+    got = [f.payload for f in replayed.frames if f.opcode == 8 and f.direction.value == "rx"]
+    assert got and got[0][:2] == b"\x0f\xa0"  # the oracle: the server's own close frame
+    assert doc["remoteCloseReason"] == got[0][2:].decode() == "wirelog: bye"
+    assert doc["localCloseReason"] == "wirelog: bye" and doc["remoteCloseCode"] == 4000

@@ -16,8 +16,9 @@ as Autobahn's ``asciiLogData`` does (``ed a0 80`` as ``"\\ud800"``).
 Per-entry times, which Autobahn has no field for, are kept in an extra
 top-level key ``wirelogTimes`` that Autobahn's own readers ignore.
 
-The closing facts (who closed, who dropped TCP, clean, codes) come from
-:func:`wirelog.summary.closing_of`, the rules every report and verdict use.
+The closing keys (who closed, who dropped TCP, clean and why not, codes and
+reasons) are :meth:`wirelog.summary.closing.Closing.derived`, the rules every
+report and verdict use, checked against Autobahn's own on the shared reports.
 """
 
 from __future__ import annotations
@@ -94,22 +95,12 @@ def to_autobahn(
             times.append(it.ts)
     # Octets are never cut: a replay of this replay needs no --fill.
     log = wirelog_entries(items, cut=False)
-    closing = closing_of(dc)
-    other = me.other
-    local = closing.client_code if me is Role.CLIENT else closing.server_code
-    remote = closing.server_code if me is Role.CLIENT else closing.client_code
-    local_sent = closing.client_sent if me is Role.CLIENT else closing.server_sent
-    remote_sent = closing.server_sent if me is Role.CLIENT else closing.client_sent
+    # Autobahn's closing keys as every report derives them (codes, reasons,
+    # clean, who dropped TCP, the reason it was not clean): the one place.
+    closing = closing_of(dc).derived()
     hs = dc.handshake
     start = conn.start_ts or (conn.chunks[0].ts if conn.chunks and conn.chunks[0].ts else 0.0)
     last = max((t for t in times if t is not None), default=start)
-    not_clean = None
-    if not closing.clean:
-        not_clean = (
-            "peer dropped the TCP connection without previous WebSocket closing handshake"
-            if closing.dropped_by is other
-            else "closing handshake did not complete"
-        )
 
     def stats(d: Direction, frames: bool) -> dict[str, int]:
         if frames:
@@ -123,11 +114,12 @@ def to_autobahn(
         "behavior": "INFORMATIONAL",
         "behaviorClose": "INFORMATIONAL",
         "case": 0,
-        "closedByMe": closing.closed_by is me,
+        "closedByMe": closing["closedByMe"],
         "createStats": True,
         "createWirelog": True,
         "description": f"wirelog replay of {conn.meta.get('replayOf', conn.source)}",
-        "droppedByMe": closing.dropped_by is me,
+        # a replay that saw no TCP end (the session timed out) drops nothing
+        "droppedByMe": closing.get("droppedByMe", False),
         "duration": round((last - start) * 1000),
         "expectation": "The peer behaves as in the recording.",
         "expected": {},
@@ -137,11 +129,11 @@ def to_autobahn(
         "httpResponse": _head(hs.response if hs else None),
         "id": case_id,
         "isServer": me is Role.SERVER,
-        "localCloseCode": local if local_sent else None,
-        "localCloseReason": None,
+        "localCloseCode": closing["localCloseCode"],
+        "localCloseReason": closing["localCloseReason"],
         "received": [list(e) for e in events_of(dc, me)],
-        "remoteCloseCode": remote if remote_sent else None,
-        "remoteCloseReason": None,
+        "remoteCloseCode": closing["remoteCloseCode"],
+        "remoteCloseReason": closing["remoteCloseReason"],
         "reportCompressionRatio": False,
         "reportTime": False,
         "result": "Replayed by wirelog.",
@@ -152,9 +144,9 @@ def to_autobahn(
         "trafficStats": None,
         "txFrameStats": stats(Direction.TX, True),
         "txOctetStats": stats(Direction.TX, False),
-        "wasClean": closing.clean and closing.dropped_by is Role.SERVER,
+        "wasClean": closing.get("wasClean", False),
         "wasCloseHandshakeTimeout": False,
-        "wasNotCleanReason": not_clean,
+        "wasNotCleanReason": closing.get("wasNotCleanReason"),
         "wasOpenHandshakeTimeout": False,
         "wasServerConnectionDropTimeout": bool(conn.meta.get("neverClosed", False)),
         "wirelog": log,
