@@ -178,3 +178,96 @@ def test_waits_in_events_ignore_fragments_and_pings() -> None:
     # a plan built in events waits in them
     plan = build_plan(_case("2_2"), Role.CLIENT, events=True)
     assert all(w.need.by_events for w in plan.writes) and plan.final.by_events
+
+
+def _fuzz(url: str, case: str, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+    """Case ``case``'s client side played by the fuzzer against ``url``."""
+    target = parse_target(url)
+    plan = build_plan(_case(case), Role.CLIENT, fill=True)
+    live = edit_path(client_plan(plan, target, keep_host=False, fresh_key=True), "/")
+    return asyncio.run(replay_client(live, target, timeout=timeout, kind=FuzzerRunner))
+
+
+def test_a_server_that_never_drops_tcp_gets_autobahns_1_s() -> None:
+    """serverConnectionDropTimeout: 1 s after the closing handshake the
+    fuzzing client aborts, and its report says so, where a plain replay
+    waits its whole timeout (10 s here)."""
+    from servers import Misbehaving
+
+    from wirelog.replay.record import to_autobahn
+    from wirelog.summary import closing_of
+
+    with Misbehaving("noclose") as srv:
+        result = _fuzz(srv.url, "2_2")
+    o = result.outcome
+    assert o.never_closed and o.dropped_by_me and not o.close_handshake_timeout
+    assert any("serverConnectionDropTimeout" in n for n in o.notes)
+    assert 1.0 <= o.duration < 3.0, o.duration
+    dc = decode_connection(result.connection)
+    closing = closing_of(dc)
+    assert closing.clean and closing.dropped_by is Role.CLIENT and closing.reset
+    doc = to_autobahn(result.connection, decoded=dc)
+    assert doc["wasServerConnectionDropTimeout"] and doc["droppedByMe"]
+    assert doc["wasClean"] is False and doc["wasCloseHandshakeTimeout"] is False
+
+
+def test_a_server_that_ignores_our_close_gets_autobahns_1_s() -> None:
+    """closeHandshakeTimeout: no close within 1 s of the fuzzer's: abort."""
+    from servers import Misbehaving
+
+    from wirelog.replay.record import to_autobahn
+
+    with Misbehaving("deaf-close") as srv:
+        result = _fuzz(srv.url, "2_2")
+    o = result.outcome
+    assert o.close_handshake_timeout and o.dropped_by_me and not o.never_closed
+    assert any("closeHandshakeTimeout" in n for n in o.notes)
+    assert 1.0 <= o.duration < 3.0, o.duration
+    dc = decode_connection(result.connection)
+    assert [f.opcode for f in dc.frames_of(Direction.RX)] == [Opcode.PONG]  # no close came
+    doc = to_autobahn(result.connection, decoded=dc)
+    assert doc["wasCloseHandshakeTimeout"] and doc["closedByMe"] and doc["remoteCloseCode"] is None
+
+
+def test_a_server_that_closes_and_stops_reading_mid_write_gets_1_s() -> None:
+    """A server that fails the connection in the middle of a long write and
+    reads no more (websockets against 9.3.2's 16,384 fragments): the answer
+    to its close is queued behind the write, and 1 s later the fuzzer
+    aborts, as Autobahn does, instead of waiting out the case's 100 s."""
+    import socket as so
+    import time
+
+    from servers import LoopbackServer, _read_head, _upgrade
+
+    from wirelog.model import Chunk, Connection, Marker, MarkerKind
+    from wirelog.protocol.frames import encode_frame
+
+    class FailsMidMessage(LoopbackServer):
+        def _handle(self, conn: so.socket) -> None:
+            conn.sendall(_upgrade(_read_head(conn)))
+            conn.recv(4096)  # some of the message, then fail and read no more
+            conn.sendall(encode_frame(Opcode.CLOSE, b"\x03\xf1too many fragments"))
+            self._stop.wait(30)
+
+    from servers import SEED_REQUEST, SEED_RESPONSE
+
+    c = Connection(0, "t", Role.CLIENT)
+    wire = b"".join(
+        encode_frame(Opcode.TEXT if i == 0 else 0, b"x" * 256, fin=i == 16383, mask=b"abcd")
+        for i in range(16384)
+    )
+    for i, (d, data) in enumerate(
+        [(Direction.TX, SEED_REQUEST), (Direction.RX, SEED_RESPONSE), (Direction.TX, wire)]
+    ):
+        c.chunks.append(Chunk(d, data, len(data), i))
+    c.markers.append(Marker(MarkerKind.FIN, 3, Direction.RX))
+    with FailsMidMessage("fails") as srv:
+        target = parse_target(srv.url)
+        plan = build_plan(c, Role.CLIENT)
+        live = edit_path(client_plan(plan, target, keep_host=False, fresh_key=True), "/")
+        began = time.perf_counter()
+        result = asyncio.run(replay_client(live, target, timeout=100.0, kind=FuzzerRunner))
+        took = time.perf_counter() - began
+    o = result.outcome
+    assert "answered the peer's close" in o.notes and o.never_closed and o.dropped_by_me
+    assert not o.stalled and 1.0 <= took < 5.0, (took, o.faults)

@@ -10,6 +10,21 @@ answers, or it waits for them and the run judges a timeout instead of the
 target. :class:`FuzzerRunner` is the :class:`~wirelog.replay.session.Runner`
 with those reactions; after answering a close it sends no more recorded
 frames (the fuzzer is CLOSING, as after its own timers).
+
+It also keeps Autobahn's two protocol timeouts (spec §3.6), which decide
+how long a case lasts against a peer that stops playing along, and two of
+its report's keys:
+
+* ``closeHandshakeTimeout``: once the fuzzer's own close went out, the peer
+  has 1 s to send its close; else the fuzzer aborts (RST) and the report
+  says ``wasCloseHandshakeTimeout``.
+* ``serverConnectionDropTimeout`` (fuzzing client only): once the closing
+  handshake is done on the fuzzer's side (its close answered, or both
+  closes went by), the server has 1 s to drop TCP; else the fuzzer aborts
+  and the report says ``wasServerConnectionDropTimeout``. The answer counts
+  as sent when it is queued, as in Autobahn's send queue: a server that
+  closed and stopped reading in the middle of a long write (9.3.x against a
+  fragment limit) gets 1 s, not the case's 100 s.
 """
 
 from __future__ import annotations
@@ -21,6 +36,10 @@ from typing import Any
 from wirelog.model import Opcode, Role
 from wirelog.protocol.frames import encode_frame
 from wirelog.replay.session import Runner
+
+#: Autobahn's factory defaults (spec §3.6), in seconds.
+CLOSE_HANDSHAKE_TIMEOUT = 1.0
+SERVER_CONNECTION_DROP_TIMEOUT = 1.0
 
 
 class FuzzerRunner(Runner):
@@ -42,6 +61,8 @@ class FuzzerRunner(Runner):
         self._held: list[bytes] = []
         """Answers waiting for the end of the frame being written."""
         self._held_close = False
+        self._timers: list[asyncio.TimerHandle] = []
+        self._close_timer = self._drop_timer = False
 
     def _mask(self) -> bytes | None:
         return os.urandom(4) if self.plan.role is Role.CLIENT else None
@@ -61,6 +82,7 @@ class FuzzerRunner(Runner):
             # Echo the code only: a reason from the peer is its own.
             self._held.append(encode_frame(Opcode.CLOSE, body[:2], mask=self._mask()))
             self.outcome.notes.append("answered the peer's close")
+            self._handshake_done()
         if self._held and self._between_frames():
             if self._held_close:
                 self.abandoned = True
@@ -68,6 +90,8 @@ class FuzzerRunner(Runner):
             self._tasks.append(asyncio.ensure_future(self._flush()))
         elif not self._held and peer.close_seen and self.own.close_seen:
             self._closed()
+        if peer.close_seen and self.own.close_seen:
+            self._handshake_done()
 
     def _between_frames(self) -> bool:
         """Our own stream ends on a whole frame or on our HTTP head (no
@@ -75,6 +99,9 @@ class FuzzerRunner(Runner):
         return (self.own.head and self.own.extra == 0) or self.own.close_seen
 
     async def _send(self, data: bytes) -> bool:
+        # Runs once the write is queued and fed to our own progress, while
+        # the send waits for the kernel: when Autobahn counts a close sent.
+        asyncio.get_running_loop().call_soon(self._queued)
         ok = await super()._send(data)
         if ok and self._held and self._between_frames():
             await self._flush()  # the frame the answers waited for is complete
@@ -95,9 +122,61 @@ class FuzzerRunner(Runner):
         if self.progress.close_seen and self.own.close_seen:
             self._closed()
 
+    def _queued(self) -> None:
+        """A write of ours is queued: if it held our own close (not an
+        answer), the peer's close is due within closeHandshakeTimeout."""
+        if self.own.close_seen and not self._answered_close and not self.progress.close_seen:
+            self._start_timer("close")
+
+    def _handshake_done(self) -> None:
+        """The closing handshake is done on our side: a fuzzing client gives
+        the server serverConnectionDropTimeout to drop TCP."""
+        if self.plan.role is Role.CLIENT:
+            self._start_timer("drop")
+
+    def _start_timer(self, which: str) -> None:
+        if (self._close_timer if which == "close" else self._drop_timer) or self.lost:
+            return
+        if which == "close":
+            self._close_timer = True
+            delay, fire = CLOSE_HANDSHAKE_TIMEOUT, self._close_timeout
+        else:
+            self._drop_timer = True
+            delay, fire = SERVER_CONNECTION_DROP_TIMEOUT, self._drop_timeout
+        self._timers.append(asyncio.get_running_loop().call_later(delay, fire))
+
+    def _close_timeout(self) -> None:
+        if self.lost or self.eof or self.progress.close_seen or self.outcome.dropped_by_me:
+            return
+        self.outcome.close_handshake_timeout = True
+        self.outcome.notes.append(
+            f"no close from the peer within {CLOSE_HANDSHAKE_TIMEOUT:g} s of ours: aborted"
+            " (Autobahn's closeHandshakeTimeout)"
+        )
+        self._abort()
+
+    def _drop_timeout(self) -> None:
+        if self.lost or self.eof or self.outcome.dropped_by_me:
+            return
+        self.outcome.never_closed = True
+        self.outcome.notes.append(
+            f"the server did not drop TCP within {SERVER_CONNECTION_DROP_TIMEOUT:g} s of the"
+            " closing handshake: aborted (Autobahn's serverConnectionDropTimeout)"
+        )
+        self._abort()
+
+    def _abort(self) -> None:
+        self.abandoned = True
+        self._drop(reset=True)
+        self.changed.set()
+
     async def _end(self) -> None:
         await self._flush()  # answers held when the writes stopped
-        await super()._end()
+        try:
+            await super()._end()
+        finally:
+            for t in self._timers:
+                t.cancel()
 
     def _closed(self) -> None:
         """Both closes went by: a server drops TCP now, as Autobahn's does

@@ -22,6 +22,8 @@ class Outcome:
     """The peer upgraded and then answered less than the recording held (a
     difference, not a fault: it stopped at a frame boundary)."""
     never_closed: bool = False
+    close_handshake_timeout: bool = False
+    """Our close got no answer in time (the fuzzer's closeHandshakeTimeout)."""
     reset_by_peer: bool = False
     eof_by_peer: bool = False
     dropped_by_me: bool = False
@@ -38,6 +40,7 @@ class Outcome:
             "stalled": self.stalled,
             "short": self.short,
             "neverClosed": self.never_closed,
+            "closeHandshakeTimeout": self.close_handshake_timeout,
             "notes": list(self.notes),
             "faults": list(self.faults),
             "writesSent": self.writes_sent,

@@ -145,7 +145,7 @@ def to_autobahn(
         "txFrameStats": stats(Direction.TX, True),
         "txOctetStats": stats(Direction.TX, False),
         "wasClean": closing.get("wasClean", False),
-        "wasCloseHandshakeTimeout": False,
+        "wasCloseHandshakeTimeout": bool(conn.meta.get("closeHandshakeTimeout", False)),
         "wasNotCleanReason": closing.get("wasNotCleanReason"),
         "wasOpenHandshakeTimeout": False,
         "wasServerConnectionDropTimeout": bool(conn.meta.get("neverClosed", False)),
