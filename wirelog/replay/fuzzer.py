@@ -36,6 +36,7 @@ from typing import Any
 from wirelog.model import Opcode, Role
 from wirelog.protocol.frames import encode_frame
 from wirelog.replay.session import Runner
+from wirelog.replay.transport import unsent
 
 #: Autobahn's factory defaults (spec §3.6), in seconds.
 CLOSE_HANDSHAKE_TIMEOUT = 1.0
@@ -121,6 +122,19 @@ class FuzzerRunner(Runner):
         await super()._send(data)
         if self.progress.close_seen and self.own.close_seen:
             self._closed()
+
+    def on_eof(self) -> None:
+        super().on_eof()
+        # Autobahn's reactor loses the whole connection at the peer's FIN,
+        # whatever it had still to send: a peer that failed the connection
+        # mid-message and half-closed must not be waited for to read it.
+        tr = self.transport
+        if tr is None or self.lost or self.outcome.dropped_by_me:
+            return
+        sock = tr.get_extra_info("socket")
+        if tr.get_write_buffer_size() or (sock is not None and unsent(sock.fileno())):
+            self.outcome.notes.append("the peer dropped TCP before reading all we sent: aborted")
+            self._abort()
 
     def _queued(self) -> None:
         """A write of ours is queued: if it held our own close (not an
