@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from wirelog.errors import PlanError
 from wirelog.model import Direction
-from wirelog.pipeline import decode
+from wirelog.pipeline import decode, decode_recording
 from wirelog.protocol.connection import DecodedConnection, decode_connection
 from wirelog.replay.chop import Chop, rechop
 from wirelog.replay.client import replay_client
@@ -38,6 +38,8 @@ from wirelog.replay.rebuild import hidden
 from wirelog.replay.record import to_autobahn
 from wirelog.replay.steps import Plan
 from wirelog.replay.target import Target, client_plan, parse_target
+from wirelog.sources.autobahn.reader import parse_folder
+from wirelog.sources.detect import detect
 from wirelog.suite.cases import data_case
 from wirelog.suite.generate import GENERATED, echoes, generate
 from wirelog.suite.judge import judge
@@ -175,6 +177,19 @@ def judged_run(
     return CaseRun(rc.case_id, verdict, doc, notes)
 
 
+def _reference(
+    reference: str | Sequence[DecodedConnection], wanted: Callable[[str], bool]
+) -> Sequence[DecodedConnection]:
+    """The reference's cases decoded; of a reports folder or index, only
+    the ``wanted`` ones are read at all."""
+    if not isinstance(reference, str):
+        return reference
+    kind = detect(reference)
+    if kind in ("autobahn-folder", "autobahn-index"):
+        return decode_recording(parse_folder(reference, kind, wanted=wanted))
+    return decode(reference)
+
+
 def run_suite(
     reference: str | Sequence[DecodedConnection],
     target: str,
@@ -197,7 +212,7 @@ def run_suite(
     include, skip = split_globs(cases), split_globs(exclude)
     run = SuiteRun(agent or "UnknownServer")
     began = time.perf_counter()
-    refs = decode(reference) if isinstance(reference, str) else reference
+    refs = _reference(reference, lambda case_id: selected(case_id, include, skip))
     for ref in refs:
         case_id = ref.connection.meta.get("case_id")
         if not isinstance(case_id, str) or not selected(case_id, include, skip):

@@ -11,7 +11,7 @@ import pytest
 from wirelog.errors import InputError
 from wirelog.model import Recording
 from wirelog.pipeline import detect, read, stream
-from wirelog.sources.autobahn.reader import case_key
+from wirelog.sources.autobahn.reader import case_key, parse_folder
 
 REPORTS = Path(__file__).resolve().parents[4] / "shared" / "autobahn-reports"
 SERVER = REPORTS / "testing-a-server"
@@ -33,6 +33,29 @@ def test_index_json_reads_every_case_of_its_folder() -> None:
     by_folder = read(str(SERVER))
     assert [c.source for c in rec.connections] == [c.source for c in by_folder.connections]
     assert [c.conn for c in rec.connections] == list(range(517))
+
+
+@needs_corpus
+def test_only_the_wanted_cases_are_read_and_keep_their_positions() -> None:
+    """``suite run --cases``: the other reports are not even opened."""
+    opened: list[str] = []
+    want = {"2.2", "12.1.1", "9.3.2"}
+    rec = parse_folder(str(SERVER), "autobahn-folder", wanted=want.__contains__)
+    whole = read(str(SERVER))
+    by_case = {c.meta["case_id"]: c for c in whole.connections}
+    assert sorted(c.meta["case_id"] for c in rec.connections) == sorted(want)
+    for c in rec.connections:
+        same = by_case[c.meta["case_id"]]
+        assert (c.conn, c.source, c.chunks, c.markers) == (
+            same.conn, same.source, same.chunks, same.markers
+        )  # fmt: skip
+    parse_folder(
+        str(SERVER),
+        "autobahn-folder",
+        on_case=lambda _, f: opened.append(f),
+        wanted=want.__contains__,
+    )
+    assert len(opened) == 3
 
 
 @needs_corpus
