@@ -149,3 +149,17 @@ def test_the_reports_close_reason_is_the_servers(ws_echo: Server) -> None:  # no
     assert got and got[0][:2] == b"\x0f\xa0"  # the oracle: the server's own close frame
     assert doc["remoteCloseReason"] == got[0][2:].decode() == "wirelog: bye"
     assert doc["localCloseReason"] == "wirelog: bye" and doc["remoteCloseCode"] == 4000
+
+
+def test_a_replay_result_reprs_as_a_summary(ws_echo: Server) -> None:  # noqa: F811
+    """Not every octet: asyncio.run formats the finished task's result."""
+    report = run.replay(read(SEED), ws_echo.url, run.Options(asap=True))
+    res = report.result
+    text = repr(res)
+    octets = sum(c.length for c in res.connection.chunks)
+    assert text == (
+        f"<ReplayResult {res.target}: {len(res.connection.chunks)} chunks, {octets} octets,"
+        f" {res.outcome.writes_sent}/{res.outcome.writes_planned} writes,"
+        f" {res.outcome.duration:.3f} s>"
+    )
+    assert len(text) < 200 and res.outcome.writes_sent > 0

@@ -48,13 +48,29 @@ class Outcome:
         }
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class ReplayResult:
+    """One session's plan, what went over the wire and how it ended.
+
+    Its repr is a summary, not the dataclass's field-by-field one: that
+    one spells out every octet sent and received, and Python 3.11's
+    ``asyncio.run`` formats the finished task's result (``signal.getsignal``
+    turns its SIGINT handler into an error message): 0.5 s of every suite
+    case went into a repr nobody read, megabytes for a 12.x case."""
+
     plan: Plan
     connection: Connection
     """Both directions as the replayer saw them (kind ``replay``)."""
     outcome: Outcome
     target: str
+
+    def __repr__(self) -> str:
+        octets = sum(c.length for c in self.connection.chunks)
+        return (
+            f"<ReplayResult {self.target}: {len(self.connection.chunks)} chunks, {octets} octets,"
+            f" {self.outcome.writes_sent}/{self.outcome.writes_planned} writes,"
+            f" {self.outcome.duration:.3f} s>"
+        )
 
     @property
     def recording(self) -> Recording:
