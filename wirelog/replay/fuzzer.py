@@ -133,8 +133,7 @@ class FuzzerRunner(Runner):
             return
         sock = tr.get_extra_info("socket")
         if tr.get_write_buffer_size() or (sock is not None and unsent(sock.fileno())):
-            self.outcome.notes.append("the peer dropped TCP before reading all we sent: aborted")
-            self._abort()
+            self._abort("the peer dropped TCP before reading all we sent: aborted")
 
     def _queued(self) -> None:
         """A write of ours is queued: if it held our own close (not an
@@ -160,26 +159,31 @@ class FuzzerRunner(Runner):
         self._timers.append(asyncio.get_running_loop().call_later(delay, fire))
 
     def _close_timeout(self) -> None:
-        if self.lost or self.eof or self.progress.close_seen or self.outcome.dropped_by_me:
+        if self.progress.close_seen or self._gone():
             return
         self.outcome.close_handshake_timeout = True
-        self.outcome.notes.append(
+        self._abort(
             f"no close from the peer within {CLOSE_HANDSHAKE_TIMEOUT:g} s of ours: aborted"
             " (Autobahn's closeHandshakeTimeout)"
         )
-        self._abort()
 
     def _drop_timeout(self) -> None:
-        if self.lost or self.eof or self.outcome.dropped_by_me:
+        if self._gone():
             return
         self.outcome.never_closed = True
-        self.outcome.notes.append(
+        self._abort(
             f"the server did not drop TCP within {SERVER_CONNECTION_DROP_TIMEOUT:g} s of the"
             " closing handshake: aborted (Autobahn's serverConnectionDropTimeout)"
         )
-        self._abort()
 
-    def _abort(self) -> None:
+    def _gone(self) -> bool:
+        """TCP has ended, or is ending, without a timer's help."""
+        return self.lost or self.eof or self.outcome.dropped_by_me
+
+    def _abort(self, note: str) -> None:
+        """End the connection as Autobahn's fuzzer does: no more recorded
+        frames, and a reset (``abortConnection``), ``note`` saying why."""
+        self.outcome.notes.append(note)
         self.abandoned = True
         self._drop(reset=True)
         self.changed.set()
