@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from captures_util import HAVE_TSHARK, MANIFEST, SAMPLES, tshark_frames
 from typer.testing import CliRunner
 
-from tests.captures_util import HAVE_TSHARK, MANIFEST, SAMPLES, tshark_frames
 from wirelog.cli import app
 from wirelog.errors import InputError
 from wirelog.sources.detect import detect
