@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from typing import Any
 
 from wirelog.model import Opcode, Role
@@ -62,8 +63,8 @@ class FuzzerRunner(Runner):
         self._held: list[bytes] = []
         """Answers waiting for the end of the frame being written."""
         self._held_close = False
-        self._timers: list[asyncio.TimerHandle] = []
-        self._close_timer = self._drop_timer = False
+        self._close_timer: asyncio.TimerHandle | None = None
+        self._drop_timer: asyncio.TimerHandle | None = None
 
     def _mask(self) -> bytes | None:
         return os.urandom(4) if self.plan.role is Role.CLIENT else None
@@ -102,7 +103,8 @@ class FuzzerRunner(Runner):
     async def _send(self, data: bytes) -> bool:
         # Runs once the write is queued and fed to our own progress, while
         # the send waits for the kernel: when Autobahn counts a close sent.
-        asyncio.get_running_loop().call_soon(self._queued)
+        if self._close_timer is None and not self._answered_close:
+            asyncio.get_running_loop().call_soon(self._queued)
         ok = await super()._send(data)
         if ok and self._held and self._between_frames():
             await self._flush()  # the frame the answers waited for is complete
@@ -138,25 +140,19 @@ class FuzzerRunner(Runner):
     def _queued(self) -> None:
         """A write of ours is queued: if it held our own close (not an
         answer), the peer's close is due within closeHandshakeTimeout."""
-        if self.own.close_seen and not self._answered_close and not self.progress.close_seen:
-            self._start_timer("close")
+        ours = self.own.close_seen and not self._answered_close
+        if self._close_timer is None and ours and not self.progress.close_seen:
+            self._close_timer = self._later(CLOSE_HANDSHAKE_TIMEOUT, self._close_timeout)
 
     def _handshake_done(self) -> None:
         """The closing handshake is done on our side: a fuzzing client gives
         the server serverConnectionDropTimeout to drop TCP."""
-        if self.plan.role is Role.CLIENT:
-            self._start_timer("drop")
+        if self._drop_timer is None and self.plan.role is Role.CLIENT:
+            self._drop_timer = self._later(SERVER_CONNECTION_DROP_TIMEOUT, self._drop_timeout)
 
-    def _start_timer(self, which: str) -> None:
-        if (self._close_timer if which == "close" else self._drop_timer) or self.lost:
-            return
-        if which == "close":
-            self._close_timer = True
-            delay, fire = CLOSE_HANDSHAKE_TIMEOUT, self._close_timeout
-        else:
-            self._drop_timer = True
-            delay, fire = SERVER_CONNECTION_DROP_TIMEOUT, self._drop_timeout
-        self._timers.append(asyncio.get_running_loop().call_later(delay, fire))
+    @staticmethod
+    def _later(delay: float, fire: Callable[[], None]) -> asyncio.TimerHandle:
+        return asyncio.get_running_loop().call_later(delay, fire)
 
     def _close_timeout(self) -> None:
         if self.progress.close_seen or self._gone():
@@ -193,8 +189,9 @@ class FuzzerRunner(Runner):
         try:
             await super()._end()
         finally:
-            for t in self._timers:
-                t.cancel()
+            for t in (self._close_timer, self._drop_timer):
+                if t is not None:
+                    t.cancel()
 
     def _closed(self) -> None:
         """Both closes went by: a server drops TCP now, as Autobahn's does

@@ -71,6 +71,12 @@ def _xz() -> Any:
     return lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=XZ_MEMORY)
 
 
+def _lzma_error() -> type[BaseException]:
+    import lzma
+
+    return lzma.LZMAError
+
+
 def _bzip2() -> Any:
     import bz2
 
@@ -121,12 +127,6 @@ a text that starts with ``BZh`` is not taken for one)."""
 
 #: Octets that tell every codec apart.
 MAGIC_LENGTH = max(len(m) for c in CODECS for m in c.magics)
-
-
-def _lzma_error() -> type[BaseException]:
-    import lzma
-
-    return lzma.LZMAError
 
 
 def codec_of(head: bytes) -> Codec | None:
