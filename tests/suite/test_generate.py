@@ -24,6 +24,7 @@ from wirelog.suite.generate import (
     GENERATED,
     _deflate,
     _fragments,
+    _messages,
     echoes,
     generate,
     generate_server,
@@ -61,6 +62,20 @@ def test_deflate_is_raw_and_without_the_tail() -> None:
         z = _deflate(data, wbits)
         assert not z.endswith(b"\x00\x00\xff\xff")
         assert zlib.decompressobj(-15).decompress(z + b"\x00\x00\xff\xff") == data
+
+
+@pytest.mark.parametrize("case_id", ["12.1.10", "12.2.10"])
+def test_deflate_fits_each_window(case_id: str) -> None:
+    """A message compressed for a window inflates with exactly that window:
+    zlib refuses a back-reference beyond it ("invalid distance too far
+    back"), so a stream cut for a larger window fails here."""
+    message = _messages(case_id, data_case(case_id))[3]
+    for wbits in range(9, 16):
+        z = _deflate(message, wbits)
+        assert zlib.decompressobj(-wbits).decompress(z + b"\x00\x00\xff\xff") == message
+    wide = _deflate(message, 15)
+    with pytest.raises(zlib.error, match="too far back"):
+        zlib.decompressobj(-9).decompress(wide + b"\x00\x00\xff\xff")
 
 
 def test_the_plans_follow_the_case_definitions(refs: dict[str, object]) -> None:
