@@ -69,7 +69,9 @@ def test_deflate_fits_each_window(case_id: str) -> None:
     """A message compressed for a window inflates with exactly that window:
     zlib refuses a back-reference beyond it ("invalid distance too far
     back"), so a stream cut for a larger window fails here."""
-    message = _messages(case_id, data_case(case_id))[3]
+    case = data_case(case_id)
+    assert case is not None
+    message = _messages(case_id, case)[3]
     for wbits in range(9, 16):
         z = _deflate(message, wbits)
         assert zlib.decompressobj(-wbits).decompress(z + b"\x00\x00\xff\xff") == message
