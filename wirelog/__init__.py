@@ -33,6 +33,9 @@ from wirelog.model import (
 )
 from wirelog.pipeline import Options, Summary, decode, detect, read, stream
 
+__version__ = "0.1.0"
+"""The package's version, read by pyproject.toml (one place) and ``--version``."""
+
 if TYPE_CHECKING:
     from wirelog.analysis.loaded import Capture
     from wirelog.analysis.many import Many

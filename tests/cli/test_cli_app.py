@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from wirelog.cli.app import ExitCode, each_input, error, main, report_exception
+from wirelog.cli.app import ExitCode, each_input, error, main, only_invoked, report_exception
 from wirelog.errors import InputError, UsageError
 
 
@@ -133,3 +133,44 @@ def test_main_runs_the_app(
     out = capsys.readouterr().out
     for command in ("decode", "replay", "diff", "plot", "report"):
         assert command in out
+
+
+def test_a_run_builds_only_the_command_it_invokes() -> None:
+    """typer builds click parameters for every registered command on each
+    run: a run keeps only the one it invokes, and gives the others back."""
+    from wirelog.cli import app
+
+    every = list(app.registered_commands)
+    groups = list(app.registered_groups)
+    assert len(every) > 10 and groups
+    with only_invoked(app, ["decode", "x.pcap", "-f", "jsonl"]):
+        assert [c.callback.__name__ for c in app.registered_commands if c.callback] == ["decode"]
+        assert app.registered_groups == []
+    with only_invoked(app, ["suite", "run", "ref/"]):
+        assert app.registered_commands == [] and app.registered_groups == groups
+    with only_invoked(app, ["--version"]):
+        assert app.registered_commands == [] and app.registered_groups == []
+    for argv in (["--help"], [], ["deocde"], ["-h", "decode"]):
+        with only_invoked(app, argv):
+            assert app.registered_commands == every and app.registered_groups == groups
+    assert app.registered_commands == every and app.registered_groups == groups
+
+
+def test_main_runs_one_command_and_keeps_the_app_whole(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wirelog.cli import app
+
+    every = list(app.registered_commands)
+    monkeypatch.setattr(sys, "argv", ["wirelog", "decode", "--help"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "decode [OPTIONS] [inputs]... List every chop" in out
+    assert app.registered_commands == every
+    monkeypatch.setattr(sys, "argv", ["wirelog", "deocde"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    assert "Did you mean 'decode'?" in capsys.readouterr().err
