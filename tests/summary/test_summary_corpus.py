@@ -27,7 +27,7 @@ import pytest
 from wirelog.model import Message, Opcode, Role, ViolationKind
 from wirelog.pipeline import decode
 from wirelog.protocol.connection import DecodedConnection
-from wirelog.summary import AUTOBAHN_KEYS, Closing, closing_of
+from wirelog.summary import AUTOBAHN_KEYS, Closing, closing_of, summarize
 
 #: What makes a close body's reason unreadable (RFC 6455 §5.5, §5.5.1).
 BAD_BODY = {
@@ -79,6 +79,8 @@ def corpus() -> list[tuple[str, dict[str, Any], dict[str, Any], set[str]]]:
     out = []
     for path in FILES:
         (dc,) = decode(str(path))
+        # The closing alone is the one the whole tally derives.
+        assert closing_of(dc) == summarize(dc).closing, path.name
         derived, unknown = _derived(dc)
         out.append((path.name, dict(closing_of(dc).reported), derived, unknown))
     return out

@@ -215,5 +215,19 @@ def summarize(dc: DecodedConnection) -> ConnectionSummary:
 
 
 def closing_of(dc: DecodedConnection) -> Closing:
-    """How a decoded connection ended (:mod:`wirelog.summary.closing`)."""
-    return summarize(dc).closing
+    """How a decoded connection ended (:mod:`wirelog.summary.closing`):
+    ``summarize(dc).closing``, from the close frames and messages alone.
+
+    The same :class:`FirstCloses` the :class:`Tally` feeds, in the order
+    :func:`decoded_events` gives it (frames, then messages), without the
+    statistics of every other frame: a suite case is judged, recorded and
+    reported from its closing, and one of 65,536 fragments counted them
+    three times over (0.9 s)."""
+    closes = FirstCloses()
+    for f in dc.frames:
+        if f.opcode == Opcode.CLOSE:
+            closes.frame(f)
+    for m in dc.messages:
+        if m.opcode == Opcode.CLOSE:
+            closes.message(m)
+    return closes.closing(dc.connection)
