@@ -91,8 +91,13 @@ def test_a_message_split_over_records_and_cut_ones(tmp_path: Path) -> None:
     assert list(huge.feed(fragment)) == []
 
 
-def test_encrypted_extensions_alpn() -> None:
+def test_encrypted_extensions() -> None:
     ext = struct.pack("!HHH", 16, 11, 9) + b"\x08http/1.1"
-    assert hs.encrypted_extensions_alpn(struct.pack("!H", len(ext)) + ext) == ("http/1.1",)
-    assert hs.encrypted_extensions_alpn(b"") == ()
+    ee = hs.encrypted_extensions(struct.pack("!H", len(ext)) + ext)
+    assert ee.alpn == ("http/1.1",) and not ee.early_data
+    assert hs.encrypted_extensions(b"").alpn == ()
+    # early_data (42), empty: the server took the client's 0-RTT data (RFC 8446 §4.2.10).
+    ext += struct.pack("!HH", 42, 0)
+    ee = hs.encrypted_extensions(struct.pack("!H", len(ext)) + ext)
+    assert ee.alpn == ("http/1.1",) and ee.early_data
     assert not hs.looks_like_client_hello(b"GET / HTTP/1.1\r\n")

@@ -37,15 +37,7 @@ from collections.abc import Iterable
 
 from wirelog.builders import new_chunk
 from wirelog.enums import NS
-from wirelog.model import (
-    Connection,
-    Direction,
-    Marker,
-    MarkerKind,
-    Role,
-    Violation,
-    ViolationKind,
-)
+from wirelog.model import Connection, Direction, Marker, MarkerKind, Role, Violation, ViolationKind
 from wirelog.protocol.handshake import looks_like_request
 from wirelog.sources.options import Options
 from wirelog.sources.pcap import linklayer, skipped, sniff
@@ -276,6 +268,8 @@ class Engine:
         if flow.state in (UNDECIDED, WEBSOCKET):
             self._flush_halves(flow)
             if flow.tls is not None:
+                for from_a, rest in flow.tls.finish():  # 0-RTT data a capture ends on
+                    self._pieces_out(flow, from_a, rest, plain=True)
                 skipped.tls_report(
                     self.sink, self.summary, flow, self.index, flow.tls.undecrypted()
                 )

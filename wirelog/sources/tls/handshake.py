@@ -7,8 +7,10 @@ log's index), SNI (RFC 6066 §3), ALPN offers and whether encrypt-then-MAC
 was offered (RFC 7366); from the ServerHello the server random, the
 cipher suite, the version (``supported_versions``, RFC 8446 §4.2.1, over
 the legacy field) and encrypt-then-MAC; ALPN's answer is in the
-ServerHello (TLS 1.2) or the EncryptedExtensions (TLS 1.3). A message that
-cannot be parsed yields nothing: an analyzer records what it can.
+ServerHello (TLS 1.2) or the EncryptedExtensions (TLS 1.3), as is whether
+0-RTT data was offered (ClientHello) and taken (EncryptedExtensions). A
+message that cannot be parsed yields nothing: an analyzer records what it
+can.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 CLIENT_HELLO = 1
 SERVER_HELLO = 2
 NEW_SESSION_TICKET = 4
+END_OF_EARLY_DATA = 5
 ENCRYPTED_EXTENSIONS = 8
 FINISHED = 20
 KEY_UPDATE = 24
@@ -27,6 +30,7 @@ KEY_UPDATE = 24
 _SNI = 0
 _ALPN = 16
 _ETM = 22
+_EARLY_DATA = 42
 _SUPPORTED_VERSIONS = 43
 
 #: The ServerHello random that makes it a HelloRetryRequest (RFC 8446 §4.1.3).
@@ -50,6 +54,12 @@ class Hello:
     alpn: tuple[str, ...] = ()
     etm: bool = False
     extensions: list[int] = field(default_factory=list)
+
+    @property
+    def early_data(self) -> bool:
+        """The ``early_data`` extension (RFC 8446 §4.2.10): in a ClientHello,
+        0-RTT data follows it; in EncryptedExtensions, the server took it."""
+        return _EARLY_DATA in self.extensions
 
 
 def looks_like_client_hello(data: bytes) -> bool:
@@ -143,10 +153,10 @@ def alpn(value: bytes) -> tuple[str, ...]:
     return tuple(names)
 
 
-def encrypted_extensions_alpn(body: bytes) -> tuple[str, ...]:
-    """The ALPN answer in a TLS 1.3 EncryptedExtensions message."""
-    if len(body) < 2:
-        return ()
+def encrypted_extensions(body: bytes) -> Hello:
+    """A TLS 1.3 EncryptedExtensions message: the ALPN answer, and whether
+    the server accepted 0-RTT data (:attr:`Hello.early_data`)."""
     hello = Hello(b"", 0)
-    extensions(hello, body[2:], server=True)
-    return hello.alpn
+    if len(body) >= 2:
+        extensions(hello, body[2:], server=True)
+    return hello

@@ -22,9 +22,10 @@ import os
 
 from wirelog.errors import InputError
 
-#: The labels wirelog uses; others (EXPORTER_SECRET, early data) are kept
-#: too, they cost nothing.
+#: The labels wirelog uses; others (EXPORTER_SECRET) are kept too, they
+#: cost nothing.
 CLIENT_RANDOM = "CLIENT_RANDOM"
+CLIENT_EARLY = "CLIENT_EARLY_TRAFFIC_SECRET"
 CLIENT_HANDSHAKE = "CLIENT_HANDSHAKE_TRAFFIC_SECRET"
 SERVER_HANDSHAKE = "SERVER_HANDSHAKE_TRAFFIC_SECRET"
 CLIENT_TRAFFIC = "CLIENT_TRAFFIC_SECRET_0"

@@ -17,6 +17,19 @@ KeyUpdate; TLS 1.2 switches a side at its ChangeCipherSpec. What cannot be
 decrypted is reported through ``report`` (one line each) and never raised:
 a session without key (its octets counted, said once at the end), a record
 that does not verify, a gap inside a record, a resynchronisation.
+
+TLS 1.3 0-RTT (RFC 8446 §2.3, §4.2.10): a resumed client may send
+application data under its early traffic secret right behind the
+ClientHello, before any key but that one exists. Those records are held
+until the ServerHello names the suite, then opened with the key log's
+``CLIENT_EARLY_TRAFFIC_SECRET``; records that follow, up to the client's
+EndOfEarlyData, are opened with it too. Whether the server took them is
+known only then: the client sends EndOfEarlyData only when the server
+accepted (§4.5), and only then does their plaintext join the stream,
+ahead of everything after the handshake; refused, they are left out and
+said so. Without the early secret, the early records are skipped without
+disturbing the handshake key's record numbers, and the plaintext the
+server took is a gap.
 """
 
 from __future__ import annotations
@@ -43,7 +56,10 @@ MAX_RESYNC = 4096
 class _Side:
     """One direction's record-layer state."""
 
-    __slots__ = ("cipher", "client", "lost", "messages", "next", "reader", "records", "secret")
+    __slots__ = (
+        "cipher", "client", "early", "early_octets", "held", "lost", "messages", "next",
+        "pending", "reader", "records", "secret", "taken",
+    )  # fmt: skip
 
     def __init__(self, client: bool) -> None:
         self.client = client
@@ -57,6 +73,17 @@ class _Side:
         self.records = 0
         self.lost = 0
         """Octets of unknown records lost, not yet given as a plaintext gap."""
+        # -- TLS 1.3 0-RTT (the client's side only; module docstring) --
+        self.early: RecordCipher | None = None
+        """The early traffic key, while 0-RTT records may still come."""
+        self.held: list[Record] = []
+        """0-RTT records that came before the ServerHello gave any key."""
+        self.pending: list[Piece] = []
+        """0-RTT plaintext, until EndOfEarlyData says the server took it."""
+        self.taken = False
+        """EndOfEarlyData went by: the server took the 0-RTT data."""
+        self.early_octets = 0
+        """Without the early key: plaintext octets of the 0-RTT records skipped."""
 
     @property
     def name(self) -> str:
@@ -80,6 +107,8 @@ class TlsStream:
         """No secret for this session: its protected octets are counted."""
         self.unsupported: str | None = None
         self.skipped = 0
+        self.early_taken = False
+        """The server's EncryptedExtensions accepted 0-RTT data."""
         self._out: list[Piece] = []
         self._at = (0, 0)
         """Time and packet of the piece being read."""
@@ -98,6 +127,15 @@ class TlsStream:
             self._at = piece[3], piece[4]
             reader.feed(piece)
         return out
+
+    def finish(self) -> list[tuple[bool, list[Piece]]]:
+        """The connection ended without the client's FIN (a capture that
+        stops): the 0-RTT plaintext still held, if the server took it, as
+        ``(from_a, pieces)``."""
+        out: list[Piece] = []
+        self._out = out
+        self._early_end(self._sides[True])
+        return [(self.client_is_a, out)] if out else []
 
     def info(self) -> TlsInfo:
         """SNI, ALPN, version and cipher suite, as far as the hellos said."""
@@ -166,7 +204,11 @@ class TlsStream:
     def _record(self, side: _Side, record: Record) -> None:
         ctype, header, fragment, ts, number, lost = record
         out = self._out
+        if side.pending and side.taken:  # 0-RTT plaintext the server took, first
+            out.extend(side.pending)
+            side.pending.clear()
         if ctype == END:
+            self._early_end(side)
             if side.lost:
                 out.append((GAP, b"", side.lost, ts, number))
                 side.lost = 0
@@ -196,10 +238,31 @@ class TlsStream:
                 side.cipher, side.next = side.next, None
             elif ctype == _CCS and self.suite is not None and not self.suite.tls13:
                 side.messages.broken = True  # TLS 1.2 without key: the rest is sealed
+            elif ctype == _APPDATA and side.client and self._offers_early:
+                side.held.append((*record[:-1], seq))  # 0-RTT: opened at the ServerHello
             elif ctype == _APPDATA:
                 self.skipped += len(fragment)
             return
+        if side.early is not None and ctype == _APPDATA:
+            early = side.early.open(header, fragment)
+            if early is not None:
+                self._early(side, early, ts, seq)
+                return
+            self._early_end(side)  # the first record of the handshake key
         opened = cipher.open(header, fragment)
+        if (
+            opened is None
+            and side.client
+            and cipher.seq == 0
+            and self._offers_early
+            and self._early_key() is None
+        ):
+            # A 0-RTT record without its key: the handshake key's first
+            # record (the client's Finished) is still to come.
+            side.early_octets += max(len(fragment) - cipher.overhead(), 0)
+            return
+        if opened is not None and side.early_octets:
+            self._early_lost(side, out)
         if opened is None:
             cipher.seq += 1
             size = max(len(fragment) - cipher.overhead(), 0)
@@ -234,7 +297,9 @@ class TlsStream:
                     self.server_hello = hello
                     self._keys()
             elif kind == hs.ENCRYPTED_EXTENSIONS:
-                self.alpn = hs.encrypted_extensions_alpn(body)
+                ee = hs.encrypted_extensions(body)
+                self.alpn = ee.alpn
+                self.early_taken = ee.early_data
             elif kind == hs.FINISHED and self._tls13 and side.secret is not None:
                 self._traffic(side)
             elif kind == hs.KEY_UPDATE and self._tls13 and side.secret is not None:
@@ -278,6 +343,8 @@ class TlsStream:
                 side.secret = secrets[hs_name]
                 self._traffic(side)
                 side.secret = secrets[app]
+            if self._offers_early:
+                self._open_held(client, secrets.get(keylog.CLIENT_EARLY))
             return
         master = secrets.get(keylog.CLIENT_RANDOM) if secrets else None
         if master is None:
@@ -287,3 +354,69 @@ class TlsStream:
         ck, sk = tls12_keys(master, ch.random, sh.random, suite)
         client.next = RecordCipher(suite, ck.key, ck.iv, ck.mac_key, etm)
         server.next = RecordCipher(suite, sk.key, sk.iv, sk.mac_key, etm)
+
+    # -- TLS 1.3 0-RTT (module docstring) ----------------------------------
+
+    @property
+    def _offers_early(self) -> bool:
+        """The ClientHello announced 0-RTT data (TLS 1.3 only has it)."""
+        ch = self.client_hello
+        return ch is not None and ch.early_data and (self.suite is None or self.suite.tls13)
+
+    def _early_key(self) -> bytes | None:
+        ch = self.client_hello
+        secrets = self.keys.lookup(ch.random) if ch is not None else None
+        return secrets.get(keylog.CLIENT_EARLY) if secrets else None
+
+    def _open_held(self, client: _Side, secret: bytes | None) -> None:
+        """The ServerHello named the suite: open the 0-RTT records held so far."""
+        assert self.suite is not None
+        if secret is not None:
+            client.early = RecordCipher(self.suite, *tls13_key_iv(secret, self.suite))
+        held, client.held = client.held, []
+        for _, header, fragment, ts, _, seq in held:
+            opened = client.early.open(header, fragment) if client.early is not None else None
+            if opened is not None:
+                self._early(client, opened, ts, seq)
+            else:
+                client.early = None
+                client.early_octets += max(len(fragment) - self.suite.tag - 1, 0)
+
+    def _early(self, side: _Side, opened: tuple[int, bytes], ts: int, seq: int) -> None:
+        inner, plain = opened
+        if inner == _APPDATA:
+            side.pending.append((DATA, plain, len(plain), ts, seq))
+        elif inner == _HANDSHAKE:
+            for kind, _ in side.messages.feed(plain):
+                if kind == hs.END_OF_EARLY_DATA:
+                    # Taken: the plaintext goes out ahead of the client's next
+                    # record (:meth:`_record`), in the client's own stream.
+                    side.early, side.taken = None, True
+
+    def _early_end(self, side: _Side) -> None:
+        """No more 0-RTT records and no EndOfEarlyData (a client that sent
+        none, or a capture that ends first): the server's EncryptedExtensions
+        says whether it took them."""
+        side.early = None
+        if not side.pending or side.taken:
+            return
+        if self.early_taken:
+            self._out.extend(side.pending)
+        else:
+            n = sum(p[2] for p in side.pending)
+            self.report(
+                f"TLS 0-RTT data refused by the server: {n} octets of the client's left out"
+            )
+        side.pending.clear()
+
+    def _early_lost(self, side: _Side, out: list[Piece]) -> None:
+        """The handshake key opened a record: the 0-RTT records skipped
+        without their key are over; what the server took is a gap."""
+        n, side.early_octets = side.early_octets, 0
+        why = "CLIENT_EARLY_TRAFFIC_SECRET not in the key log"
+        if self.early_taken:
+            n = max(n - 4, 0)  # the EndOfEarlyData message among them
+            self.report(f"TLS 0-RTT data without its key ({why}): {n} octets lost")
+            out.append((GAP, b"", n, *self._at))
+        else:
+            self.report(f"TLS 0-RTT data without its key ({why}), refused by the server: skipped")
