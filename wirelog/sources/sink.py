@@ -158,7 +158,11 @@ class Summary:
         if self.decrypted:
             what = ", ".join(f"{n} {k}" for k, n in sorted(self.decrypted.items()))
             total = sum(self.decrypted.values())
-            parts.append(f"decrypted {_count(total, 'TLS connection')}, none WebSocket ({what})")
+            # What a decrypted one lost (0-RTT data without its key) is why, if nothing else is.
+            said = f"; {self.undecrypted[0]}" if self.undecrypted and not self.tls else ""
+            parts.append(
+                f"decrypted {_count(total, 'TLS connection')}, none WebSocket ({what}{said})"
+            )
         if self.tls_late:
             parts.append(
                 _per_port(self.tls_late, "TLS connection")
