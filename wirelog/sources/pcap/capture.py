@@ -39,9 +39,10 @@ def push(path: str, options: Options, sink: Sink, batch: int = BATCH) -> Iterato
     then the error is raised. A capture that holds no WebSocket connection
     raises :class:`~wirelog.errors.InputError` after ``sink.done``, its
     message :meth:`Summary.nothing <wirelog.sources.sink.Summary.nothing>`."""
+    waits = is_stream(path)  # first: a live capture's held stream is one until opened
     recs = open_records(path)
     engine = Engine(path, options, sink, recs.secrets, recs.comments.packets)
-    arrived = _Arrived(recs, batch, is_stream(path))
+    arrived = _Arrived(recs, batch, waits)
     try:
         while not arrived.ended:
             before = engine.summary.packets

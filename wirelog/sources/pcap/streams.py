@@ -129,8 +129,9 @@ _held: dict[str, tuple[str, bytes, Source]] = {}
 
 def is_stream(path: str) -> bool:
     """Whether ``path`` can be read only once, forwards (stdin, a FIFO,
-    ``/dev/fd/N`` of a process substitution, a character device)."""
-    if path == STDIN:
+    ``/dev/fd/N`` of a process substitution, a character device, a held
+    stream such as a live capture's, until it is opened)."""
+    if path == STDIN or path in _held:
         return True
     try:
         mode = os.stat(path).st_mode
