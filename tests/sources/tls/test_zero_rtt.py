@@ -304,3 +304,17 @@ def test_taken_data_joins_a_capture_that_ends_before_end_of_early_data(
     frames = _frames(s, taken.keylog, found)
     assert [f for f in frames if f[0] is Direction.TX] == _sent(EARLY)
     assert not [x for x in found if "refused" in x or "does not verify" in x], found
+
+
+def test_early_data_beyond_the_limit_is_not_kept(
+    taken: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0-RTT records are held until the ServerHello, their plaintext until
+    EndOfEarlyData: a capture cannot make that grow without bound."""
+    from wirelog.sources.tls import stream as tls_stream
+
+    monkeypatch.setattr(tls_stream, "MAX_EARLY", 100)
+    found: list[str] = []
+    frames = _frames(taken, taken.keylog, found)
+    assert "TLS 0-RTT data beyond 100 octets not kept" in found, found
+    assert [f for f in frames if f[0] is Direction.TX] == []  # the request was in it

@@ -51,13 +51,16 @@ _APPDATA = 23
 
 #: Sequence numbers tried when resynchronising after lost records.
 MAX_RESYNC = 4096
+#: 0-RTT octets held at most (records before the ServerHello, plaintext
+#: before EndOfEarlyData); servers accept 16 KiB or so (max_early_data).
+MAX_EARLY = 1 << 24
 
 
 class _Side:
     """One direction's record-layer state."""
 
     __slots__ = (
-        "cipher", "client", "early", "early_octets", "held", "lost", "messages", "next",
+        "cipher", "client", "early", "early_octets", "held", "kept", "lost", "messages", "next",
         "pending", "reader", "records", "secret", "taken",
     )  # fmt: skip
 
@@ -84,6 +87,8 @@ class _Side:
         """EndOfEarlyData went by: the server took the 0-RTT data."""
         self.early_octets = 0
         """Without the early key: plaintext octets of the 0-RTT records skipped."""
+        self.kept = 0
+        """Octets held in :attr:`held` and :attr:`pending` (at most :data:`MAX_EARLY`)."""
 
     @property
     def name(self) -> str:
@@ -134,7 +139,10 @@ class TlsStream:
         ``(from_a, pieces)``."""
         out: list[Piece] = []
         self._out = out
-        self._early_end(self._sides[True])
+        client = self._sides[True]
+        self._early_end(client)
+        if client.early_octets:
+            self._early_lost(client, out)
         return [(self.client_is_a, out)] if out else []
 
     def info(self) -> TlsInfo:
@@ -209,6 +217,8 @@ class TlsStream:
             side.pending.clear()
         if ctype == END:
             self._early_end(side)
+            if side.early_octets:
+                self._early_lost(side, out)
             if side.lost:
                 out.append((GAP, b"", side.lost, ts, number))
                 side.lost = 0
@@ -238,7 +248,12 @@ class TlsStream:
                 side.cipher, side.next = side.next, None
             elif ctype == _CCS and self.suite is not None and not self.suite.tls13:
                 side.messages.broken = True  # TLS 1.2 without key: the rest is sealed
-            elif ctype == _APPDATA and side.client and self._offers_early:
+            elif (
+                ctype == _APPDATA
+                and side.client
+                and self._offers_early
+                and self._keep(side, fragment)
+            ):
                 side.held.append((*record[:-1], seq))  # 0-RTT: opened at the ServerHello
             elif ctype == _APPDATA:
                 self.skipped += len(fragment)
@@ -382,9 +397,20 @@ class TlsStream:
                 client.early = None
                 client.early_octets += max(len(fragment) - self.suite.tag - 1, 0)
 
+    def _keep(self, side: _Side, data: bytes) -> bool:
+        """Room for these 0-RTT octets (:data:`MAX_EARLY`); said once when not."""
+        if side.kept + len(data) <= MAX_EARLY:
+            side.kept += len(data)
+            return True
+        if side.kept <= MAX_EARLY:
+            side.kept = MAX_EARLY + 1
+            self.report(f"TLS 0-RTT data beyond {MAX_EARLY} octets not kept")
+        self.skipped += len(data)
+        return False
+
     def _early(self, side: _Side, opened: tuple[int, bytes], ts: int, seq: int) -> None:
         inner, plain = opened
-        if inner == _APPDATA:
+        if inner == _APPDATA and self._keep(side, plain):
             side.pending.append((DATA, plain, len(plain), ts, seq))
         elif inner == _HANDSHAKE:
             for kind, _ in side.messages.feed(plain):
@@ -414,6 +440,8 @@ class TlsStream:
         without their key are over; what the server took is a gap."""
         n, side.early_octets = side.early_octets, 0
         why = "CLIENT_EARLY_TRAFFIC_SECRET not in the key log"
+        if self._early_key() is not None:
+            why = "CLIENT_EARLY_TRAFFIC_SECRET does not open them"
         if self.early_taken:
             n = max(n - 4, 0)  # the EndOfEarlyData message among them
             self.report(f"TLS 0-RTT data without its key ({why}): {n} octets lost")
