@@ -186,14 +186,14 @@ def one_line_summaries(root: typer.Typer) -> None:
 
 
 def _name(info: typer.models.CommandInfo | typer.models.TyperInfo) -> str | None:
-    """The name a command or group is invoked by (typer's own rule: the
-    given name, else the function's with dashes)."""
+    """The name a command or group is invoked by: the given name, else
+    (typer's own rule, ``get_command_name``) the function's."""
     if info.name:
         return info.name
     if isinstance(info, typer.models.TyperInfo):
         return info.typer_instance.info.name if info.typer_instance else None
     callback = info.callback
-    return callback.__name__.lower().replace("_", "-") if callback is not None else None
+    return typer.main.get_command_name(callback.__name__) if callback is not None else None
 
 
 @contextlib.contextmanager

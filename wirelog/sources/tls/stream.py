@@ -51,8 +51,7 @@ _APPDATA = 23
 
 #: Sequence numbers tried when resynchronising after lost records.
 MAX_RESYNC = 4096
-#: 0-RTT octets held at most (records before the ServerHello, plaintext
-#: before EndOfEarlyData); servers accept 16 KiB or so (max_early_data).
+#: 0-RTT octets held at most (servers take 16 KiB or so: max_early_data).
 MAX_EARLY = 1 << 24
 
 
@@ -390,6 +389,7 @@ class TlsStream:
             client.early = RecordCipher(self.suite, *tls13_key_iv(secret, self.suite))
         held, client.held = client.held, []
         for _, header, fragment, ts, _, seq in held:
+            client.kept -= len(fragment)  # counted again as plaintext if it opens
             opened = client.early.open(header, fragment) if client.early is not None else None
             if opened is not None:
                 self._early(client, opened, ts, seq)
