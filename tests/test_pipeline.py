@@ -59,12 +59,13 @@ def check_order(items: list[Any], *, whole: bool) -> None:
     """The documented order of one connection's events."""
     assert isinstance(items[-1], ConnectionEnd)
     assert sum(isinstance(i, ConnectionEnd) for i in items) == 1
-    indexes = [i.index for i in items if isinstance(i, Chunk)]
+    # Chunks and markers in recorded order: one sequence of indexes.
+    indexes = [i.index for i in items if isinstance(i, Chunk | Marker)]
     assert indexes == sorted(indexes) and len(set(indexes)) == len(indexes)
     last_chunk = -1
     derived_seen = False
     for item in items:
-        if isinstance(item, Chunk):
+        if isinstance(item, Chunk | Marker):
             last_chunk = item.index
             # a connection decoded at its end derives nothing before it
             assert not (whole and derived_seen)
@@ -75,7 +76,7 @@ def check_order(items: list[Any], *, whole: bool) -> None:
         elif isinstance(item, Message | Handshake):
             derived_seen = True
     if whole:
-        kinds = [type(i).__name__ for i in items if not isinstance(i, Chunk | Violation)]
+        kinds = [type(i).__name__ for i in items if not isinstance(i, Chunk | Marker | Violation)]
         assert kinds == sorted(kinds, key=["Handshake", "Frame", "Message", "ConnectionEnd"].index)
 
 
@@ -105,14 +106,17 @@ def test_an_autobahn_report_streams_in_the_documented_order() -> None:
     (conn,) = read(SEED).connections
     assert conn.claims  # frames the log claims: decoded at the end, reconciled
     want = decode_connection(conn, reconcile=reconcile)
-    assert items == [
-        *[i for i in recorded(conn) if not isinstance(i, Marker)],
-        want.handshake,
-        *want.frames,
-        *want.messages,
-        *want.violations[len(conn.findings) :],
-        ConnectionEnd(),
-    ]
+    assert (
+        items
+        == [
+            *recorded(conn),  # chunks, markers (the timers and the drop) and findings
+            want.handshake,
+            *want.frames,
+            *want.messages,
+            *want.violations[len(conn.findings) :],
+            ConnectionEnd(),
+        ]
+    )
 
 
 def test_a_report_without_claims_streams_like_a_capture() -> None:

@@ -22,10 +22,11 @@ decodes the same way everywhere::
 
 **The order of events**, the same for every input. Per connection:
 
-1. its items in recorded order (``index``): each :class:`~wirelog.model.Chunk`
-   and each finding (a finding placed at an index comes before the item
-   with that index), and, right after each item, the events the decoder
-   derives from it (frames, messages, violations, the
+1. its items in recorded order (``index``): each :class:`~wirelog.model.Chunk`,
+   each :class:`~wirelog.model.Marker` (gap, FIN, RST, Autobahn's timers
+   and drops, a TLS connection's TCP segments) and each finding (a finding
+   placed at an index comes before the item with that index), and, right
+   after each item, the events the decoder derives from it (frames, messages, violations, the
    :class:`~wirelog.model.Handshake` once the response head is complete);
 2. what the end of the connection releases (frames cut by the end,
    the handshake of a connection without a response);
@@ -171,8 +172,8 @@ class Decoding:
                 out.extend(zip(repeat(conn), events))
 
     def marker(self, conn: Connection, marker: Marker) -> None:
+        self.out.append((conn, marker))
         if marker.kind is MarkerKind.SEGMENT:  # a TLS chop: for chop tables, not the decoder
-            self.out.append((conn, marker))
             return
         dec = self._decoders[id(conn)]
         if dec is not None:
@@ -437,8 +438,7 @@ def decoded_events(dc: DecodedConnection) -> Iterator[tuple[Connection, StreamIt
     order, then handshake, frames, messages, the other violations."""
     conn = dc.connection
     for item in recorded(conn):
-        if type(item) is not Marker or item.kind is MarkerKind.SEGMENT:
-            yield conn, item
+        yield conn, item
     if dc.handshake is not None:
         yield conn, dc.handshake
     for fr in dc.frames:

@@ -3,10 +3,11 @@
 Every fact is the one :mod:`wirelog.summary` derives for the report and the
 connections table (counts, close codes, who closed and who dropped TCP),
 read per role (client/server) rather than per recorder direction, since a
-person reading a connection list thinks in client and server. The
-connections are the materialized ones (:meth:`Capture.decoded
-<wirelog.analysis.loaded.Capture.decoded>`), so who dropped TCP (a FIN or
-RST marker) is known for captures too.
+person reading a connection list thinks in client and server. An input is
+counted as it streams (:func:`summaries`: a :class:`~wirelog.summary.Tally`
+per open connection), so listing the connections of a multi-gigabyte
+capture costs memory per open connection, not per capture; who dropped TCP
+comes from the FIN and RST markers in the stream.
 
 :func:`pick` is the one place a ``--conn`` that matches nothing is
 reported, in the words every command uses.
@@ -15,13 +16,14 @@ reported, in the words every command uses.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from wirelog.errors import UsageError
-from wirelog.model import Direction, Role
+from wirelog.errors import InputError, UsageError
+from wirelog.model import Connection, Direction, Role
+from wirelog.pipeline import ConnectionEnd, Options, stream
 from wirelog.protocol.connection import DecodedConnection
-from wirelog.summary import ConnectionSummary, summarize
+from wirelog.summary import ConnectionSummary, Tally
 
 COLUMNS = (
     "source", "conn", "client", "server", "start", "duration", "path", "subprotocol",
@@ -52,9 +54,9 @@ def no_such_connection(wanted: Iterable[int], existing: Sequence[int], where: st
     return UsageError(f"{where}: no connection {asked} (have {listed(existing)})")
 
 
-def pick_one(dcs: Sequence[DecodedConnection], where: str) -> UsageError:
-    """Several connections where one is needed, in ``replay``'s words."""
-    have = listed([d.conn for d in dcs])
+def pick_one(dcs: Sequence[DecodedConnection | int], where: str) -> UsageError:
+    """Several connections (or their numbers) where one is needed, in ``replay``'s words."""
+    have = listed([d if isinstance(d, int) else d.conn for d in dcs])
     return UsageError(f"{where}: {len(dcs)} connections ({have}); pick one with --conn")
 
 
@@ -72,19 +74,38 @@ def pick(
     return [d for d in dcs if d.conn in wanted]
 
 
-def _tls(dc: DecodedConnection) -> dict[str, Any] | None:
+def summaries(path: str, options: Options | None = None) -> Iterator[ConnectionSummary]:
+    """Each connection's summary as the connection ends, in the order they
+    end. An input that fails part-way gives what it has (the connections
+    still open at the failure too, as far as they got), then raises."""
+    tallies: dict[int, Tally] = {}
+    try:
+        for conn, item in stream(path, options):
+            tally = tallies.get(id(conn))
+            if tally is None:
+                tally = tallies[id(conn)] = Tally(conn)
+            if isinstance(item, ConnectionEnd):
+                yield tallies.pop(id(conn)).summary()
+            else:
+                tally.add(item)
+    except InputError:
+        for tally in tallies.values():
+            yield tally.summary()
+        raise
+
+
+def _tls(conn: Connection) -> dict[str, Any] | None:
     """The TLS facts of a decrypted (wss://) connection, when the source gave any."""
-    info = getattr(dc.connection, "tls", None)
+    info = getattr(conn, "tls", None)
     if info is None:
         return None
     fields = ("version", "cipher", "sni", "alpn")
     return {f: getattr(info, f, None) for f in fields if getattr(info, f, None) is not None}
 
 
-def row(dc: DecodedConnection, s: ConnectionSummary | None = None) -> dict[str, Any]:
+def row(s: ConnectionSummary) -> dict[str, Any]:
     """One connection's facts (JSON-ready: times as ISO 8601 UTC)."""
-    s = s or summarize(dc)
-    c = dc.connection
+    c = s.connection
     hs = s.handshake
     by_role = {c.sender(d): s.of(d) for d in (Direction.TX, Direction.RX)}
     cl, sv = by_role[Role.CLIENT], by_role[Role.SERVER]
@@ -104,7 +125,7 @@ def row(dc: DecodedConnection, s: ConnectionSummary | None = None) -> dict[str, 
         "path": hs.target if hs else None,
         "subprotocol": hs.subprotocol if hs else None,
         "extensions": hs.extensions if hs else None,
-        "tls": _tls(dc),
+        "tls": _tls(c),
         "frames_client": cl.frames,
         "frames_server": sv.frames,
         "messages_client": cl.messages,

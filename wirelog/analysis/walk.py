@@ -24,6 +24,7 @@ from wirelog.model import (
     Frame,
     Handshake,
     Marker,
+    MarkerKind,
     Message,
     Recording,
     Violation,
@@ -102,9 +103,10 @@ class Walk:
                 if item.record is None:  # TLS: the chops are the segments below
                     chops.append((conn, item))
                 bar.advance(item.length)
-            elif isinstance(item, Marker):  # a TLS connection's TCP segment
-                tally.segment(item)
-                chops.append((conn, item))
+            elif isinstance(item, Marker):
+                tally.marker(item)
+                if item.kind is MarkerKind.SEGMENT:  # a TLS connection's TCP segment
+                    chops.append((conn, item))
             elif isinstance(item, Frame):
                 frames.append((conn, item))
                 _listed(viols, conn, tally.frame(item))

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import sys
 import warnings
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from wirelog.cli.app import ReportFormat, app, each_input
 from wirelog.cli.opts import ConnOpt, InputsArg, KeylogOpt, PortOpt, WsPortOpt, options
-from wirelog.errors import PartialInputWarning
+from wirelog.errors import InputError, PartialInputWarning
+
+if TYPE_CHECKING:
+    from wirelog.pipeline import Options
+    from wirelog.summary import ConnectionSummary
 
 
 def _decoded(path: str, port: list[int], ws_port: list[int], keylog: str | None) -> Any:
@@ -28,6 +32,28 @@ def _decoded(path: str, port: list[int], ws_port: list[int], keylog: str | None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PartialInputWarning)
         return cap, cap.decoded()
+
+
+def _counted(path: str, opts: Options) -> tuple[list[ConnectionSummary], InputError | None]:
+    """Every connection of one input counted as it streams (no ``--conn``
+    filter, so that one that matches nothing can name those there are), in
+    the order of the input's sources and connection numbers, and the error
+    that stopped the input part-way, if one did."""
+    from wirelog.analysis import conns as facts
+
+    got: list[ConnectionSummary] = []
+    error = None
+    try:
+        got.extend(facts.summaries(path, opts))
+    except InputError as exc:
+        if not got:
+            raise
+        error = exc
+    rank: dict[str, int] = {}
+    for s in got:
+        rank.setdefault(s.connection.source, len(rank))
+    got.sort(key=lambda s: (rank[s.connection.source], s.connection.conn))
+    return got, error
 
 
 @app.command(epilog="Example: wirelog conns capture.pcap -f json")
@@ -48,10 +74,14 @@ def conns(
     rows: list[dict[str, Any]] = []
 
     def body(path: str) -> None:
-        cap, dcs = _decoded(path, port, ws_port, keylog)
-        rows.extend(facts.row(d) for d in facts.pick(dcs, conn, path))
-        if cap.errors:
-            raise cap.errors[0]
+        got, error = _counted(path, options(port, ws_port, [], keylog=keylog))
+        have = [s.connection.conn for s in got]
+        missing = [c for c in conn if c not in have]
+        if missing:
+            raise facts.no_such_connection(missing, have, path)
+        rows.extend(facts.row(s) for s in got if not conn or s.connection.conn in conn)
+        if error is not None:
+            raise error
 
     code = each_input(inputs, body)
     if fmt is ReportFormat.json:

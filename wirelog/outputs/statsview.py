@@ -28,8 +28,8 @@ def connection_stats(path: str, options: Options | None = None) -> Iterator[dict
             tally = tallies[id(conn)] = Tally(conn)
         if isinstance(item, Chunk):
             tally.chunk(item)
-        elif isinstance(item, Marker):  # a TLS connection's TCP segment
-            tally.segment(item)
+        elif isinstance(item, Marker):  # a TLS connection's TCP segment counts
+            tally.marker(item)
         elif isinstance(item, Frame):
             tally.frame(item)
         elif isinstance(item, ConnectionEnd):

@@ -16,5 +16,8 @@ class ConnectionEnd:
 
 
 StreamItem = Event | Chunk | Marker | ConnectionEnd
-"""Markers in the stream are ``SEGMENT`` ones only: a TLS connection's chops
-(its TCP segments), beside the plaintext chunks the decoder reads."""
+"""Markers in the stream are the recording's own, in recorded order: gaps,
+FIN and RST (who dropped TCP, for a consumer that keeps no connection),
+Autobahn's timers and wire-log switches, and a TLS connection's ``SEGMENT``
+ones (its chops: its TCP segments, beside the plaintext chunks the decoder
+reads; :func:`wirelog.stats.chop` tells them apart)."""

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from wirelog.model import Connection, Direction, Frame, MarkerKind, Message, Opcode, Role
+from wirelog.model import Connection, Direction, Frame, Marker, MarkerKind, Message, Opcode, Role
 from wirelog.sources.autobahn.entries import CLOSING_KEYS
 
 _TCP_END = (MarkerKind.FIN, MarkerKind.RST, MarkerKind.DROPPED)
@@ -165,12 +165,28 @@ class CloseFrame:
 class FirstCloses:
     """Each direction's first close frame, as frames and messages pass
     (a close frame's message carries the code and reason the message layer
-    read, RFC 6455 §5.5.1)."""
+    read, RFC 6455 §5.5.1), and the first TCP drop, as markers pass: a
+    streamed capture's connection object carries no markers, so who dropped
+    TCP is known only from what passed here."""
 
-    __slots__ = ("frames",)
+    __slots__ = ("_first_drop", "_resets", "frames")
 
     def __init__(self) -> None:
         self.frames: dict[Direction, CloseFrame] = {}
+        self._first_drop: tuple[int, Direction] | None = None
+        """The index and direction of the earliest FIN, RST or drop marker."""
+        self._resets: set[Direction] = set()
+        """The directions that sent an RST."""
+
+    def marker(self, m: Marker) -> None:
+        """A marker of the connection (in any order): FIN, RST and Autobahn's
+        drop say who dropped TCP; the others say nothing of it."""
+        if m.kind not in _TCP_END or m.direction is None:
+            return
+        if self._first_drop is None or m.index < self._first_drop[0]:
+            self._first_drop = (m.index, m.direction)
+        if m.kind is MarkerKind.RST:
+            self._resets.add(m.direction)
 
     def frame(self, f: Frame) -> None:
         if f.opcode != Opcode.CLOSE or f.rsv or f.direction in self.frames:
@@ -187,10 +203,11 @@ class FirstCloses:
             )
 
     def closing(self, conn: Connection) -> Closing:
-        """The closing behaviour, with who dropped TCP from ``conn``'s markers."""
+        """The closing behaviour, with who dropped TCP from the markers
+        :meth:`marker` was given."""
         by_role = {conn.sender(d): c for d, c in self.frames.items()}
         first = min(self.frames.items(), key=lambda dc: dc[1].order, default=None)
-        dropped_by, reset = _dropped(conn)
+        dropped_by, reset = self._dropped(conn)
         client, server = by_role.get(Role.CLIENT), by_role.get(Role.SERVER)
         return Closing(
             recorder=conn.recorder,
@@ -206,20 +223,15 @@ class FirstCloses:
             reported=_reported(conn.meta),
         )
 
-
-def _dropped(conn: Connection) -> tuple[Role | None, bool]:
-    drops = sorted(
-        (m for m in conn.markers if m.kind in _TCP_END and m.direction is not None),
-        key=lambda m: m.index,
-    )
-    if drops:
-        first = drops[0].direction
-        assert first is not None
-        reset = any(m.kind is MarkerKind.RST and m.direction is first for m in drops)
-        return conn.sender(first), reset
-    if "droppedByMe" in conn.meta:
-        return (conn.recorder if conn.meta["droppedByMe"] else conn.recorder.other), False
-    return None, False
+    def _dropped(self, conn: Connection) -> tuple[Role | None, bool]:
+        """Who dropped TCP and whether by a reset: the first drop's sender,
+        else Autobahn's own ``droppedByMe``."""
+        if self._first_drop is not None:
+            first = self._first_drop[1]
+            return conn.sender(first), first in self._resets
+        if "droppedByMe" in conn.meta:
+            return (conn.recorder if conn.meta["droppedByMe"] else conn.recorder.other), False
+        return None, False
 
 
 AUTOBAHN_KEYS = CLOSING_KEYS

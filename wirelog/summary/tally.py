@@ -21,6 +21,7 @@ from wirelog.model import (
     Frame,
     Handshake,
     Marker,
+    MarkerKind,
     Message,
     Opcode,
     Violation,
@@ -69,8 +70,8 @@ class ConnectionSummary:
     stats: WireStats
     """Autobahn's four histograms (:mod:`wirelog.stats`)."""
     closing: Closing
-    """How it ended. Who dropped TCP comes from the connection's markers,
-    which a streamed capture does not carry: there it is None."""
+    """How it ended; who dropped TCP from the FIN, RST and drop markers
+    that passed."""
 
     @property
     def duration(self) -> float | None:
@@ -126,10 +127,14 @@ class Tally:
         if ch.record is None:  # a TLS record's plaintext is no chop: its segments are
             self._chop(ch.direction, ch.length, ch.ts)
 
-    def segment(self, m: Marker) -> None:
-        """A TLS connection's chop: one TCP segment (a ``SEGMENT`` marker)."""
-        assert m.direction is not None
-        self._chop(m.direction, int(m.value or 0), m.ts)
+    def marker(self, m: Marker) -> None:
+        """A marker: a TLS connection's chop (a ``SEGMENT``: one TCP segment),
+        or one that may say who dropped TCP (:class:`FirstCloses`)."""
+        if m.kind is MarkerKind.SEGMENT:
+            assert m.direction is not None
+            self._chop(m.direction, int(m.value or 0), m.ts)
+        else:
+            self._closes.marker(m)
 
     def _chop(self, direction: Direction, length: int, ts: float | None) -> None:
         self._acc.chunk(direction, length)
@@ -165,7 +170,7 @@ class Tally:
         if isinstance(item, Chunk):
             self.chunk(item)
         elif isinstance(item, Marker):
-            self.segment(item)
+            self.marker(item)
         elif isinstance(item, Frame):
             return self.frame(item)
         elif isinstance(item, Message):
@@ -216,14 +221,16 @@ def summarize(dc: DecodedConnection) -> ConnectionSummary:
 
 def closing_of(dc: DecodedConnection) -> Closing:
     """How a decoded connection ended (:mod:`wirelog.summary.closing`):
-    ``summarize(dc).closing``, from the close frames and messages alone.
+    ``summarize(dc).closing``, from the markers, close frames and messages alone.
 
     The same :class:`FirstCloses` the :class:`Tally` feeds, in the order
-    :func:`decoded_events` gives it (frames, then messages), without the
+    :func:`decoded_events` gives it (markers, frames, then messages), without the
     statistics of every other frame: a suite case is judged, recorded and
     reported from its closing, and one of 65,536 fragments counted them
     three times over (0.9 s)."""
     closes = FirstCloses()
+    for mk in dc.connection.markers:
+        closes.marker(mk)
     for f in dc.frames:
         if f.opcode == Opcode.CLOSE:
             closes.frame(f)
