@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
+import select
+import struct
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
 import wirelog
+from tests.captures_util import read_pcap
 from wirelog.analysis import conns
 from wirelog.cli import app
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
 BASIC = str(SAMPLES / "ws_basic.pcap")
 MULTI = str(SAMPLES / "multi_conn.pcap")
 
@@ -66,3 +74,42 @@ def test_follow_asks_which_connection_in_the_same_words() -> None:
     assert code == 0 and "conn 0" in out.splitlines()[0]
     code, out, _ = run("follow", MULTI, "--conn", "0", "--conn", "2")
     assert code == 0 and out.count("\n== closed by") == 2
+
+
+def test_follow_prints_as_the_capture_arrives() -> None:
+    """``tcpdump -U -w - | wirelog follow - --conn 0``: the first messages
+    show while the capture is still coming, not at its end."""
+    link, packets = read_pcap(Path(BASIC))
+    head = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, link)
+
+    def records(ps: list[Any]) -> bytes:
+        return b"".join(
+            struct.pack("<IIII", p.ts_sec, p.ts_usec, len(p.data), len(p.data)) + p.data for p in ps
+        )
+
+    cmd = [sys.executable, "-c", "from wirelog.cli import main; main()", "follow", "-"]
+    env = {"PATH": "/usr/bin:/bin", "WIRELOG_PROGRESS": "0", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [*cmd, "--conn", "0", "--max", "8"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    half = len(packets) // 2
+    proc.stdin.write(head + records(packets[:half]))
+    proc.stdin.flush()
+    seen: list[str] = []
+    deadline = time.monotonic() + 60
+    while not any("client → server  TEXT" in ln for ln in seen):
+        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"nothing shown before the capture ended: {seen}"
+        line = proc.stdout.readline().decode()
+        assert line, "the output ended early"
+        seen.append(line)
+    proc.stdin.write(records(packets[half:]))
+    proc.stdin.close()
+    rest = proc.stdout.read().decode()
+    assert proc.wait(timeout=60) == 0
+    assert "".join(seen) + rest == run("follow", BASIC, "--max", "8")[1].replace(BASIC, "-")

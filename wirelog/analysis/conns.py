@@ -94,6 +94,27 @@ def summaries(path: str, options: Options | None = None) -> Iterator[ConnectionS
         raise
 
 
+def counted(
+    path: str, options: Options | None = None
+) -> tuple[list[ConnectionSummary], InputError | None]:
+    """Every connection of one input (:func:`summaries`), in the order of
+    the input's sources and connection numbers, and the error that stopped
+    the input part-way, if one did (raised when nothing came before it)."""
+    got: list[ConnectionSummary] = []
+    error = None
+    try:
+        got.extend(summaries(path, options))
+    except InputError as exc:
+        if not got:
+            raise
+        error = exc
+    rank: dict[str, int] = {}
+    for s in got:
+        rank.setdefault(s.connection.source, len(rank))
+    got.sort(key=lambda s: (rank[s.connection.source], s.connection.conn))
+    return got, error
+
+
 def _tls(conn: Connection) -> dict[str, Any] | None:
     """The TLS facts of a decrypted (wss://) connection, when the source gave any."""
     info = getattr(conn, "tls", None)

@@ -14,11 +14,28 @@ marker at its own index in the same sequence.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections.abc import Iterator
+from dataclasses import replace
 
-from wirelog.model import Connection, Marker, MarkerKind, Message, Opcode, Role
+from wirelog.analysis.conns import no_such_connection, pick_one
+from wirelog.errors import InputError
+from wirelog.model import (
+    Chunk,
+    Connection,
+    Direction,
+    Frame,
+    Handshake,
+    Marker,
+    MarkerKind,
+    Message,
+    Opcode,
+    Role,
+)
+from wirelog.pipeline import ConnectionEnd, Options, StreamItem, decoded_events, stream
 from wirelog.protocol.connection import DecodedConnection
-from wirelog.summary import summarize
+from wirelog.sources.pcap.streams import is_stream
+from wirelog.summary import Tally
 
 ARROW = {Role.CLIENT: "client → server", Role.SERVER: "server → client"}
 _MARKERS = {
@@ -85,51 +102,173 @@ def _when(ts: float | None, start: float | None) -> str:
     return f"t={round(ts - start, 6):.6f}"
 
 
-def render(dc: DecodedConnection, limit: int = 1024) -> str:
-    """The conversation of one decoded connection as text lines."""
-    c = dc.connection
-    s = summarize(dc)
-    start = s.start
-    out: list[str] = []
-    out.append(f"== {c.source} conn {c.conn}: client {c.client or '?'}, server {c.server or '?'}")
-    if start is not None:
-        begun = dt.datetime.fromtimestamp(start, dt.UTC).isoformat().replace("+00:00", "Z")
-        out.append(f"== began {begun}; t is seconds since then")
-    else:
-        out.append("== the input has no times; events in recorded order")
-    out.append("")
-    hs = dc.handshake
-    if hs is not None and (hs.request or hs.response):
-        out.extend(_head(hs.request, "> "))
+_END = 1 << 60
+"""The position of what has no chunk (frames a log claims): after everything."""
+
+
+class Follower:
+    """One connection's conversation, rendered as its stream items arrive.
+
+    :meth:`add` takes the items of :func:`wirelog.pipeline.stream` (or
+    :func:`~wirelog.pipeline.decoded_events`) and returns the lines that are
+    ready. A message is shown where it began, so it waits while a message
+    that began earlier is still open, or while a frame of either direction
+    may yet begin before it; markers wait likewise. What waits is what no
+    later item can come before, so memory follows the messages in flight,
+    not the connection: a long conversation prints as it is decoded."""
+
+    def __init__(self, conn: Connection, limit: int = 1024) -> None:
+        self.conn = conn
+        self.limit = limit
+        self.done = False
+        self._tally = Tally(conn)
+        self._start: float | None = None
+        self._begun = False
+        self._handshake: Handshake | None = None
+        self._waiting: list[tuple[int, int, int, Message | Marker]] = []
+        """A heap by position (chunk index), markers before messages there, then arrival."""
+        self._n = 0
+        self._open: dict[tuple[Direction, int], int] = {}
+        """First frames whose message has not come yet, and where they began."""
+        self._low: dict[Direction, int] = {}
+        """Per direction, the earliest chunk its next frame can begin in."""
+        self._latest: dict[Direction, int] = {}
+        """Per direction, its latest chunk."""
+        self._heads: dict[Direction, list[tuple[int, int]]] | None = {}
+        """Until the handshake: each direction's chunks as (index, end offset),
+        to find the chunk its HTTP head ends in (its first frame begins there)."""
+
+    def add(self, item: StreamItem) -> list[str]:
+        """Take one item; the lines it makes ready (the last ones at the
+        :class:`~wirelog.pipeline.ConnectionEnd`)."""
+        if isinstance(item, ConnectionEnd):
+            return self.finish()
+        self._tally.add(item)
+        if isinstance(item, Chunk):
+            d = item.direction
+            self._latest[d] = item.index
+            self._low.setdefault(d, item.index)
+            heads = self._heads
+            if heads is not None:
+                chunks = heads.setdefault(d, [])
+                end = chunks[-1][1] if chunks else 0
+                chunks.append((item.index, end + item.length))
+            return self._ready()
+        if isinstance(item, Frame):
+            d = item.direction
+            # The next frame of this direction begins in the chunk this one
+            # ended in (it comes right after that chunk) or later.
+            self._low[d] = self._latest.get(d, self._low.get(d, _END))
+            if item.opcode != Opcode.CONT:
+                self._open[(d, item.index)] = _END if item.chunk is None else item.chunk
+            return self._begin() + self._ready()
+        if isinstance(item, Message):
+            self._message(item)
+        elif isinstance(item, Marker):
+            if _marker(self.conn, item, None) is not None:
+                self._wait(item.index, 0, item)
+        elif isinstance(item, Handshake):
+            self._handshake = item
+            self._head_ends(item)
+            return self._begin() + self._ready()
+        return self._ready()
+
+    def finish(self) -> list[str]:
+        """The connection ended: everything still waiting, then how it closed."""
+        if self.done:
+            return []
+        self.done = True
+        lines = self._begin()
+        while self._waiting:
+            lines += self._render(heapq.heappop(self._waiting)[3])
+        closing = self._tally.summary().closing
+        who = closing.closed_by.value if closing.closed_by else "nobody"
+        lines.append("")
+        lines.append(
+            f"== closed by {who}; closing handshake "
+            + ("complete" if closing.clean else "not complete")
+            + (f"; TCP dropped by {closing.dropped_by.value}" if closing.dropped_by else "")
+        )
+        return lines
+
+    def _message(self, m: Message) -> None:
+        d = m.direction
+        pos = self._open.pop((d, m.first_frame), _END)
+        if m.opcode < Opcode.CLOSE:
+            # Data messages of a direction end in order: a first frame before
+            # this one whose message never came (a protocol violation) never will.
+            for key in [k for k in self._open if k[0] is d and k[1] < m.first_frame]:
+                del self._open[key]
+        self._wait(pos, 1, m)
+
+    def _wait(self, pos: int, kind: int, item: Message | Marker) -> None:
+        heapq.heappush(self._waiting, (pos, kind, self._n, item))
+        self._n += 1
+
+    def _head_ends(self, hs: Handshake) -> None:
+        """Each direction's first frame begins in the chunk its head ends in."""
+        heads, self._heads = self._heads or {}, None
+        for d, chunks in heads.items():
+            head = hs.request if self.conn.sender(d) is Role.CLIENT else hs.response
+            if head:
+                self._low[d] = next((i for i, end in chunks if end >= len(head)), _END)
+
+    def _ready(self) -> list[str]:
+        """The waiting events nothing can come before any more."""
+        if not self._begun or not self._waiting:
+            return []
+        low = min(self._open.values(), default=_END)
+        for d in (Direction.TX, Direction.RX):
+            low = min(low, self._low.get(d, _END))
+        lines: list[str] = []
+        while self._waiting and self._waiting[0][0] < low:
+            lines += self._render(heapq.heappop(self._waiting)[3])
+        return lines
+
+    def _begin(self) -> list[str]:
+        """The connection's first lines, once its handshake (or, without one,
+        its first frame) has come: by then its start is known."""
+        if self._begun:
+            return []
+        self._begun = True
+        c = self.conn
+        start = self._start = self._tally.summary().start
+        out = [f"== {c.source} conn {c.conn}: client {c.client or '?'}, server {c.server or '?'}"]
+        if start is not None:
+            begun = dt.datetime.fromtimestamp(start, dt.UTC).isoformat().replace("+00:00", "Z")
+            out.append(f"== began {begun}; t is seconds since then")
+        else:
+            out.append("== the input has no times; events in recorded order")
         out.append("")
-        out.extend(_head(hs.response, "< "))
-        out.append("")
-    first_chunk = {(f.direction, f.index): f.chunk for f in dc.frames}
-    events: list[tuple[int, int, list[str]]] = []
-    for n, m in enumerate(dc.messages):
-        pos = first_chunk.get((m.direction, m.first_frame))
+        hs = self._handshake
+        if hs is not None and (hs.request or hs.response):
+            out.extend(_head(hs.request, "> "))
+            out.append("")
+            out.extend(_head(hs.response, "< "))
+            out.append("")
+        return out
+
+    def _render(self, item: Message | Marker) -> list[str]:
+        if isinstance(item, Marker):
+            line = _marker(self.conn, item, self._start)
+            return [line] if line is not None else []
+        m = item
         name = Opcode.name_of(m.opcode)
         size = "" if m.opcode == Opcode.CLOSE else f" ({m.length} octets)"
         flags = (" compressed" if m.compressed else "") + ("" if m.complete else " incomplete")
-        lines = [f"{_when(m.ts, start)}  {ARROW[m.sender]}  {name}{size}{flags}"]
-        lines += ["    " + ln for ln in _body(m, limit)]
-        events.append((pos if pos is not None else 1 << 60, n, lines))
-    for n, mk in enumerate(c.markers):
-        line = _marker(c, mk, start)
-        if line:
-            events.append((mk.index, -len(c.markers) + n, [line]))
-    events.sort(key=lambda e: (e[0], e[1]))
-    for _, _, lines in events:
-        out.extend(lines)
-    closing = s.closing
-    out.append("")
-    who = closing.closed_by.value if closing.closed_by else "nobody"
-    out.append(
-        f"== closed by {who}; closing handshake "
-        + ("complete" if closing.clean else "not complete")
-        + (f"; TCP dropped by {closing.dropped_by.value}" if closing.dropped_by else "")
-    )
-    return "\n".join(out) + "\n"
+        lines = [f"{_when(m.ts, self._start)}  {ARROW[m.sender]}  {name}{size}{flags}"]
+        lines += ["    " + ln for ln in _body(m, self.limit)]
+        return lines
+
+
+def render(dc: DecodedConnection, limit: int = 1024) -> str:
+    """The conversation of one decoded connection as text lines (what
+    ``wirelog follow`` prints for it)."""
+    follower = Follower(dc.connection, limit)
+    lines: list[str] = []
+    for _, item in decoded_events(dc):
+        lines += follower.add(item)
+    return "\n".join(lines) + "\n"
 
 
 def _marker(c: Connection, mk: Marker, start: float | None) -> str | None:
@@ -142,3 +281,92 @@ def _marker(c: Connection, mk: Marker, start: float | None) -> str | None:
     elif mk.kind in (MarkerKind.DELAY, MarkerKind.KILL_AFTER, MarkerKind.CLOSE_AFTER):
         what = f"{what} {mk.value} s" if mk.value is not None else what
     return f"{_when(mk.ts, start)}{who}  -- {what} --"
+
+
+def conversations(path: str, options: Options | None = None, limit: int = 1024) -> Iterator[str]:
+    """The text of the connections ``options.conns`` asks for, one after
+    another in the order they began, as the input is decoded: the first
+    prints as it goes, each later one once those before it are done.
+
+    Without ``options.conns`` the input must hold one connection: a file is
+    asked first (:func:`connections_in`), a stream (a pipe) is followed to
+    its end and shown then. An input that fails part-way shows what it has,
+    each connection as far as it got, then raises."""
+    opts = options or Options()
+    wanted = opts.conns
+    if not wanted and not is_stream(path):
+        have = connections_in(path, opts)
+        if len(have) != 1:
+            raise pick_one(have, path) if have else no_such_connection((), (), path)
+        wanted = (have[0],)
+    shown = _Shown(limit, only_one=not wanted)
+    try:
+        for conn, item in stream(path, replace(opts, conns=wanted)):
+            yield from shown.add(conn, item)
+    except InputError:
+        if not shown.several:
+            yield from shown.rest()
+        raise
+    if shown.several:
+        raise pick_one(sorted(shown.seen), path)
+    yield from shown.rest()
+    missing = [c for c in wanted if c not in shown.seen]
+    if missing or not shown.seen:
+        have = sorted(shown.seen) if is_stream(path) else connections_in(path, opts)
+        raise no_such_connection(missing, have, path)
+
+
+def connections_in(path: str, options: Options) -> list[int]:
+    """The numbers of an input's WebSocket connections, from a pass of the
+    TCP layer alone (no frames decoded)."""
+    layer = replace(options, conns=(), frames=False, messages=False)
+    return sorted({c.conn for c, _ in stream(path, layer)})
+
+
+class _Shown:
+    """Several connections' followers, shown one after another: the first
+    begun prints live, the lines of the others wait until it is done."""
+
+    def __init__(self, limit: int, *, only_one: bool) -> None:
+        self.limit = limit
+        self.only_one = only_one
+        """Follow the first connection only, and show it at the end (when it was the only one)."""
+        self.seen: set[int] = set()
+        self._index: dict[int, int] = {}
+        self._order: list[Follower] = []
+        self._held: list[list[str]] = []
+        self._live = 0
+
+    @property
+    def several(self) -> bool:
+        return self.only_one and len(self.seen) > 1
+
+    def add(self, conn: Connection, item: StreamItem) -> Iterator[str]:
+        self.seen.add(conn.conn)
+        n = self._index.get(id(conn))
+        if n is None:
+            if self.only_one and self._order:
+                return  # a second connection: said at the end
+            n = self._index[id(conn)] = len(self._order)
+            self._order.append(Follower(conn, self.limit))
+            self._held.append([])
+        lines = self._order[n].add(item)
+        if n != self._live or self.only_one:
+            self._held[n] += lines
+            return
+        if lines:
+            yield _text(lines)
+        while self._order[self._live].done and self._live + 1 < len(self._order):
+            self._live += 1
+            yield "\n" + _text(self._held[self._live])
+            self._held[self._live] = []
+
+    def rest(self) -> Iterator[str]:
+        """What is left: each connection's waiting lines and its end."""
+        for n in range(self._live, len(self._order)):
+            lines = self._held[n] + self._order[n].finish()
+            yield ("\n" if n > self._live else "") + _text(lines)
+
+
+def _text(lines: list[str]) -> str:
+    return "".join(ln + "\n" for ln in lines)

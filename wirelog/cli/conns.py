@@ -2,58 +2,18 @@
 and one conversation read as a person reads it.
 
 Thin wrappers over :mod:`wirelog.analysis.conns` and
-:mod:`wirelog.analysis.follow`; the connections are those
-``wirelog.load(...).decoded()`` gives a notebook.
+:mod:`wirelog.analysis.follow`, which read the input as it streams.
 """
 
 from __future__ import annotations
 
 import sys
-import warnings
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from wirelog.cli.app import ReportFormat, app, each_input
 from wirelog.cli.opts import ConnOpt, InputsArg, KeylogOpt, PortOpt, WsPortOpt, options
-from wirelog.errors import InputError, PartialInputWarning
-
-if TYPE_CHECKING:
-    from wirelog.pipeline import Options
-    from wirelog.summary import ConnectionSummary
-
-
-def _decoded(path: str, port: list[int], ws_port: list[int], keylog: str | None) -> Any:
-    """Every connection of one input (no ``--conn`` filter, so that one that
-    matches nothing can name those there are), and the loaded capture."""
-    from wirelog.analysis.loaded import Capture
-
-    cap = Capture([path], options(port, ws_port, [], keylog=keylog))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PartialInputWarning)
-        return cap, cap.decoded()
-
-
-def _counted(path: str, opts: Options) -> tuple[list[ConnectionSummary], InputError | None]:
-    """Every connection of one input counted as it streams (no ``--conn``
-    filter, so that one that matches nothing can name those there are), in
-    the order of the input's sources and connection numbers, and the error
-    that stopped the input part-way, if one did."""
-    from wirelog.analysis import conns as facts
-
-    got: list[ConnectionSummary] = []
-    error = None
-    try:
-        got.extend(facts.summaries(path, opts))
-    except InputError as exc:
-        if not got:
-            raise
-        error = exc
-    rank: dict[str, int] = {}
-    for s in got:
-        rank.setdefault(s.connection.source, len(rank))
-    got.sort(key=lambda s: (rank[s.connection.source], s.connection.conn))
-    return got, error
 
 
 @app.command(epilog="Example: wirelog conns capture.pcap -f json")
@@ -74,7 +34,7 @@ def conns(
     rows: list[dict[str, Any]] = []
 
     def body(path: str) -> None:
-        got, error = _counted(path, options(port, ws_port, [], keylog=keylog))
+        got, error = facts.counted(path, options(port, ws_port, [], keylog=keylog))
         have = [s.connection.conn for s in got]
         missing = [c for c in conn if c not in have]
         if missing:
@@ -109,20 +69,12 @@ def follow(
 ) -> None:
     """The conversation of one connection: handshake, messages with time and
     direction (text as text, binary as hex), close, gaps, FIN/RST."""
-    from wirelog.analysis import conns as facts
     from wirelog.analysis import follow as view
 
     def body(path: str) -> None:
-        cap, dcs = _decoded(path, port, ws_port, keylog)
-        if not dcs and cap.errors:  # why nothing decoded (say, TLS without its keys)
-            raise cap.errors[0]
-        if not dcs:
-            raise facts.no_such_connection(conn, [], path)
-        if not conn and len(dcs) > 1:
-            raise facts.pick_one(dcs, path)
-        for i, dc in enumerate(facts.pick(dcs, conn, path)):
-            sys.stdout.write(("\n" if i else "") + view.render(dc, limit))
-        if cap.errors:
-            raise cap.errors[0]
+        opts = options(port, ws_port, conn, keylog=keylog)
+        for text in view.conversations(path, opts, limit):
+            sys.stdout.write(text)
+            sys.stdout.flush()  # a pager shows the conversation as it is decoded
 
     raise typer.Exit(each_input([input], body))
