@@ -78,6 +78,37 @@ def test_report_to_a_file_as_html(tmp_path: Path) -> None:
     assert page.lstrip().lower().startswith("<!doctype html") and "Wire Log" in page
 
 
+def test_report_of_the_connections_asked_for_decodes_those_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``report --conn 1`` is the full report's part for connection 1, and
+    only connection 1 is decoded; one that is not there is named with
+    those that are."""
+    from wirelog.analysis import loaded
+
+    multi = str(Path(SAMPLES) / "multi_conn.pcap")
+    code, whole, err = cli("report", multi)
+    assert code == 0, err
+    decoded: list[int] = []
+    real = loaded.decode
+
+    def counting(path: str, options: object = None) -> object:
+        out = real(path, options)  # type: ignore[arg-type]
+        decoded.extend(d.conn for d in out)
+        return out
+
+    monkeypatch.setattr(loaded, "decode", counting)
+    code, one, err = cli("report", multi, "--conn", "1")
+    assert code == 0, err
+    assert decoded == [1]
+    title = f"{multi} - Connection 1 ("
+    assert title in one and f"{multi} - Connection 0 (" not in one
+    part = one[one.index(title) :]
+    assert whole[whole.index(title) :].startswith(part.rstrip())
+    code, _, err = cli("report", multi, "--conn", "7")
+    assert code == 2 and err == f"wirelog: {multi}: no connection 7 (have 0, 1, 2)\n"
+
+
 def test_report_of_an_input_without_connections(tmp_path: Path) -> None:
     empty = tmp_path / "empty.pcap"
     empty.write_bytes(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))

@@ -166,7 +166,11 @@ def report(
 
         if output:
             check_output(output)
-        cap = Capture([path], options(port, ws_port, [], max_message_size, keylog))
+        # Only the connections asked for are decoded and held: a report of
+        # one connection of a large capture does not hold the others.
+        opts = options(port, ws_port, conn, max_message_size, keylog)
+        cap = Capture([path], opts)
+        check_conns(path, opts, {d.conn for d in cap.decoded()})
         if not cap.decoded():
             raise InputError(path, "no connections")
         from wirelog.sources.autobahn.render import encode_text
