@@ -225,6 +225,35 @@ def test_ended_connections_are_forgotten_so_memory_follows_open_ones(tmp_path: P
     assert conns == list(range(40))
 
 
+def test_an_ended_connection_keeps_only_its_tombstone(tmp_path: Path) -> None:
+    """Until it is forgotten, an ended connection stays in the table so that
+    late retransmissions are not a new connection; what it keeps there is
+    its keys, times and SYN numbers, not its streams, TLS state or
+    connection object. A retransmission and a duplicate FIN after the end
+    stop at the state check: the shared spent halves are never written."""
+    from wirelog.pipeline import ConnectionEnd, Decoding
+    from wirelog.sources.pcap.files import records
+    from wirelog.sources.pcap.flow import SPENT, Flow
+    from wirelog.sources.pcap.flows import Engine
+    from wirelog.sources.pcap.tcp import HalfStream
+
+    link, packets = read_pcap(SAMPLES / MANIFEST["ws_basic"]["file"])
+    data = [p for p in packets if (t := tcp_of(p.data)) is not None and p.data[t.payload :]]
+    late = [replace(p, ts_sec=p.ts_sec + 5) for p in (data[-1], packets[-2], packets[-1])]
+    path = write_pcap(tmp_path / "late.pcap", link, [*packets, *late])
+    sink = Decoding()
+    engine = Engine(str(path), Options(), sink)
+    engine.packets(records(str(path)))
+    (flow,) = {id(f): f for f, _ in engine.flows.values()}.values()
+    assert isinstance(flow, Flow) and flow.ended and engine.next_conn == 1
+    assert flow.ha is SPENT and flow.hb is SPENT
+    assert flow.connection is None and flow.tls is None and flow.lane_a is None
+    pristine = HalfStream()
+    assert all(getattr(SPENT, k) == getattr(pristine, k) for k in HalfStream.__slots__)
+    assert [type(i) for _, i in sink.out].count(ConnectionEnd) == 1
+    assert [c.conn for c, _ in stream(str(path))] == [0] * len(list(stream(str(path))))
+
+
 def test_a_server_side_lost_before_any_upgrade(tmp_path: Path) -> None:
     """aiohttp's keep-alive capture cut after its plain GET, with the
     server's answer to it arriving after a hole: the server side's watch

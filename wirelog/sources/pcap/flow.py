@@ -17,6 +17,9 @@ from wirelog.sources.pcap.tcp import HalfStream
 if TYPE_CHECKING:  # imported by the engine once a flow is TLS (cryptography is slow to load)
     from wirelog.sources.tls.stream import TlsStream
 
+SPENT = HalfStream()
+"""The halves of every flow that ended or is skipped (:meth:`Flow.spent`)."""
+
 UNDECIDED = 0
 WEBSOCKET = 1
 IGNORED = 2
@@ -62,6 +65,20 @@ class Flow:
     idle_since: int = 0
     tls: TlsStream | None = None
     """A TLS connection: its pieces are decrypted before anything else sees them."""
+
+    def spent(self) -> None:
+        """The connection ended or is skipped: keep what its tombstone needs
+        (keys, times, SYN sequence numbers, state) and let go of its
+        streams, TLS state and connection object. Later packets on its
+        4-tuple stop at the state check; the halves become :data:`SPENT`,
+        which nothing writes to. A capture of many short connections keeps
+        each for :data:`~wirelog.sources.pcap.flows.FORGET_AFTER` seconds of
+        capture time, so its size is per connection, not per packet."""
+        self.ha = self.hb = SPENT
+        self.connection = None
+        self.tls = None
+        self.watch_a = self.watch_b = None
+        self.lane_a = self.lane_b = None
 
     def lanes(self) -> None:
         """Set :attr:`lane_a` and :attr:`lane_b` from what they depend on;

@@ -259,6 +259,7 @@ class Engine:
         self.open.pop(flow.conn, None)
         self._idle(flow)
         skipped.count(self.summary, flow, http, start, from_a, self._ws_ports)
+        flow.spent()
 
     def _close(self, flow: Flow) -> None:
         """No more packets will be attributed to this connection."""
@@ -281,12 +282,11 @@ class Engine:
                 self.sink.closed(flow.connection)
         self.open.pop(flow.conn, None)
         flow.state = CLOSED
-        flow.lanes()
-        flow.watch_a = flow.watch_b = None
         self._idle(flow)
         # The flow stays in the table as a tombstone so that late
         # retransmissions are not taken for a new connection; a SYN with a new
         # sequence number replaces it.
+        flow.spent()
 
     def _idle(self, flow: Flow) -> None:
         flow.idle_since = flow.last
