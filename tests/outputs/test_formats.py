@@ -13,7 +13,7 @@ from captures_util import MANIFEST, SAMPLES
 
 from wirelog.model import Connection, Frame, Role, ViolationKind
 from wirelog.outputs import formats as out
-from wirelog.outputs.formats import FRAME_COLUMNS, Writer
+from wirelog.outputs.formats import FRAME_COLUMNS, Writer, render_table
 from wirelog.pipeline import stream
 
 
@@ -186,3 +186,20 @@ def test_time_cells_of_the_line_are_the_rows(start: int | None, ts: int, t: obje
     assert cells["t"] == t and cells["ts_ns"] == ts
     assert (cells["time"] is None) == (ts > 10**21)
     assert list(cells)[-3:] == ["time", "t", "ts_ns"] == list(FRAME_COLUMNS[-3:])
+
+
+def test_the_table_shows_record_only_when_its_first_batch_has_one() -> None:
+    """A TLS record number is a column where the first rows carry one; the
+    later batches keep the first batch's columns (one header, one table)."""
+    plain = [{"conn": 0, "index": i, "record": None, "payload": "00"} for i in range(3)]
+    tls = [{**r, "record": 4} for r in plain]
+    cols = ("conn", "index", "record", "payload")
+    assert render_table(plain, cols).splitlines()[0].split() == ["conn", "index", "payload"]
+    assert render_table(tls, cols).splitlines()[0].split() == ["conn", "index", "record", "payload"]
+    layout: dict[str, int] = {}
+    first = render_table(plain, cols, layout=layout)
+    later = render_table(tls, cols, layout=layout)
+    assert "record" not in first and later.splitlines()[0].split() == ["0", "0", "00"]
+    layout = {}
+    render_table(tls, cols, layout=layout)
+    assert render_table(plain, cols, layout=layout).splitlines()[0].split() == ["0", "0", "-", "00"]

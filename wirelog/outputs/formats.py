@@ -399,6 +399,9 @@ def _csv_value(v: Any) -> Any:
 
 
 TABLE_SKIP = {"source", "opcode", "sender", "header_length", "chunk", "from_log", "time"}
+TABLE_WHEN_SET = {"record"}
+"""Columns the table shows only when a row of its first batch has a value:
+a TLS record number is noise in every row of a capture without TLS."""
 
 
 def render_table(
@@ -412,11 +415,18 @@ def render_table(
     """Aligned plain-text columns; long cells are cut so a line stays readable.
 
     ``layout`` carries column widths from one batch to the next: the header
-    is printed only with the first batch, and widths never shrink.
+    is printed only with the first batch, widths never shrink, and the
+    columns are the first batch's.
     """
     # The source is noise for one input and essential for several.
     several = len({r.get("source") for r in rows}) > 1 if show_source is None else show_source
     cols = [c for c in columns if c not in TABLE_SKIP or (several and c == "source")]
+    if layout:
+        cols = [c for c in cols if c in layout]
+    else:
+        cols = [
+            c for c in cols if c not in TABLE_WHEN_SET or any(r.get(c) is not None for r in rows)
+        ]
     cells = [[_cell(r.get(c), width) for c in cols] for r in rows]
     known = layout or {}
     widths = [
