@@ -4,6 +4,7 @@ A script, not a test::
 
     .venv/bin/python benchmarks/bench_capture.py [--frames 200000] [--big 4]
         [--repeat 5] [--scapy-limit 0] [--keep DIR] [--baseline DIR] [--compiled DIR]
+        [--callgrind FRAMES]
 
 It synthesizes pcap files (Ethernet/IPv4/TCP with valid headers, a real
 HTTP Upgrade handshake, then masked client frames and unmasked server
@@ -29,7 +30,10 @@ Each wirelog build runs on two capture sizes (``--frames`` and ``--big``
 times that) so the flat memory shows; on the first, ``--repeat`` times,
 interleaved with the other builds, its least CPU time counting. The ratios at the end are of CPU
 time (user + system: wall time on a shared machine measures the
-neighbours too), against issue 12's targets.
+neighbours too), against issue 12's targets. With ``--callgrind FRAMES`` each
+build also decodes a capture of FRAMES frames under callgrind, and its
+instruction count is printed beside the baseline's: deterministic, where the
+CPU times of two runs on this shared machine differ by up to a third.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import base64
 import hashlib
 import os
 import random
+import re
 import shutil
 import struct
 import subprocess
@@ -272,6 +277,13 @@ def main() -> None:
         default=ROOT / "build" / "speedups",
         help="the compiled build (.ci/speedups DIR); skipped when absent",
     )
+    ap.add_argument(
+        "--callgrind",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="also count each build's instructions under valgrind on a capture of FRAMES",
+    )
     args = ap.parse_args()
     builds = [("wirelog pure", ROOT)]
     if is_compiled(args.compiled):
@@ -361,8 +373,46 @@ def main() -> None:
             old = base[small.name][1]
             target("baseline / this", old / ours, ">= 1.5 (issue 12)", old / ours >= 1.5)
             target("baseline / this", old / ours, ">= 1.0 (issue 8)", old / ours >= 1.0)
+    if args.callgrind:
+        counted(builds, tmp / "callgrind.pcap", args.callgrind)
     if not args.keep:
         shutil.rmtree(tmp)
+
+
+def instructions(cmd: list[str], env: dict[str, str]) -> int:
+    """The instructions one run executes, counted by callgrind: the same
+    for the same binary, input and environment however busy the machine
+    is, where CPU time on a shared machine moves by a third between runs."""
+    proc = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**env, "OPENBLAS_NUM_THREADS": "1"},
+        check=True,
+    )
+    found = re.search(rb"Collected : (\d+)", proc.stderr)
+    assert found is not None, proc.stderr[-500:]
+    return int(found.group(1))
+
+
+def counted(builds: list[tuple[str, Path]], path: Path, frames: int) -> None:
+    """Each build's instruction count on one capture, and the ratios to the
+    baseline's: the A/B that time cannot settle to a few percent here."""
+    if not shutil.which("valgrind"):
+        print("\nno valgrind: no instruction counts")
+        return
+    synthesize(path, frames, seed=3)
+    print(f"\ninstructions (callgrind) decoding {frames} frames ({path.name}):")
+    counts = {}
+    for label, tree in builds:
+        count_lines([*DECODE, str(path)], tree_env(tree))  # byte code written first
+        counts[label] = instructions([*DECODE, str(path)], tree_env(tree))
+    base = next((n for label, n in counts.items() if label.startswith("wirelog baseline")), None)
+    for label, n in counts.items():
+        line = f"  {label:<40} {n / 1e6:>9,.0f} M"
+        if base is not None and not label.startswith("wirelog baseline"):
+            line += f"   baseline / this {base / n:.3f} (issue 8: >= 1.0, {verdict(base >= n)})"
+        print(line)
 
 
 if __name__ == "__main__":
