@@ -34,6 +34,7 @@ from wirelog.model import (
 )
 from wirelog.pipeline import ConnectionEnd, Options, StreamItem, decoded_events, stream
 from wirelog.protocol.connection import DecodedConnection
+from wirelog.protocol.handshake import MAX_HEAD
 from wirelog.sources.pcap.streams import is_stream
 from wirelog.summary import Tally
 
@@ -125,8 +126,10 @@ class Follower:
         self._start: float | None = None
         self._begun = False
         self._handshake: Handshake | None = None
-        self._waiting: list[tuple[int, int, int, Message | Marker]] = []
-        """A heap by position (chunk index), markers before messages there, then arrival."""
+        self._waiting: list[tuple[int, int, int, Message | Marker | list[str]]] = []
+        """A heap by position (chunk index), markers before messages there,
+        then arrival: of what came before the start was known, the item;
+        after, its lines (a waiting message holds ``limit`` octets, not all)."""
         self._n = 0
         self._open: dict[tuple[Direction, int], int] = {}
         """First frames whose message has not come yet, and where they began."""
@@ -152,7 +155,8 @@ class Follower:
             if heads is not None:
                 chunks = heads.setdefault(d, [])
                 end = chunks[-1][1] if chunks else 0
-                chunks.append((item.index, end + item.length))
+                if end <= MAX_HEAD:  # a head ends within that, or is no head
+                    chunks.append((item.index, end + item.length))
             return self._ready()
         if isinstance(item, Frame):
             d = item.direction
@@ -202,7 +206,8 @@ class Follower:
         self._wait(pos, 1, m)
 
     def _wait(self, pos: int, kind: int, item: Message | Marker) -> None:
-        heapq.heappush(self._waiting, (pos, kind, self._n, item))
+        shown = self._render(item) if self._begun else item
+        heapq.heappush(self._waiting, (pos, kind, self._n, shown))
         self._n += 1
 
     def _head_ends(self, hs: Handshake) -> None:
@@ -248,7 +253,9 @@ class Follower:
             out.append("")
         return out
 
-    def _render(self, item: Message | Marker) -> list[str]:
+    def _render(self, item: Message | Marker | list[str]) -> list[str]:
+        if isinstance(item, list):
+            return item
         if isinstance(item, Marker):
             line = _marker(self.conn, item, self._start)
             return [line] if line is not None else []
