@@ -59,7 +59,11 @@ def chunk_row(conn: Connection, ch: Chunk | Marker) -> dict[str, Any]:
     """A chop: a chunk, or a TLS connection's TCP segment (a ``SEGMENT``
     marker: its ciphertext in ``data``, no record of its own)."""
     if isinstance(ch, Marker):
-        return segment_row(conn, ch)
+        data = ch.raw if isinstance(ch.raw, bytes) else b""
+        length, sync, rebuilt, record = int(ch.value or 0), False, False, None
+    else:
+        data, length, sync, rebuilt, record = ch.data, ch.length, ch.sync, ch.rebuilt, ch.record
+    assert ch.direction is not None
     return {
         "source": conn.source,
         "conn": conn.conn,
@@ -67,36 +71,14 @@ def chunk_row(conn: Connection, ch: Chunk | Marker) -> dict[str, Any]:
         "sender": conn.sender(ch.direction).value,
         "index": ch.index,
         "ts": seconds_cell(ch.ts_ns),
-        "length": ch.length,
-        "present": len(ch.data),
-        "complete": ch.complete,
-        "sync": ch.sync,
-        "rebuilt": ch.rebuilt,
-        "record": ch.record,
-        "data": hex_text(ch.data),
-        **cells(conn, ch.ts_ns),
-    }
-
-
-def segment_row(conn: Connection, m: Marker) -> dict[str, Any]:
-    assert m.direction is not None
-    data = m.raw if isinstance(m.raw, bytes) else b""
-    length = int(m.value or 0)
-    return {
-        "source": conn.source,
-        "conn": conn.conn,
-        "dir": m.direction.value,
-        "sender": conn.sender(m.direction).value,
-        "index": m.index,
-        "ts": seconds_cell(m.ts_ns),
         "length": length,
         "present": len(data),
         "complete": len(data) == length,
-        "sync": False,
-        "rebuilt": False,
-        "record": None,
+        "sync": sync,
+        "rebuilt": rebuilt,
+        "record": record,
         "data": hex_text(data),
-        **cells(conn, m.ts_ns),
+        **cells(conn, ch.ts_ns),
     }
 
 
