@@ -117,6 +117,19 @@ def _commands(_: bytes, path: str) -> None:
         cap.report(fmt="html")
 
 
+def _views(_: bytes, path: str) -> None:
+    """What ``conns`` and ``follow`` call: the streamed summaries, and the
+    conversation of each connection (the first three) as it streams."""
+    from wirelog.analysis.conns import counted
+    from wirelog.analysis.follow import conversations
+    from wirelog.sources.options import Options
+
+    got, _error = counted(path)
+    for s in got[:3]:
+        for _text in conversations(path, Options(conns=(s.connection.conn,)), 64):
+            pass
+
+
 def _handshake(data: bytes, _: str) -> None:
     from wirelog.protocol.handshake import parse_handshake
 
@@ -217,6 +230,10 @@ TARGETS: dict[str, Target] = {
     ),
     "capture": Target(lambda: _files("*.pcap*", 8, SAMPLES), _decode_file, ".pcap"),
     "compressed": Target(_compressed_seeds, _decode_file, ".pcap.z"),
+    "capture-views": Target(lambda: _files("*.pcap*", 8, SAMPLES), _views, ".pcap"),
+    "autobahn-views": Target(
+        lambda: _files("*/*_case_[1-7]_*.json", 12), _views, ".json", JSON_TOKENS, True
+    ),
     "handshake": Target(_head_seeds, _handshake, ".txt", HEAD_TOKENS),
     "deflate-params": Target(
         lambda: [b"permessage-deflate; server_max_window_bits=10; client_no_context_takeover"],
