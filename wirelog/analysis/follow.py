@@ -215,8 +215,9 @@ class Follower:
         heads, self._heads = self._heads or {}, None
         for d, chunks in heads.items():
             head = hs.request if self.conn.sender(d) is Role.CLIENT else hs.response
-            if head:
-                self._low[d] = next((i for i, end in chunks if end >= len(head)), _END)
+            if head:  # (not found, a head longer than its chunks: the latest, to be safe)
+                latest = self._latest.get(d, _END)
+                self._low[d] = next((i for i, end in chunks if end >= len(head)), latest)
 
     def _ready(self) -> list[str]:
         """The waiting events nothing can come before any more."""
