@@ -19,7 +19,8 @@ compares the two.
 * Judging: :mod:`~wirelog.replay.verdict` and :mod:`~wirelog.replay.diff`
   compare two decoded connections, :mod:`~wirelog.replay.render` prints
   the results, :mod:`~wirelog.replay.record` writes a replay as an Autobahn
-  JSON report.
+  JSON report (with :mod:`~wirelog.replay.quiet`: the log off for a data
+  phase, as Autobahn's 9.x/12.x/13.x keep it).
 * :mod:`~wirelog.replay.run`: the library calls behind ``wirelog replay``
   (``replay``, ``listen``, ``load``), with :mod:`~wirelog.replay.options`.
 """

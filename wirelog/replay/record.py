@@ -30,6 +30,7 @@ from typing import Any
 
 from wirelog.model import Chunk, ClaimedFrame, Connection, Direction, Frame, Role
 from wirelog.protocol.connection import DecodedConnection, decode_connection, iter_items
+from wirelog.replay.quiet import Quiet, quieted
 from wirelog.replay.verdict import events_of
 
 # Re-exported: callers of the replay writer used its encoders from here.
@@ -54,9 +55,11 @@ def to_autobahn(
     agent: str = "replay",
     case_id: str = "replay",
     decoded: DecodedConnection | None = None,
+    quiet: Quiet | None = None,
 ) -> dict[str, Any]:
     """``conn`` as Autobahn's case JSON; ``decoded``: ``conn`` decoded
-    already (a suite case judged first), not decoded again."""
+    already (a suite case judged first), not decoded again; ``quiet``: the
+    case switches its log off for the data phase (:mod:`.quiet`)."""
     dc = decoded if decoded is not None else decode_connection(conn)
     ends = _ends(conn)
     me = conn.recorder
@@ -93,14 +96,25 @@ def to_autobahn(
         elif it.kind in TAG_OF:
             items.append(it)
             times.append(it.ts)
+    start = conn.start_ts or (conn.chunks[0].ts if conn.chunks and conn.chunks[0].ts else 0.0)
+    last = max((t for t in times if t is not None), default=start)
+    hs = dc.handshake
+    enabled = True
+    if quiet is not None:
+        logged = quieted(
+            items,
+            times,
+            recorder=me,
+            response_length=len(hs.response) if hs and hs.upgraded and hs.response else None,
+            deflate=hs is not None and hs.deflate is not None,
+            quiet=quiet,
+        )
+        items, times, enabled = logged.items, logged.times, logged.enabled
     # Octets are never cut: a replay of this replay needs no --fill.
     log = wirelog_entries(items, cut=False)
     # Autobahn's closing keys as every report derives them (codes, reasons,
     # clean, who dropped TCP, the reason it was not clean): the one place.
     closing = closing_of(dc).derived()
-    hs = dc.handshake
-    start = conn.start_ts or (conn.chunks[0].ts if conn.chunks and conn.chunks[0].ts else 0.0)
-    last = max((t for t in times if t is not None), default=start)
 
     def stats(d: Direction, frames: bool) -> dict[str, int]:
         if frames:
@@ -116,7 +130,7 @@ def to_autobahn(
         "case": 0,
         "closedByMe": closing["closedByMe"],
         "createStats": True,
-        "createWirelog": True,
+        "createWirelog": enabled,
         "description": f"wirelog replay of {conn.meta.get('replayOf', conn.source)}",
         # a replay that saw no TCP end (the session timed out) drops nothing
         "droppedByMe": closing.get("droppedByMe", False),

@@ -33,16 +33,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from wirelog.model import (
-    Chunk,
-    CloseCode,
-    Connection,
-    Direction,
-    Marker,
-    MarkerKind,
-    Opcode,
-    Role,
-)
+from wirelog.model import Chunk, CloseCode, Connection, Direction, Marker, MarkerKind, Opcode, Role
 from wirelog.protocol.frames import encode_frame
 from wirelog.protocol.handshake import split_head
 from wirelog.replay.head import answer_key, request_key
@@ -314,7 +305,10 @@ class Runner:
     async def _writes(self) -> None:
         writes = self.plan.writes
         for n, w in enumerate(writes):
-            self._arm(n)
+            # Autobahn arms its timers in onOpen or later: a client's, once the 101 came.
+            opened = self.plan.role is Role.SERVER or not self._gated(w) or self.progress.upgraded
+            if opened:
+                self._arm(n)
             if w.gate is not None:
                 ev = self._fired.get(w.gate)
                 if ev is not None:
@@ -323,6 +317,8 @@ class Runner:
                 break
             gated = self._gated(w)
             ok = await self._wait(w.need, f"chunk {w.index}", upgraded=gated)
+            if ok and not opened:
+                self._arm(n)
             if self._not_websocket():
                 self.gave_up = True
                 break

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from wirelog.replay.quiet import Quiet
 from wirelog.suite.model import Behavior, Echo, Observation, Verdict
 
 KIB = 1024
@@ -80,6 +81,13 @@ class DataCase:
     """9.5/9.6: the fuzzer's chop size."""
     data: str | None = None
     """12.x/13.x: the test data file the messages are cut from."""
+
+    @property
+    def quiet(self) -> Quiet:
+        """How the case switches its wire log off for the data phase:
+        9.1-9.6 set the flag (no WLM entry), the others call
+        ``enableWirelog``; 12.x/13.x switch back on only with deflate."""
+        return Quiet(marked=self.kind != "single", needs_deflate=self.kind == "deflate")
 
 
 def _parts(case_id: str) -> tuple[int, ...] | None:

@@ -150,7 +150,14 @@ def judged_run(
     if sent is not None:
         seen = replace(seen, data=echoes(replayed, sent))
     verdict = judge(rc.case_id, rc.expectation, seen)
-    doc = to_autobahn(result.connection, agent=agent, case_id=rc.case_id, decoded=replayed)
+    case = data_case(rc.case_id) if sent is not None else None
+    doc = to_autobahn(
+        result.connection,
+        agent=agent,
+        case_id=rc.case_id,
+        decoded=replayed,
+        quiet=case.quiet if case is not None else None,
+    )
     expected, expected_close = rc.expectation.to_autobahn()
     meta = ref.connection.meta
     doc.update(
