@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from wirelog.errors import InputError, UsageError
 from wirelog.model import Connection, Direction, Role
@@ -60,18 +60,26 @@ def pick_one(dcs: Sequence[DecodedConnection | int], where: str) -> UsageError:
     return UsageError(f"{where}: {len(dcs)} connections ({have}); pick one with --conn")
 
 
-def pick(
-    dcs: Sequence[DecodedConnection], wanted: Sequence[int], where: str
-) -> list[DecodedConnection]:
+class Numbered(Protocol):
+    """A connection, decoded or summed up: what ``--conn`` picks among."""
+
+    @property
+    def conn(self) -> int: ...
+
+
+N = TypeVar("N", bound=Numbered)
+
+
+def pick(items: Sequence[N], wanted: Sequence[int], where: str) -> list[N]:
     """The connections ``--conn`` asks for (all when none is asked); raises
     :func:`no_such_connection` when some asked for are not there."""
     if not wanted:
-        return list(dcs)
-    have = [d.conn for d in dcs]
+        return list(items)
+    have = [d.conn for d in items]
     missing = [c for c in wanted if c not in have]
     if missing:
         raise no_such_connection(missing, have, where)
-    return [d for d in dcs if d.conn in wanted]
+    return [d for d in items if d.conn in wanted]
 
 
 def summaries(path: str, options: Options | None = None) -> Iterator[ConnectionSummary]:

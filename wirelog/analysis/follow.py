@@ -168,9 +168,8 @@ class Follower:
             return self._begin() + self._ready()
         if isinstance(item, Message):
             self._message(item)
-        elif isinstance(item, Marker):
-            if _marker(self.conn, item, None) is not None:
-                self._wait(item.index, 0, item)
+        elif isinstance(item, Marker) and item.kind not in _UNSHOWN:
+            self._wait(item.index, 0, item)
         elif isinstance(item, Handshake):
             self._handshake = item
             self._head_ends(item)
@@ -258,8 +257,7 @@ class Follower:
         if isinstance(item, list):
             return item
         if isinstance(item, Marker):
-            line = _marker(self.conn, item, self._start)
-            return [line] if line is not None else []
+            return [_marker(self.conn, item, self._start)]
         m = item
         name = Opcode.name_of(m.opcode)
         size = "" if m.opcode == Opcode.CLOSE else f" ({m.length} octets)"
@@ -279,9 +277,11 @@ def render(dc: DecodedConnection, limit: int = 1024) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _marker(c: Connection, mk: Marker, start: float | None) -> str | None:
-    if mk.kind is MarkerKind.WIRELOG or mk.kind is MarkerKind.SEGMENT:  # TLS: chops, not events
-        return None
+#: Markers that are not events of a conversation (a TLS segment is a chop).
+_UNSHOWN = (MarkerKind.WIRELOG, MarkerKind.SEGMENT)
+
+
+def _marker(c: Connection, mk: Marker, start: float | None) -> str:
     who = f"  {ARROW[c.sender(mk.direction)]}" if mk.direction is not None else ""
     what = _MARKERS.get(mk.kind, mk.kind.value)
     if mk.kind is MarkerKind.GAP:

@@ -35,11 +35,7 @@ def conns(
 
     def body(path: str) -> None:
         got, error = facts.counted(path, options(port, ws_port, [], keylog=keylog))
-        have = [s.connection.conn for s in got]
-        missing = [c for c in conn if c not in have]
-        if missing:
-            raise facts.no_such_connection(missing, have, path)
-        rows.extend(facts.row(s) for s in got if not conn or s.connection.conn in conn)
+        rows.extend(facts.row(s) for s in facts.pick(got, conn, path))
         if error is not None:
             raise error
 

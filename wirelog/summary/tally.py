@@ -74,6 +74,11 @@ class ConnectionSummary:
     that passed."""
 
     @property
+    def conn(self) -> int:
+        """The connection's number (what ``--conn`` picks by)."""
+        return self.connection.conn
+
+    @property
     def duration(self) -> float | None:
         if self.start is None or self.end is None:
             return None
