@@ -7,15 +7,13 @@ contents and fails; 9.x, like Autobahn's, checks only type and length)."""
 from __future__ import annotations
 
 import contextlib
-import json
 import zlib
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from servers import Server, websockets_in_thread, ws_echo  # noqa: F401
-from suite_data import REPORTS
+from suite_data import REPORTS, kinds, logs_as_autobahn
 from websockets.asyncio.server import ServerConnection
 
 from wirelog.errors import PlanError
@@ -147,38 +145,11 @@ def test_a_compliant_server_passes_the_generated_cases(
         )
         assert GENERATED in c.doc["description"] and c.notes[0] == GENERATED
         assert c.doc["duration"] > 0
-        _logs_as_autobahn(c.case_id, c.doc)
+        logs_as_autobahn(REPORTS / "testing-a-server", c.case_id, c.doc)
     texts = {c.case_id: c.verdict.result for c in run.cases}
     assert texts["9.1.1"] == "Received text message of length 65536."
     assert texts["9.2.1"] == "Received binary message of length 65536."
     assert texts["12.1.1"] == "Ok, received all echo'ed messages in time."
-
-
-def _kinds(log: list[list[object]]) -> list[object]:
-    return [e[0] if e[0] != "WLM" else ("WLM", e[1]) for e in log]
-
-
-def _logs_as_autobahn(case_id: str, doc: dict[str, Any]) -> None:
-    """The run's wire log has the shape Autobahn's own report of the case
-    has, the statistics count all of it, and the log lacks exactly the
-    data phase. The peer's close reply (websockets sends one; the reference
-    server sometimes dropped TCP instead) is compared apart."""
-    path = REPORTS / "testing-a-server" / f"websock_server_case_{case_id.replace('.', '_')}.json"
-    reference = json.loads(path.read_text())
-    reply = ["RO", "RF"]
-    want = _kinds(reference["wirelog"])
-    got = _kinds(doc["wirelog"])
-    assert got[-2:] == reply, case_id
-    assert got[:-2] == (want[:-2] if want[-2:] == reply else want), case_id
-    assert doc["createWirelog"] is True and len(doc["wirelogTimes"]) == len(doc["wirelog"])
-    logged = Counter(e[1][0] for e in doc["wirelog"] if e[0] == "TO")
-    stats = Counter({int(k): v for k, v in doc["txOctetStats"].items()})
-    hidden = stats - logged
-    # what went unlogged is the data phase: every octet of every message sent
-    frames = sum(v for k, v in doc["txFrameStats"].items() if k != "8")
-    assert frames >= 1 and sum(k * v for k, v in hidden.items()) > 0
-    assert logged + hidden == stats
-    assert all(e[2] == 8 for e in doc["wirelog"] if e[0] == "TF")  # only the close is claimed
 
 
 def test_the_log_goes_off_as_autobahn_switches_it() -> None:
@@ -209,7 +180,7 @@ def test_the_log_goes_off_as_autobahn_switches_it() -> None:
     def run(items: list[LogItem], *, marked: bool = True, **kw: Any) -> tuple[list[object], bool]:
         args = {"recorder": Role.CLIENT, "response_length": len(resp), "deflate": True, **kw}
         out = quieted(items, [None] * len(items), quiet=Quiet(marked, needs_deflate=True), **args)
-        return [_kinds(wirelog_entries(out.items))[i] for i in range(len(out.items))], out.enabled
+        return [kinds(wirelog_entries(out.items))[i] for i in range(len(out.items))], out.enabled
 
     head = ["TO", "RO", "RO"]
     ok = [*head, ("WLM", False), "TI", ("WLM", True), "TF", "TO"]
