@@ -88,7 +88,7 @@ class Batches:
         walk = self.walk
         b = table.Builder("violations")
         b.extend(walk.rows("violations"))
-        return {"connections": walk.conns.frame(), "violations": b.frame(self._starts())}
+        return {"connections": walk.conns.frame(), "violations": b.frame(self.known_starts())}
 
     def _drain(self) -> dict[str, pd.DataFrame]:
         objs = self.walk.objs
@@ -99,7 +99,7 @@ class Batches:
                 if start is not None:
                     self.starts[key] = start
         out: dict[str, pd.DataFrame] = {}
-        starts = self._starts()
+        starts = self.known_starts()
         for level in self.levels:
             if objs[level]:
                 b = table.Builder(level)
@@ -113,5 +113,6 @@ class Batches:
             objs[level].clear()
         return out
 
-    def _starts(self) -> dict[tuple[str, int], float]:
+    def known_starts(self) -> dict[tuple[str, int], float]:
+        """Each connection's start so far, ``(source, conn)`` -> epoch seconds."""
         return {**self.starts, **self.walk.starts}

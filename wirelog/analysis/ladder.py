@@ -11,11 +11,12 @@ Autobahn's timers. Frames and marks are put in the recording's one order
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from wirelog.analysis.plotkit import COLORS, axes, empty, input_name
-from wirelog.model import MarkerKind
+from wirelog.model import Chunk, Connection, Handshake, Marker, MarkerKind
 from wirelog.protocol.connection import DecodedConnection
 
 if TYPE_CHECKING:
@@ -55,25 +56,40 @@ def marks(dc: DecodedConnection, start: float | None = None) -> list[Mark]:
     their first chunks), gaps, FIN, RST, drops and timers (fired timers
     are left out: the frames they cause show it)."""
     c = dc.connection
+    firsts: dict[str, Chunk] = {}
+    for ch in c.chunks:
+        firsts.setdefault(c.sender(ch.direction).value, ch)
+        if len(firsts) == 2:
+            break
+    return marks_from(c, dc.handshake, firsts, c.markers, start)
+
+
+def marks_from(
+    c: Connection,
+    hs: Handshake | None,
+    firsts: Mapping[str, Chunk],
+    markers: Iterable[Marker],
+    start: float | None = None,
+) -> list[Mark]:
+    """:func:`marks` from the parts of a connection a stream passes (its
+    handshake, each side's first chunk by role, its markers): what ``wirelog
+    plot`` keeps of a connection it does not hold."""
 
     def rel(ts: float | None) -> float | None:
         return ts - start if ts is not None and start is not None else None
 
     out: list[Mark] = []
-    hs = dc.handshake
     if hs is not None:
         for role, head in (("client", hs.request), ("server", hs.response)):
-            if not head:
-                continue
-            first = next((ch for ch in c.chunks if c.sender(ch.direction).value == role), None)
-            if first is None:
+            first = firsts.get(role)
+            if not head or first is None:
                 continue
             if role == "client":
                 label = f"{hs.method or 'GET'} {hs.target or '/'}: opening handshake"
             else:
                 label = f"HTTP {hs.status}" + (" Switching Protocols" if hs.upgraded else "")
             out.append(Mark(first.index, "handshake", role, label, rel(first.ts)))
-    for mk in c.markers:
+    for mk in markers:
         who = c.sender(mk.direction).value if mk.direction is not None else None
         if mk.kind is MarkerKind.GAP:
             out.append(Mark(mk.index, "gap", who, f"{mk.value} octets missing", rel(mk.ts)))
@@ -107,20 +123,24 @@ def preview(payload_hex: Any, opcode: int, length: int) -> str:
     return f"0x{data[:8].hex()}{more}"
 
 
-def _rows(df: pd.DataFrame, given: list[Mark], limit: int) -> tuple[list[Any], int]:
+def _rows(
+    df: pd.DataFrame, given: list[Mark], limit: int, numbers: Sequence[int] | None, n: int
+) -> tuple[list[Any], int]:
     """Frames and marks in recorded order, cut to the first and last frames
     beyond ``limit``; returns the rows (a ``None`` row where frames were
-    left out) and how many frames were left out."""
+    left out) and how many frames were left out. ``numbers``: each row's
+    place among the ``n`` frames, when ``df`` holds only some of them."""
     keyed: list[tuple[float, int, Any]] = []
     last = -math.inf
-    for n, (row, chunk) in enumerate(zip(df.itertuples(index=False), df["chunk"], strict=True)):
+    places = numbers if numbers is not None else range(len(df))
+    rows = zip(places, df.itertuples(index=False), df["chunk"], strict=True)
+    for k, row, chunk in rows:
         if not _is_na(chunk):  # frames without a chunk (a log's claims) keep their place
             last = float(chunk)
-        keyed.append((last, 1, (n, row)))  # a mark at the same position comes first
+        keyed.append((last, 1, (k, row)))  # a mark at the same position comes first
     keyed += [(float(m.pos), 0, m) for m in given]
     keyed.sort(key=lambda k: (k[0], k[1]))
     items = [k[2] for k in keyed]
-    n = len(df)
     if n <= limit:
         return items, 0
     head, tail_from = limit // 2, n - (limit - limit // 2)
@@ -158,13 +178,17 @@ def ladder(
     conn: int | None = None,
     limit: int = LADDER_LIMIT,
     marks: list[Mark] | None = None,
+    numbers: Sequence[int] | None = None,
+    total: int | None = None,
 ) -> Axes:
     """Sequence diagram of one connection: a client and a server lane, one
     arrow per frame in recorded order, labelled with opcode, length and a
     payload preview, and the connection's :func:`marks` if given. More than
     ``limit`` frames: the first and last ``limit // 2`` are drawn and the
     title says how many were left out. Table: ``frames()`` (``conn`` picks
-    the connection; default the first)."""
+    the connection; default the first), or only some of its frames: their
+    places among the connection's ``total`` frames in ``numbers`` (the first
+    ``limit // 2 + 1`` and the last ``limit - limit // 2 + 1`` are enough)."""
     if frames.empty:
         return empty(axes(ax), frames, "ladder", "no frames")
     key = frames[["source", "conn"]].drop_duplicates()
@@ -174,8 +198,8 @@ def ladder(
             return empty(axes(ax), frames, "ladder", f"no connection {conn}")
     source, c = key.iloc[0]["source"], int(key.iloc[0]["conn"])
     df = frames[(frames["source"] == source) & (frames["conn"] == c)].reset_index(drop=True)
-    n = len(df)
-    rows, skipped = _rows(df, marks or [], limit)
+    n = len(df) if total is None else total
+    rows, skipped = _rows(df, marks or [], limit, numbers, n)
     ax = axes(ax, size=(9.0, 1.6 + 0.36 * len(rows)))
     lanes = {"client": 0.0, "server": 1.0}
     timed = df["t"].notna().any()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from wirelog.analysis import table
@@ -62,6 +62,9 @@ class Walk:
         """Inputs that failed part-way; what came before the failure is kept."""
         self.inputs: list[tuple[str, Violation]] = []
         """Findings about a whole input (what a capture skipped), with its name."""
+        self.tap: Callable[[Connection, StreamItem], None] | None = None
+        """Given every item as it passes: what a consumer keeps besides the
+        tables (``wirelog plot``'s ladder, :mod:`wirelog.analysis.plotdata`)."""
         self._taken = 0
 
     def run(self, sources: list[Source]) -> None:
@@ -91,8 +94,11 @@ class Walk:
 
     def _take(self, src: Source, tallies: dict[int, Tally], bar: Any, every: int) -> Iterator[None]:
         chops, frames, msgs, viols = (self.objs[lv] for lv in table.LEVELS)
+        tap = self.tap
         for conn, item in self.items(src):
             self._taken += 1
+            if tap is not None:
+                tap(conn, item)
             if every and not self._taken % every:
                 yield  # before this item: the objects kept so far can be drained
             tally = tallies.get(id(conn))

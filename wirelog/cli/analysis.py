@@ -96,8 +96,7 @@ def plot(
         matplotlib.use("Agg")
         from matplotlib.figure import Figure
 
-        from wirelog.analysis import ladder, plots
-        from wirelog.analysis.loaded import Capture
+        from wirelog.analysis import ladder, plotdata, plots
 
         if os.path.exists(outdir) and not os.path.isdir(outdir):
             raise UsageError(f"--output {outdir}: exists and is not a directory")
@@ -106,29 +105,40 @@ def plot(
         except OSError as exc:
             raise output_failed("--output", outdir, exc) from None
         opts = options(port, ws_port, conn, max_message_size, keylog)
-        cap = Capture([path], opts)
-        check_conns(path, opts, {int(c) for c in cap.table("connections").conn})
-        if cap.table("chops").empty:
-            _raise_partial(cap)
+        # One streamed pass keeps only what the plots draw (plotdata): not
+        # every decoded object and payload, as a notebook's Capture does.
+        levels = {"chops", *(plots.KINDS[k.value][0] for k in kinds)}
+        ladders = (conn or None) if PlotKind.ladder in kinds else []
+        data = plotdata.collect(path, opts, sorted(levels), ladders)
+        check_conns(path, opts, {int(c) for c in data.connections.conn})
+        if data.tables["chops"].empty:
+            if data.error is not None:
+                raise data.error
             raise InputError(path, "no WebSocket traffic to draw")
         stem = os.path.basename(os.path.normpath(path)).split(".")[0] or "input"
         drawings: list[tuple[str, Callable[[], Any]]] = []
         for k in kinds:
-            table, draw = plots.KINDS[k.value]
-            if k is PlotKind.ladder:
-                # One ladder per connection asked for (the first without --conn),
-                # with the handshake, gaps, FIN/RST and timers marked.
-                frames = cap.table("frames")
-                dcs = {d.conn: d for d in cap.decoded()}
-                starts = cap.table("connections").set_index("conn")["start"]
-                for c in conn or sorted(dcs)[:1]:
-                    t0 = starts.get(c)
-                    start = t0.timestamp() if t0 is not None and t0 == t0 else None
-                    marks = ladder.marks(dcs[c], start) if c in dcs else []
-                    name = f"{stem}_ladder_conn{c}" if conn else f"{stem}_ladder"
-                    drawings.append((name, partial(plots.ladder, frames, conn=c, marks=marks)))
-            else:
-                drawings.append((f"{stem}_{k.value}", partial(draw, cap.table(table))))
+            name, draw = plots.KINDS[k.value]
+            if k is not PlotKind.ladder:
+                drawings.append((f"{stem}_{k.value}", partial(draw, data.tables[name])))
+                continue
+            # One ladder per connection asked for (the first without --conn),
+            # with the handshake, gaps, FIN/RST and timers marked.
+            starts = data.connections.set_index("conn")["start"]
+            for c in conn or sorted(data.ladders)[:1]:
+                kept = data.ladders[c]  # a connection listed passed the tap: it has one
+                t0 = starts.get(c)
+                start = t0.timestamp() if t0 is not None and t0 == t0 else None
+                frames, places = kept.frames(data.starts)
+                drawing = partial(
+                    ladder.ladder,
+                    frames,
+                    conn=c,
+                    marks=kept.marks(start),
+                    numbers=places,
+                    total=kept.total,
+                )
+                drawings.append((f"{stem}_ladder_conn{c}" if conn else f"{stem}_ladder", drawing))
         for name, make in drawings:
             ax = make()
             target = os.path.join(outdir, f"{name}.{fmt.value}")
@@ -139,7 +149,8 @@ def plot(
             except OSError as exc:
                 raise output_failed("--output", target, exc) from None
             sys.stdout.write(target + "\n")
-        _raise_partial(cap)
+        if data.error is not None:
+            raise data.error
 
     raise typer.Exit(_each_input([input], body))
 
