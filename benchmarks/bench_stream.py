@@ -1,4 +1,5 @@
-"""Peak memory of the streamed paths: ``sql``, ``decode --where`` and ``export``.
+"""Peak memory of the streamed paths: ``sql``, ``decode --where``, ``export``,
+``conns``, ``follow`` and ``plot``.
 
 A script, not a test::
 
@@ -35,6 +36,9 @@ RUNS = {
     "sql count(*)": ["sql", "SELECT count(*) AS n, sum(length) AS octets FROM frames"],
     "decode --where": ["decode", "-f", "jsonl", "--where", "opcode = 8"],
     "export": ["export", "--to", "{out}"],
+    "conns": ["conns"],
+    "follow --conn 0": ["follow", "--conn", "0"],
+    "plot (all six)": ["plot", "-o", "{out}"],
 }
 
 
