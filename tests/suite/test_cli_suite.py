@@ -129,3 +129,25 @@ def test_serve_until_stop_server(tmp_path: Path) -> None:
     assert code == 0 and f"ws://127.0.0.1:{port}" in out
     code, _, err = cli("suite", "serve", ref, "--listen", "nowhere", "--out", str(tmp_path))
     assert code == 2 and "--listen" in err
+
+
+def test_full_log_keeps_the_data_phase_autobahn_leaves_out(tmp_path: Path) -> None:
+    """``--full-log``: 9.7.1's 1000 round trips are in the report as frames
+    (a library author debugging a data-phase failure reads them); without
+    it the report logs what Autobahn's does: no data frame, WLM around."""
+    from suite_peers import NoUtf8Echo
+
+    logs = {}
+    with NoUtf8Echo() as peer:
+        for name, extra in (("quiet", []), ("full", ["--full-log"])):
+            out = tmp_path / name
+            args = ["suite", "run", str(RUN), "--target", peer.url, "--out", str(out)]
+            code, _, _ = cli(*args, "--cases", "9.7.1", *extra)
+            assert code == 0
+            [report] = out.glob("*_case_9_7_1.json")
+            logs[name] = json.loads(report.read_text())["wirelog"]
+    data = [e for e in logs["full"] if e[0] in ("TF", "RF") and e[2] == 1]
+    assert len(data) == 2000  # each message sent and its echo
+    assert not any(e[0] == "WLM" for e in logs["full"])
+    assert [e for e in logs["quiet"] if e[0] in ("TF", "RF") and e[2] == 1] == []
+    assert [e[1] for e in logs["quiet"] if e[0] == "WLM"] == [False, True]

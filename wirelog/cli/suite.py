@@ -114,6 +114,13 @@ ChopSpec = Annotated[
     str | None,
     typer.Option("--chop", help="Re-cut the fuzzer's octets: 1, N, random[:SEED], coalesce."),
 ]
+FullLog = Annotated[
+    bool,
+    typer.Option(
+        "--full-log",
+        help="Log the data phase of 9.x, 12.x and 13.x too (Autobahn's reports leave it out).",
+    ),
+]
 
 
 @suite.command()
@@ -143,6 +150,7 @@ def run(
     ] = None,
     timeout: Timeout = 2.0,
     chop: ChopSpec = None,
+    full_log: FullLog = False,
     octets: Annotated[
         str | None,
         typer.Option(
@@ -172,7 +180,15 @@ def run(
                 raise UsageError(f"{reference}: the spec lists the servers; drop --target/--agent")
             spec = read_spec(reference)
             out = out or spec.outdir
-            runs = run_spec(spec, octets, cases=cases, exclude=exclude, timeout=timeout, chop=cut)
+            runs = run_spec(
+                spec,
+                octets,
+                cases=cases,
+                exclude=exclude,
+                timeout=timeout,
+                chop=cut,
+                full_log=full_log,
+            )
             source = octets
         else:
             if target is None or out is None:
@@ -188,6 +204,7 @@ def run(
                     agent=agent,
                     timeout=timeout,
                     chop=cut,
+                    full_log=full_log,
                 )
             ]
             source = reference
@@ -230,6 +247,7 @@ def serve(
     exclude: Exclude = [],  # noqa: B006
     timeout: Timeout = 2.0,
     chop: ChopSpec = None,
+    full_log: FullLog = False,
 ) -> None:
     """Autobahn's fuzzingserver URL API (/getCaseCount, /runCase, /updateReports,
     ...) for a client driver, until /stopServer or Ctrl-C."""
@@ -259,6 +277,7 @@ def serve(
                 timeout=timeout,
                 ready=ready,
                 chop=cut,
+                full_log=full_log,
             )
         )
     except Exception as exc:  # one line, whatever broke (app.report_exception)

@@ -116,9 +116,11 @@ def run_case(
     timeout: float = DEFAULT_CASE_TIMEOUT,
     path: str | None = None,
     chop: Chop | None = None,
+    full_log: bool = False,
 ) -> CaseRun:
     """Replay one reference case against ``target`` (at ``path``, else the
-    recorded request target) and judge it."""
+    recorded request target) and judge it; ``full_log``: the report logs the
+    data phase too, which Autobahn's leaves out (:mod:`wirelog.replay.quiet`)."""
     case_id = str(ref.connection.meta.get("case_id"))
     case = data_case(case_id)
     gen = generate(ref, case_id, case) if case is not None else None
@@ -131,7 +133,8 @@ def run_case(
     # A generated case waits as long as its own closeAfter allows (9.x: 10 s and more).
     wait = timeout + case.wait if case is not None else timeout
     result = asyncio.run(replay_client(live, target, timeout=wait, kind=FuzzerRunner))
-    return judged_run(ref, result, agent, sent=gen.sent if gen is not None else None)
+    sent = gen.sent if gen is not None else None
+    return judged_run(ref, result, agent, sent=sent, full_log=full_log)
 
 
 def judged_run(
@@ -140,6 +143,7 @@ def judged_run(
     agent: str,
     *,
     sent: tuple[tuple[bool, bytes], ...] | None = None,
+    full_log: bool = False,
 ) -> CaseRun:
     """One played case judged with its reference's expectations, as the
     case report Autobahn would write; ``sent``: the messages of a generated
@@ -150,7 +154,7 @@ def judged_run(
     if sent is not None:
         seen = replace(seen, data=echoes(replayed, sent))
     verdict = judge(rc.case_id, rc.expectation, seen)
-    case = data_case(rc.case_id) if sent is not None else None
+    case = data_case(rc.case_id) if sent is not None and not full_log else None
     doc = to_autobahn(
         result.connection,
         agent=agent,
@@ -207,6 +211,7 @@ def run_suite(
     timeout: float = DEFAULT_CASE_TIMEOUT,
     on_case: Callable[[CaseRun], None] | None = None,
     chop: Chop | None = None,
+    full_log: bool = False,
 ) -> SuiteRun:
     """Play every selected case of ``reference`` (a report folder, its
     ``index.json``, or its cases decoded already) against ``target``, one
@@ -225,7 +230,9 @@ def run_suite(
         if not isinstance(case_id, str) or not selected(case_id, include, skip):
             continue
         try:
-            done = run_case(ref, t, agent=run.agent, timeout=timeout, path=path, chop=chop)
+            done = run_case(
+                ref, t, agent=run.agent, timeout=timeout, path=path, chop=chop, full_log=full_log
+            )
         except PlanError as exc:
             run.not_run.append((case_id, str(exc)))
             continue

@@ -70,6 +70,8 @@ class Fuzzingserver:
     out: str
     timeout: float = DEFAULT_CASE_TIMEOUT
     chop: Chop | None = None
+    full_log: bool = False
+    """Reports log the data phase too (``suite serve --full-log``)."""
     runs: dict[str, dict[str, CaseRun]] = field(default_factory=dict)
     not_run: dict[str, dict[str, str]] = field(default_factory=dict)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -159,7 +161,7 @@ class Fuzzingserver:
         async def play() -> None:
             await runner.run()
             result = ReplayResult(plan, runner.conn, runner.outcome, agent)
-            done = judged_run(case, result, agent, sent=sent)
+            done = judged_run(case, result, agent, sent=sent, full_log=self.full_log)
             self.runs.setdefault(agent, {})[case_id] = done
 
         self._track(asyncio.ensure_future(play()))
@@ -252,6 +254,7 @@ async def serve(
     timeout: float = DEFAULT_CASE_TIMEOUT,
     ready: Callable[[str, int], None] | None = None,
     chop: Chop | None = None,
+    full_log: bool = False,
 ) -> Fuzzingserver:
     """Serve the fuzzingserver API until ``/stopServer`` (or cancellation);
     ``ready(host, port)`` once listening (port 0 picks one)."""
@@ -261,7 +264,7 @@ async def serve(
         for dc in decode(reference)
         if selected(str(dc.connection.meta.get("case_id")), include, skip)
     ]
-    fs = Fuzzingserver(offered, out, timeout, chop)
+    fs = Fuzzingserver(offered, out, timeout, chop, full_log)
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: _Request(fs), host, port, reuse_address=True)
     try:

@@ -128,6 +128,7 @@ def run_spec(
     timeout: float = DEFAULT_CASE_TIMEOUT,
     on_case: Callable[[CaseRun], None] | None = None,
     chop: Chop | None = None,
+    full_log: bool = False,
 ) -> list[SuiteRun]:
     """Every server of ``spec``, one :class:`SuiteRun` each, with the octets
     of ``reference`` (decoded once). ``cases`` given on the command line
@@ -147,6 +148,7 @@ def run_spec(
                 timeout=timeout,
                 on_case=on_case,
                 chop=chop,
+                full_log=full_log,
             )
         )
     return runs
