@@ -84,6 +84,7 @@ class Runner:
         self._t0_ns = time.perf_counter_ns()
         self._epoch = time.time_ns()
         self._fired: dict[int, asyncio.Event] = {}
+        self._deferred: int | None = None  # timers armed once the 101 is in (_writes)
         self._tasks: list[asyncio.Task[None]] = []
         self._budget = timeout
         self._rx_head = bytearray()
@@ -121,6 +122,9 @@ class Runner:
             self._rx_head.extend(data[:room])
         if self.window.take(data, self.now()):
             self._rx_marks.append((time.perf_counter(), self.progress.need()))
+        if self._deferred is not None and self.progress.upgraded:
+            self._arm(self._deferred)
+            self._deferred = None
         self.changed.set()
 
     def on_eof(self) -> None:
@@ -305,10 +309,11 @@ class Runner:
     async def _writes(self) -> None:
         writes = self.plan.writes
         for n, w in enumerate(writes):
-            # Autobahn arms its timers in onOpen or later: a client's, once the 101 came.
-            opened = self.plan.role is Role.SERVER or not self._gated(w) or self.progress.upgraded
-            if opened:
+            # Autobahn arms its timers in onOpen or later: a client's, once the 101 is in.
+            if self.plan.role is Role.SERVER or not self._gated(w) or self.progress.upgraded:
                 self._arm(n)
+            else:
+                self._deferred = n
             if w.gate is not None:
                 ev = self._fired.get(w.gate)
                 if ev is not None:
@@ -317,8 +322,6 @@ class Runner:
                 break
             gated = self._gated(w)
             ok = await self._wait(w.need, f"chunk {w.index}", upgraded=gated)
-            if ok and not opened:
-                self._arm(n)
             if self._not_websocket():
                 self.gave_up = True
                 break
