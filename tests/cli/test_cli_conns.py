@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import select
 import struct
 import subprocess
@@ -100,16 +101,21 @@ def test_follow_prints_as_the_capture_arrives() -> None:
     half = len(packets) // 2
     proc.stdin.write(head + records(packets[:half]))
     proc.stdin.flush()
-    seen: list[str] = []
+    # Read the pipe's file descriptor itself: select() cannot see lines a
+    # buffered reader's readline() has already pulled in (it did, when the
+    # lines came in one write, and the test waited for what it held).
+    fd = proc.stdout.fileno()
+    seen = b""
     deadline = time.monotonic() + 60
-    while not any("client → server  TEXT" in ln for ln in seen):
-        ready, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
-        assert ready, f"nothing shown before the capture ended: {seen}"
-        line = proc.stdout.readline().decode()
-        assert line, "the output ended early"
-        seen.append(line)
+    while "client → server  TEXT".encode() not in seen:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"nothing shown before the capture ended: {seen!r}"
+        got = os.read(fd, 65536)
+        assert got, "the output ended early"
+        seen += got
     proc.stdin.write(records(packets[half:]))
     proc.stdin.close()
-    rest = proc.stdout.read().decode()
+    rest = proc.stdout.read()
     assert proc.wait(timeout=60) == 0
-    assert "".join(seen) + rest == run("follow", BASIC, "--max", "8")[1].replace(BASIC, "-")
+    whole = run("follow", BASIC, "--max", "8")[1].replace(BASIC, "-")
+    assert (seen + rest).decode() == whole
