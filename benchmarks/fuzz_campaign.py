@@ -71,6 +71,10 @@ class Target:
     suffix: str = ".bin"
     tokens: tuple[bytes, ...] = ()
     json_aware: bool = False
+    memory_mb: int = 0
+    """The least address space its worker gets: pandas, pyarrow and
+    matplotlib map gigabytes they never touch (a limit of 1,500 MB made
+    MemoryErrors out of nothing at 200 MB RSS)."""
 
 
 def _files(pattern: str, limit: int, folder: Path = REPORTS) -> list[bytes]:
@@ -128,6 +132,24 @@ def _views(_: bytes, path: str) -> None:
     for s in got[:3]:
         for _text in conversations(path, Options(conns=(s.connection.conn,)), 64):
             pass
+
+
+def _plots(_: bytes, path: str) -> None:
+    """What ``plot`` calls: the streamed pass (plotdata) and every drawing,
+    the ladder of the first connection with its marks (not rendered)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from wirelog.analysis import ladder, plotdata, plots
+    from wirelog.sources.options import Options
+
+    data = plotdata.collect(path, Options(), ("chops", "frames", "messages"), None)
+    for kind, (table, draw) in plots.KINDS.items():
+        if kind != "ladder":
+            draw(data.tables[table])
+    for c, kept in data.ladders.items():
+        frames, places = kept.frames(data.starts)
+        ladder.ladder(frames, conn=c, marks=kept.marks(None), numbers=places, total=kept.total)
 
 
 def _handshake(data: bytes, _: str) -> None:
@@ -234,6 +256,10 @@ TARGETS: dict[str, Target] = {
     "autobahn-views": Target(
         lambda: _files("*/*_case_[1-7]_*.json", 12), _views, ".json", JSON_TOKENS, True
     ),
+    "capture-plots": Target(lambda: _files("*.pcap*", 8, SAMPLES), _plots, ".pcap", memory_mb=6000),
+    "autobahn-plots": Target(
+        lambda: _files("*/*_case_[1-7]_*.json", 12), _plots, ".json", JSON_TOKENS, True, 6000
+    ),
     "handshake": Target(_head_seeds, _handshake, ".txt", HEAD_TOKENS),
     "deflate-params": Target(
         lambda: [b"permessage-deflate; server_max_window_bits=10; client_no_context_takeover"],
@@ -322,7 +348,7 @@ def run_target(name: str, seconds: float, args: argparse.Namespace, seed: int) -
         tally.workers += 1
         cmd = [sys.executable, __file__, "--worker", name, "--out", str(args.out)]
         cmd += ["--seconds", f"{end - time.monotonic():.1f}", "--seed", str(seed + tally.workers)]
-        cmd += ["--memory-mb", str(args.memory_mb)]
+        cmd += ["--memory-mb", str(max(args.memory_mb, TARGETS[name].memory_mb))]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE)
         assert proc.stdout is not None
         os.set_blocking(proc.stdout.fileno(), False)

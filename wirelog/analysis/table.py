@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 class Column:
     name: str
     dtype: str
-    """``int64``, ``Int64`` (nullable), ``uint8``, ``float64``, ``bool``,
+    """``int64``, ``Int64`` (nullable), ``uint64``, ``uint8``, ``float64``, ``bool``,
     ``string``, ``datetime``, ``list``, or ``category:<name>``."""
     meaning: str
 
@@ -91,7 +91,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         _C("opcode_name", "category:opcode_name", "Opcode name (CONT, TEXT, ... RESERVED_n)."),
         _C("masked", "bool", "MASK bit."),
         _C("mask", "string", "Masking key, hex (NA when unmasked)."),
-        _C("length", "int64", "Declared payload length."),
+        _C("length", "uint64", "Declared payload length (RFC 6455's 64-bit field, MSB included)."),
         _C("header_length", "int64", "Header octets (2-14)."),
         _C("offset", "Int64", "Stream offset of the first header octet (handshake included)."),
         _C("chunk", "Int64", "Recording index of the chunk holding the first header octet."),
@@ -106,8 +106,8 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         *_HEAD,
         _C("opcode", "uint8", "Opcode of the first frame."),
         _C("opcode_name", "category:opcode_name", "Opcode name."),
-        _C("length", "int64", "Application payload length (after inflation)."),
-        _C("wire_length", "int64", "Payload octets on the wire (compressed size if compressed)."),
+        _C("length", "uint64", "Application payload length (after inflation)."),
+        _C("wire_length", "uint64", "Payload octets on the wire (compressed size if compressed)."),
         _C("frames", "int64", "Number of frames."),
         _C("first_frame", "int64", "Index (per dir) of the first frame."),
         _C("compressed", "bool", "permessage-deflate compressed (RFC 7692)."),
@@ -345,7 +345,7 @@ def arrow_schema(level: str) -> Any:
     ``list<string>``, a column of NAs still ``string``)."""
     import pyarrow as pa
 
-    types = {"int64": pa.int64(), "Int64": pa.int64(), "uint8": pa.uint8(),
+    types = {"int64": pa.int64(), "Int64": pa.int64(), "uint64": pa.uint64(), "uint8": pa.uint8(),
              "float64": pa.float64(), "bool": pa.bool_(), "string": pa.string(),
              "datetime": pa.timestamp("us", tz="UTC"), "list": pa.list_(pa.string())}  # fmt: skip
     cat = pa.dictionary(pa.int8(), pa.string())
@@ -437,7 +437,7 @@ def _parse_cell(name: str, dtype: str, v: str) -> Any:
         if dtype == "string" and name not in NULLABLE_STRINGS:
             return ""
         return None
-    if dtype in ("int64", "Int64", "uint8"):
+    if dtype in ("int64", "Int64", "uint64", "uint8"):
         return int(v)
     if dtype == "float64":
         return float(v)
