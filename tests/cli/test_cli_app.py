@@ -105,6 +105,23 @@ def test_main_on_an_input_error(
     assert capsys.readouterr().err.count("\n") == 1
 
 
+def test_main_on_a_bug_is_one_line_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A command that lets an unexpected error through (``sql`` did, with
+    an int64 overflow) still ends in one line and exit 2."""
+
+    def buggy() -> None:
+        raise OverflowError("Python int too large to convert to C long")
+
+    assert _main_with(monkeypatch, buggy) == ExitCode.ERROR
+    err = capsys.readouterr().err
+    assert err == (
+        "wirelog: internal error: OverflowError: Python int too large to convert to C long"
+        " (set WIRELOG_DEBUG=1 for details)\n"
+    )
+
+
 def test_main_on_a_closed_pipe_stops_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
     r, w = os.pipe()
     out = os.fdopen(w, "w")

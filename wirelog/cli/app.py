@@ -20,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from wirelog.errors import InputError, UsageError, WirelogError
+from wirelog.errors import UsageError, WirelogError
 
 app = typer.Typer(
     name="wirelog",
@@ -238,11 +238,13 @@ def main() -> None:
         if exc.code == 1 and type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
             _pipe_closed()
         raise
-    except InputError as exc:  # pragma: no cover - commands catch their own
-        report_exception(exc)
-        sys.exit(ExitCode.ERROR)
     except KeyboardInterrupt:
         interrupted()
         sys.exit(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         _pipe_closed()
+    except Exception as exc:
+        # The last line of defence: a command that let an error through (a
+        # bug) still ends in one line and exit 2, never a traceback.
+        report_exception(exc)
+        sys.exit(ExitCode.ERROR)
