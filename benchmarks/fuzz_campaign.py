@@ -152,6 +152,22 @@ def _plots(_: bytes, path: str) -> None:
         ladder.ladder(frames, conn=c, marks=kept.marks(None), numbers=places, total=kept.total)
 
 
+def _tables(_: bytes, path: str) -> None:
+    """What ``sql``, ``decode --where`` and ``export`` build: every table a
+    batch at a time (:class:`~wirelog.analysis.batches.Batches`), then the
+    connections and violations, and each as Arrow in the declared schema."""
+    from wirelog.analysis import table
+    from wirelog.analysis.batches import Batches
+    from wirelog.sources.options import Options
+
+    batches = Batches([path], Options())
+    for got in batches.events():
+        for level, df in got.items():
+            table.arrow_table(df, level)
+    for level, df in batches.tail().items():
+        table.arrow_table(df, level)
+
+
 def _handshake(data: bytes, _: str) -> None:
     from wirelog.protocol.handshake import parse_handshake
 
@@ -259,6 +275,12 @@ TARGETS: dict[str, Target] = {
     "capture-plots": Target(lambda: _files("*.pcap*", 8, SAMPLES), _plots, ".pcap", memory_mb=6000),
     "autobahn-plots": Target(
         lambda: _files("*/*_case_[1-7]_*.json", 12), _plots, ".json", JSON_TOKENS, True, 6000
+    ),
+    "capture-tables": Target(
+        lambda: _files("*.pcap*", 8, SAMPLES), _tables, ".pcap", memory_mb=6000
+    ),
+    "autobahn-tables": Target(
+        lambda: _files("*/*_case_[1-7]_*.json", 12), _tables, ".json", JSON_TOKENS, True, 6000
     ),
     "handshake": Target(_head_seeds, _handshake, ".txt", HEAD_TOKENS),
     "deflate-params": Target(

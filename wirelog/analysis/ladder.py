@@ -251,9 +251,10 @@ def _frame(ax: Axes, row: Any, y: float, lanes: dict[str, float], timed: bool) -
     )
     flags = "" if row.fin else " FIN=0"
     flags += f" RSV={row.rsv}" if row.rsv else ""
-    label = (
-        f"{row.opcode_name} len={row.length}{flags}  {preview(row.payload, row.opcode, row.length)}"
-    )
+    # NA: 2**63 octets or more, declared by a forbidden top bit (its violation follows)
+    length = 1 << 63 if _is_na(row.length) else int(row.length)
+    shown = "≥2^63" if _is_na(row.length) else str(length)
+    label = f"{row.opcode_name} len={shown}{flags}  {preview(row.payload, row.opcode, length)}"
     if row.violations:
         label += "  ⚠ " + ",".join(row.violations)
     ax.text(

@@ -34,6 +34,7 @@ def _log_bins(values: Any, n: int = 30) -> list[float]:
 def _hist_by_dir(ax: Axes, df: pd.DataFrame, col: str, what: str, xlabel: str) -> Axes:
     """Few distinct sizes: one bar per size (exact); many: a histogram, log
     bins when sizes span more than 50x."""
+    df = df[df[col].notna()]  # NA: 2**63 octets or more, declared by a forbidden bit
     if df.empty:
         return empty(ax, df, what, "nothing to count")
     values = df[col].clip(lower=1)

@@ -21,6 +21,7 @@ Conventions:
 * Bytes are lowercase hex strings (``payload``, ``data``, ``mask``), as in
   the JSONL contract; ``violations`` is a list of
   :class:`~wirelog.model.ViolationKind` values (``;``-joined in CSV).
+* A length is NA only where a forbidden top bit (RFC 6455 §5.2) declares 2**63 octets or more.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 class Column:
     name: str
     dtype: str
-    """``int64``, ``Int64`` (nullable), ``uint64``, ``uint8``, ``float64``, ``bool``,
+    """``int64``, ``Int64`` (nullable), ``uint8``, ``float64``, ``bool``,
     ``string``, ``datetime``, ``list``, or ``category:<name>``."""
     meaning: str
 
@@ -91,7 +92,7 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         _C("opcode_name", "category:opcode_name", "Opcode name (CONT, TEXT, ... RESERVED_n)."),
         _C("masked", "bool", "MASK bit."),
         _C("mask", "string", "Masking key, hex (NA when unmasked)."),
-        _C("length", "uint64", "Declared payload length (RFC 6455's 64-bit field, MSB included)."),
+        _C("length", "Int64", "Declared payload length."),
         _C("header_length", "int64", "Header octets (2-14)."),
         _C("offset", "Int64", "Stream offset of the first header octet (handshake included)."),
         _C("chunk", "Int64", "Recording index of the chunk holding the first header octet."),
@@ -106,8 +107,8 @@ SCHEMAS: dict[str, tuple[Column, ...]] = {
         *_HEAD,
         _C("opcode", "uint8", "Opcode of the first frame."),
         _C("opcode_name", "category:opcode_name", "Opcode name."),
-        _C("length", "uint64", "Application payload length (after inflation)."),
-        _C("wire_length", "uint64", "Payload octets on the wire (compressed size if compressed)."),
+        _C("length", "Int64", "Application payload length (after inflation)."),
+        _C("wire_length", "Int64", "Payload octets on the wire (compressed size if compressed)."),
         _C("frames", "int64", "Number of frames."),
         _C("first_frame", "int64", "Index (per dir) of the first frame."),
         _C("compressed", "bool", "permessage-deflate compressed (RFC 7692)."),
@@ -176,9 +177,9 @@ Python storage. Arrow storage would copy every payload's hex on the way in
 (measured: 5.8 s against 0.04 s for 200,000 2 KiB payloads)."""
 
 LEVELS = ("chops", "frames", "messages", "violations")
+"""The tables whose rows come from :mod:`wirelog.outputs.formats` row functions."""
 DERIVED = frozenset({"time"})
 """Columns computed from others when a table is built (``time``, from ``ts_ns``)."""
-"""The tables whose rows come from :mod:`wirelog.outputs.formats` row functions."""
 
 
 def columns(level: str) -> tuple[str, ...]:
@@ -275,8 +276,7 @@ def from_columns(
         if values is None:
             raise UsageError(f"{level} table: column {c.name!r} is missing")
         data[c.name] = _convert(c, values, n)
-    names = {c.name for c in schema}
-    if "ts_ns" in names:
+    if any(c.name == "ts_ns" for c in schema):
         ts_ns = data["ts_ns"]
         if "time" not in cols:
             data["time"] = _ns_datetimes(ts_ns)
@@ -300,7 +300,10 @@ def _convert(c: Column, values: Sequence[Any], n: int) -> Any:
     if dt == "string":
         return pd.array(values, dtype=pd.StringDtype("python"))
     if dt == "Int64":
-        return pd.array(values, dtype="Int64")
+        try:
+            return pd.array(values, dtype="Int64")
+        except OverflowError:  # a length 64 bits declare (see the module docstring)
+            return pd.array([v if v is None or v < 1 << 63 else None for v in values], "Int64")
     if dt == "list":
         arr = np.empty(n, dtype=object)
         for i, v in enumerate(values):
@@ -345,7 +348,7 @@ def arrow_schema(level: str) -> Any:
     ``list<string>``, a column of NAs still ``string``)."""
     import pyarrow as pa
 
-    types = {"int64": pa.int64(), "Int64": pa.int64(), "uint64": pa.uint64(), "uint8": pa.uint8(),
+    types = {"int64": pa.int64(), "Int64": pa.int64(), "uint8": pa.uint8(),
              "float64": pa.float64(), "bool": pa.bool_(), "string": pa.string(),
              "datetime": pa.timestamp("us", tz="UTC"), "list": pa.list_(pa.string())}  # fmt: skip
     cat = pa.dictionary(pa.int8(), pa.string())
@@ -424,20 +427,16 @@ def read_csv(path: str, level: str) -> pd.DataFrame:
 
 
 #: String columns where an empty CSV cell means "absent" (NA), not "".
-NULLABLE_STRINGS = frozenset(
-    {"mask", "text", "data", "reason", "client", "server", "target", "subprotocol",
-     "extensions", "case", "behavior"}
-)  # fmt: skip
+NULLABLE_STRINGS = frozenset({"mask", "text", "data", "reason", "client", "server", "target",
+                              "subprotocol", "extensions", "case", "behavior"})  # fmt: skip
 
 
 def _parse_cell(name: str, dtype: str, v: str) -> Any:
     if dtype == "list":
         return [x for x in v.split(";") if x]
     if v == "":
-        if dtype == "string" and name not in NULLABLE_STRINGS:
-            return ""
-        return None
-    if dtype in ("int64", "Int64", "uint64", "uint8"):
+        return "" if dtype == "string" and name not in NULLABLE_STRINGS else None
+    if dtype in ("int64", "Int64", "uint8"):
         return int(v)
     if dtype == "float64":
         return float(v)
