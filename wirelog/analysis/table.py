@@ -27,6 +27,7 @@ Conventions:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -358,21 +359,21 @@ def arrow_schema(level: str) -> Any:
 
 
 def arrow_table(df: pd.DataFrame, level: str) -> Any:
-    """The DataFrame as a pyarrow Table in :func:`arrow_schema` (lists stay lists)."""
+    """The DataFrame as a pyarrow Table in :func:`arrow_schema` (lists stay
+    lists). Arrow holds UTF-8 only: a lone surrogate (what a report's invalid
+    UTF-8 or a JSON ``\\udcae`` escape loads as) becomes U+FFFD there."""
     import pyarrow as pa
 
-    return pa.Table.from_pandas(df, schema=arrow_schema(level), preserve_index=False)
+    try:
+        return pa.Table.from_pandas(df, schema=arrow_schema(level), preserve_index=False)
+    except UnicodeEncodeError:
+        text = {c.name for c in _schema(level) if c.dtype == "string"}
+        fixed = df.assign(**{n: df[n].map(_utf8, na_action="ignore") for n in text if n in df})
+        return pa.Table.from_pandas(fixed, schema=arrow_schema(level), preserve_index=False)
 
 
-def write_parquet(
-    rows: list[dict[str, Any]],
-    level: str,
-    path: str,
-    *,
-    starts: Mapping[tuple[str, int], float] | None = None,
-) -> None:
-    """Write :mod:`wirelog.outputs.formats` rows as Parquet in the declared schema."""
-    write_frame_parquet(from_rows(rows, level, starts), level, path)
+def _utf8(v: str) -> str:
+    return re.sub("[\ud800-\udfff]", "\ufffd", v)
 
 
 def write_frame_parquet(df: pd.DataFrame, level: str, path: str) -> None:
