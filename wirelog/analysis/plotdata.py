@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from wirelog.analysis import table
 from wirelog.analysis.batches import Batches
@@ -40,7 +40,7 @@ COLUMNS = {
 }  # fmt: skip
 _CONTROL_PINGS = (9, 10)
 #: A ladder's label shows this much of a payload (:func:`~wirelog.analysis.ladder.preview`).
-_PREVIEW_HEX = PREVIEW * 2 + 8
+_PREVIEW_OCTETS = PREVIEW + 4
 
 
 @dataclass
@@ -53,8 +53,10 @@ class Ladder:
 
     conn: Connection
     limit: int = LADDER_LIMIT
-    head: list[dict[str, Any]] = field(default_factory=list)
-    tail: deque[dict[str, Any]] = field(default_factory=deque)
+    head: list[tuple[Frame, bool]] = field(default_factory=list)
+    """Frames with their payloads cut to what a label shows, and whether
+    the payload was complete (kept, not made: most frames pass unseen)."""
+    tail: deque[tuple[Frame, bool]] = field(default_factory=deque)
     total: int = 0
     handshake: Handshake | None = None
     firsts: dict[str, Chunk] = field(default_factory=dict)
@@ -65,25 +67,34 @@ class Ladder:
 
     def add(self, item: StreamItem) -> None:
         if isinstance(item, Frame):
-            row = formats.frame_row(self.conn, item)
-            row["payload"] = row["payload"][:_PREVIEW_HEX]
+            whole = len(item.payload) == item.length
+            if len(item.payload) > _PREVIEW_OCTETS:
+                item = replace(item, payload=item.payload[:_PREVIEW_OCTETS])
+            kept = (item, whole)
             if len(self.head) <= self.limit // 2:
-                self.head.append(row)
-            self.tail.append(row)
+                self.head.append(kept)
+            self.tail.append(kept)
             self.total += 1
         elif isinstance(item, Chunk):
-            self.firsts.setdefault(self.conn.sender(item.direction).value, item)
+            if len(self.firsts) < 2:
+                self.firsts.setdefault(self.conn.sender(item.direction).value, item)
         elif isinstance(item, Marker):
             self.markers.append(item)
         elif isinstance(item, Handshake):
             self.handshake = item
 
     def frames(self, starts: dict[tuple[str, int], float]) -> tuple[pd.DataFrame, list[int]]:
-        """The rows kept, as a frames table, and each one's place among all."""
+        """The rows kept, as a frames table (payloads cut to what a label
+        shows), and each one's place among all."""
         places = dict(enumerate(self.head))
         places.update(enumerate(self.tail, self.total - len(self.tail)))
         order = sorted(places)
-        return table.from_rows([places[k] for k in order], "frames", starts), order
+        rows = []
+        for f, complete in (places[k] for k in order):
+            row = formats.frame_row(self.conn, f)
+            row["complete"] = complete
+            rows.append(row)
+        return table.from_rows(rows, "frames", starts), order
 
     def marks(self, start: float | None) -> list[Mark]:
         return marks_from(self.conn, self.handshake, self.firsts, self.markers, start)

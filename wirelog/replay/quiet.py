@@ -91,18 +91,13 @@ def quieted(
             if deflate or not quiet.needs_deflate:
                 switch(True, when)
         elif isinstance(it, ClaimedFrame) and it.opcode == Opcode.CLOSE:
-            returned = True  # the peer's close came first
+            returned = True  # a close while on, or the peer's first: no switch back
         if enabled:
             out.append(it)
             out_times.append(when)
-        if (
-            isinstance(it, Chunk)
-            and it.direction is answer
-            and seen < response_length <= seen + it.length
-            and not returned
-        ):
-            switch(False, when)
         if isinstance(it, Chunk) and it.direction is answer:
+            if seen < response_length <= seen + it.length and not returned:
+                switch(False, when)  # the read or write completing the 101: onOpen
             seen += it.length
     return Logged(out, out_times, enabled)
 
